@@ -1,0 +1,164 @@
+"""The PyTorch catalog: which torch releases exist, with which companions, builds and Pythons.
+
+The facts live in one reviewed data file (``envgen/data/pytorch.yaml``, each release citing its
+sources); this module only loads and checks it and answers questions about it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from .errors import CatalogError
+from .paths import CATALOG_FILE
+
+PLATFORM_OS = {
+    "linux-64": "linux",
+    "linux-aarch64": "linux",
+    "osx-64": "macos",
+    "osx-arm64": "macos",
+    "win-64": "windows",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Variant:
+    """A compute variant as PyTorch's index names it: cpu, cu118, rocm6.2.4, xpu."""
+
+    name: str
+    kind: str = field(compare=False)  # cpu | cuda | rocm | xpu
+    version: str | None = field(default=None, compare=False)
+
+    @classmethod
+    def parse(cls, name: str) -> Variant:
+        if name in ("cpu", "xpu"):
+            return cls(name, name)
+        cuda = re.fullmatch(r"cu(\d+)(\d)", name)
+        if cuda:
+            return cls(name, "cuda", f"{int(cuda.group(1))}.{cuda.group(2)}")
+        rocm = re.fullmatch(r"rocm(\d+\.\d+(?:\.\d+)?)", name)
+        if rocm:
+            return cls(name, "rocm", rocm.group(1))
+        raise ValueError(f"unknown compute variant {name!r}")
+
+    @property
+    def label(self) -> str:
+        """How people say it: 'CUDA 11.8', 'ROCm 6.2.4', 'CPU', 'XPU'."""
+        return {"cuda": "CUDA", "rocm": "ROCm"}.get(self.kind, self.kind.upper()) + (
+            f" {self.version}" if self.version else ""
+        )
+
+    @property
+    def sort_key(self) -> tuple[int, ...]:
+        return tuple(int(p) for p in (self.version or "0").split("."))
+
+
+@dataclass(frozen=True)
+class Release:
+    """One torch release and what was published with it."""
+
+    torch: str
+    torchvision: str | None
+    torchaudio: str | None
+    python: tuple[str, ...]
+    variants: Mapping[str, tuple[str, ...]]  # variant name -> platforms with wheels
+    pypi_linux: str | None
+    osx_64: bool
+    conda_pytorch_channel: bool
+    sources: tuple[str, ...]
+
+    @cached_property
+    def version(self) -> Version:
+        return Version(self.torch)
+
+    def variants_of(self, kind: str) -> list[Variant]:
+        found = [Variant.parse(name) for name in self.variants]
+        return sorted((v for v in found if v.kind == kind), key=lambda v: v.sort_key)
+
+    def companion(self, package: str) -> str | None:
+        return {
+            "torch": self.torch,
+            "torchvision": self.torchvision,
+            "torchaudio": self.torchaudio,
+        }[package]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    index_base: str
+    releases: tuple[Release, ...]  # oldest first
+    sources: Mapping[str, Mapping[str, str]]
+    conda_forge: Mapping[str, tuple[str, ...]]  # torch version -> cuda versions built
+    digest: str
+
+    def find(self, torch: str) -> Release | None:
+        for release in self.releases:
+            if release.torch == torch:
+                return release
+        return None
+
+    def index_url(self, variant: str) -> str:
+        return f"{self.index_base}/{variant}"
+
+
+def load_catalog(path: Path = CATALOG_FILE) -> Catalog:
+    """Load and check the catalog; a broken catalog is a packaging bug, reported as such."""
+    import yaml
+
+    raw = path.read_bytes()
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(raw, Loader=loader)  # noqa: S506 - a safe loader
+    try:
+        return _build(data, hashlib.sha256(raw).hexdigest())
+    except (KeyError, TypeError, ValueError, InvalidVersion) as exc:
+        raise CatalogError(
+            f"the catalog is damaged ({exc!r})",
+            file=str(path),
+            fix="reinstall envgen, or restore the file from version control",
+        ) from None
+
+
+def _build(data: Mapping[str, Any], digest: str) -> Catalog:
+    releases = []
+    for entry in data["releases"]:
+        variants = {str(k): tuple(v) for k, v in entry["variants"].items()}
+        for name, platforms in variants.items():
+            Variant.parse(name)
+            unknown = set(platforms) - set(PLATFORM_OS)
+            if unknown:
+                raise ValueError(f"{entry['torch']}: {name}: unknown platforms {sorted(unknown)}")
+        release = Release(
+            torch=str(entry["torch"]),
+            torchvision=entry.get("torchvision"),
+            torchaudio=entry.get("torchaudio"),
+            python=tuple(str(p) for p in entry["python"]),
+            variants=variants,
+            pypi_linux=entry.get("pypi_linux"),
+            osx_64=bool(entry.get("osx_64", False)),
+            conda_pytorch_channel=bool(entry.get("conda_pytorch_channel", False)),
+            sources=tuple(entry.get("sources", ())),
+        )
+        Version(release.torch)
+        missing = [s for s in release.sources if s not in data["sources"]]
+        if missing or not release.sources:
+            raise ValueError(f"{release.torch}: sources {missing or 'absent'} not in 'sources'")
+        releases.append(release)
+    releases.sort(key=lambda r: r.version)
+    conda_forge = {
+        str(k): tuple(str(c) for c in v.get("cuda", ()))
+        for k, v in (data.get("conda_forge") or {}).items()
+    }
+    return Catalog(
+        index_base=str(data["index_base"]).rstrip("/"),
+        releases=tuple(releases),
+        sources=data["sources"],
+        conda_forge=conda_forge,
+        digest=digest,
+    )

@@ -1,0 +1,85 @@
+"""The ``envgen`` command line: a table of contents over ``envgen.commands``.
+
+Each command module is imported only when that command runs, so ``envgen --help`` and a
+plain ``render`` never pay for conda-lock, rattler or uv.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import EnvgenError
+
+# command name -> (module in envgen.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "render": (
+        "render",
+        "Render a profile's environment files (environment.yml, requirements.txt).",
+    ),
+    "check": (
+        "check",
+        "Exit 1 when committed generated files differ from what render would write.",
+    ),
+    "list": ("list_", "List the profiles this project can use, and where each comes from."),
+    "show": ("show", "Show a fully resolved profile: every version, index URL and origin."),
+    "schema": ("schema", "Print the JSON Schema of profile files (for editors and CI)."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"envgen.commands.{COMMANDS[cmd_name][0]}")
+        command: click.Command = module.command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="envgen")
+@click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
+def cli(debug: bool) -> None:
+    """Turn one small profile into every environment file a PyTorch project needs."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or bool(os.environ.get("ENVGEN_DEBUG"))
+    try:
+        result: Any = cli.main(args=args, prog_name="envgen", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except EnvgenError as exc:
+        click.echo(f"error: {exc.render()}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc}. This is a bug in envgen; "
+            "re-run with --debug for the traceback and report it.",
+            err=True,
+        )
+        sys.exit(123)
+    sys.exit(result if isinstance(result, int) else 0)

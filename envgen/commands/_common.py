@@ -1,0 +1,34 @@
+"""Option and selection helpers shared by the commands."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import EnvgenError
+from ..project import Project
+
+
+def select_profiles(project: Project, names: tuple[str, ...], all_: bool) -> list[str]:
+    if all_ and names:
+        raise EnvgenError("give profile names or --all, not both", fix="drop one of them")
+    if all_:
+        return project.registry.names()
+    if not names:
+        raise EnvgenError(
+            "no profile named; known profiles: " + ", ".join(project.registry.names()),
+            fix="name one, e.g. 'envgen render cpu', or use --all",
+        )
+    for name in names:
+        project.registry.find(name)
+    return list(dict.fromkeys(names))
+
+
+profiles_argument = click.argument("names", nargs=-1, metavar="[PROFILE]...")
+all_option = click.option("--all", "all_", is_flag=True, help="Every profile the project can use.")
+output_option = click.option(
+    "-o",
+    "--output",
+    metavar="DIR",
+    help="Output directory; '{profile}' is replaced (default: envs/{profile}, or "
+    "[tool.envgen].output).",
+)

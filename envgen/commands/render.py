@@ -1,0 +1,64 @@
+"""``envgen render``: write the generated files of one or more profiles, all or nothing."""
+
+from __future__ import annotations
+
+import click
+
+from .. import output as out
+from ..project import Project
+from ._common import all_option, output_option, profiles_argument, select_profiles
+
+
+@click.command("render")
+@profiles_argument
+@all_option
+@output_option
+@click.option(
+    "--stdout", "to_stdout", is_flag=True, help="Print the files instead of writing them."
+)
+@click.option(
+    "-f",
+    "--format",
+    "formats",
+    multiple=True,
+    metavar="OUTPUT",
+    help="Render only this output (e.g. requirements.txt); repeatable.",
+)
+@click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")
+def command(
+    names: tuple[str, ...],
+    all_: bool,
+    output: str | None,
+    to_stdout: bool,
+    formats: tuple[str, ...],
+    force: bool,
+) -> int:
+    """Render PROFILE(s) into environment files, e.g. `envgen render gpu-cu118`."""
+    project = Project.open()
+    selected = select_profiles(project, names, all_)
+    many = len(selected) > 1
+    # Resolve and render everything before touching the disk: one bad profile writes nothing.
+    targets = []
+    for name in selected:
+        resolved = project.resolve(name)
+        directory = project.output_dir(name, output, many)
+        for rendered in project.render(resolved, formats or None):
+            targets.append((directory / rendered.name, rendered))
+    if to_stdout:
+        for path, rendered in targets:
+            if len(targets) > 1:
+                click.echo(f"# ---- {project.display(path)} ----")
+            click.echo(rendered.content, nl=False)
+        return 0
+    states = out.plan(targets)
+    if not force:
+        out.refuse_lost_work(states, {s.path: project.display(s.path) for s in states})
+    out.apply(states)
+    for state in states:
+        verb = (
+            "unchanged"
+            if state.state == out.CURRENT
+            else ("wrote" if state.state == out.MISSING else "updated")
+        )
+        click.echo(f"{verb:9} {project.display(state.path)}")
+    return 0

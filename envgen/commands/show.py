@@ -1,0 +1,75 @@
+"""``envgen show``: the fully resolved profile, with where every value came from."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+import click
+
+from ..project import Project
+
+
+def describe(project: Project, name: str) -> dict[str, Any]:
+    resolved = project.resolve(name)
+    env = resolved.env
+    data = asdict(env)
+    data["variant"] = {
+        "name": env.variant.name,
+        "kind": env.variant.kind,
+        "label": env.variant.label,
+    }
+    data["pins"] = [p.requirement for p in env.pins]
+    data["pip_requirements"] = list(env.pip_requirements)
+    data["chain"] = [
+        {"name": layer.name, "origin": layer.origin, "path": project.display(layer.path)}
+        for layer in resolved.profile.chain
+    ]
+    data["catalog_sources"] = {
+        key: dict(project.catalog.sources[key]) for key in env.catalog_sources
+    }
+    return data
+
+
+@click.command("show")
+@click.argument("name", metavar="PROFILE")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def command(name: str, as_json: bool) -> int:
+    """Show PROFILE fully resolved."""
+    project = Project.open()
+    data = describe(project, name)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+        return 0
+    prov = data["provenance"]
+    chain = " <- ".join(f"{c['name']} ({c['path']})" for c in reversed(data["chain"]))
+    lines = [
+        f"profile      {data['name']}   {data['description']}".rstrip(),
+        f"chain        {chain}",
+        f"python       {data['python']}" + _from(prov, "python"),
+        f"accelerator  {data['accelerator']} ({data['variant']['label']})"
+        + _from(prov, "accelerator"),
+        f"torch        {data['torch']}" + _from(prov, "pytorch"),
+        "packages     " + ", ".join(f"{k} {v}" for k, v in data["companions"].items()),
+        f"source       {data['source']}" + _from(prov, "source"),
+        f"index        {data['index_url'] or 'PyPI (default index)'}",
+    ]
+    for url in data["extra_index_urls"]:
+        lines.append(f"extra index  {url}")
+    lines.append("platforms    " + ", ".join(data["platforms"]) + _from(prov, "platforms"))
+    lines.append("channels     " + ", ".join(data["channels"]) + _from(prov, "channels"))
+    lines.append("conda        " + ", ".join(data["conda"]) + _from(prov, "conda"))
+    lines.append("pip          " + ("\n             ".join(data["pip_requirements"]) or "-"))
+    for key, value in data["variables"].items():
+        lines.append(f"variable     {key}={value}" + _from(prov, "variables"))
+    lines.append("outputs      " + ", ".join(data["outputs"]))
+    sources = ", ".join(s["url"] for s in data["catalog_sources"].values())
+    lines.append(f"facts from   {sources}")
+    click.echo("\n".join(lines))
+    return 0
+
+
+def _from(provenance: dict[str, str], key: str) -> str:
+    origin = provenance.get(key)
+    return f"   (from {origin})" if origin else "   (default)"

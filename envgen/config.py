@@ -1,0 +1,105 @@
+"""Project settings: where a project's profiles, templates and outputs live (``[tool.envgen]``).
+
+Read once at the CLI edge and passed down as a frozen value; nothing below re-reads pyproject.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import EnvgenError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+DEFAULT_OUTPUT = "envs/{profile}"
+_KNOWN = ("profiles", "templates", "output", "mirrors")
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """Resolved project settings; every path is absolute."""
+
+    root: Path
+    profiles_dir: Path
+    templates_dir: Path
+    output: str = DEFAULT_OUTPUT  # relative to root; '{profile}' is replaced by the profile name
+    mirrors: Mapping[str, str] = field(default_factory=dict)
+    pyproject: Path | None = None
+
+    def output_dir(self, profile: str, override: str | None = None) -> Path:
+        pattern = override if override is not None else self.output
+        path = Path(pattern.replace("{profile}", profile))
+        return path if path.is_absolute() else self.root / path
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest directory at or above ``start`` with a pyproject.toml, else ``start``."""
+    for candidate in (start, *start.parents):
+        if (candidate / "pyproject.toml").is_file():
+            return candidate
+    return start
+
+
+def load_config(start: Path | None = None) -> ProjectConfig:
+    start = (start or Path.cwd()).resolve()
+    root = find_project_root(start)
+    pyproject = root / "pyproject.toml"
+    settings: Mapping[str, Any] = {}
+    if pyproject.is_file():
+        try:
+            with pyproject.open("rb") as fh:
+                data = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise EnvgenError(
+                f"cannot read pyproject.toml ({exc})",
+                file=str(pyproject),
+                fix="fix the TOML syntax",
+            ) from None
+        settings = data.get("tool", {}).get("envgen", {})
+        if not isinstance(settings, dict):
+            raise EnvgenError(
+                "[tool.envgen] must be a table",
+                file=str(pyproject),
+                key="tool.envgen",
+                fix="write it as a [tool.envgen] table",
+            )
+    for key, value in settings.items():
+        if key not in _KNOWN:
+            raise EnvgenError(
+                "unknown setting",
+                file=str(pyproject),
+                key=f"tool.envgen.{key}",
+                fix="use one of " + ", ".join(_KNOWN),
+            )
+        if key != "mirrors" and not isinstance(value, str):
+            raise EnvgenError(
+                "expected a string",
+                file=str(pyproject),
+                key=f"tool.envgen.{key}",
+                fix='write it like profiles = "profiles"',
+            )
+    mirrors = settings.get("mirrors", {})
+    if not isinstance(mirrors, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in mirrors.items()
+    ):
+        raise EnvgenError(
+            "expected a table of URL = URL",
+            file=str(pyproject),
+            key="tool.envgen.mirrors",
+            fix='write it like "https://download.pytorch.org/whl" = "https://mirror.example/whl"',
+        )
+    return ProjectConfig(
+        root=root,
+        profiles_dir=(root / settings.get("profiles", "profiles")).resolve(),
+        templates_dir=(root / settings.get("templates", "templates")).resolve(),
+        output=settings.get("output", DEFAULT_OUTPUT),
+        mirrors=dict(mirrors),
+        pyproject=pyproject if pyproject.is_file() else None,
+    )

@@ -1,0 +1,59 @@
+"""One error family for everything a user can fix; the CLI edge turns it into a message and exit 2.
+
+Anything that is not an ``EnvgenError`` is a bug in envgen and is allowed to show a traceback
+(only with ``--debug``), which is why user-facing failures must never escape as other types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(eq=False)
+class EnvgenError(Exception):
+    """A problem the user can fix: where it is, what is wrong, and how to fix it."""
+
+    message: str
+    file: str | None = None
+    key: str | None = None
+    line: int | None = None
+    fix: str | None = None
+    exit_code: int = field(default=2, kw_only=True)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """Format as one paragraph, so a CI log or a terminal shows the whole story at once."""
+        where = []
+        if self.file:
+            where.append(self.file + (f", line {self.line}" if self.line else ""))
+        if self.key:
+            where.append(f"key '{self.key}'")
+        text = (": ".join(where) + ": " if where else "") + self.message.rstrip(".") + "."
+        if self.fix:
+            text += " Fix: " + self.fix.rstrip(".") + "."
+        return text
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+class ProfileError(EnvgenError):
+    """A profile file is malformed, unknown, or says something impossible."""
+
+
+class CatalogError(EnvgenError):
+    """The catalog has no release that satisfies a profile."""
+
+
+class TemplateError(EnvgenError):
+    """A (possibly user-supplied) template failed to render."""
+
+
+class OutputError(EnvgenError):
+    """Writing generated files would lose somebody's work."""
+
+
+class ToolError(EnvgenError):
+    """An external tool (uv, pip, conda, a solver) failed or is missing."""

@@ -1,0 +1,419 @@
+"""Profile files: the keys a profile may hold, their validation, and ``extends`` merging.
+
+This is the first stage of the pipeline (profile files → ``MergedProfile`` → resolve). The key
+table below is the single source of truth: validation, the JSON Schema that ``envgen schema``
+prints and the README's key reference all follow from it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ProfileError
+from .specs import check_conda_spec, check_pip_requirement, conda_spec_name, pip_requirement_name
+from .yamlsource import YamlDocument
+
+ACCELERATORS = ("cpu", "cuda", "rocm", "xpu", "mps")
+SOURCES = ("pip", "conda")
+PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64")
+TORCH_PACKAGES = ("torch", "torchvision", "torchaudio")
+
+
+@dataclass(frozen=True)
+class Key:
+    """One profile key: its JSON Schema and its one-line documentation."""
+
+    schema: Mapping[str, Any]
+    doc: str
+    merge: str = (
+        "replace"  # how a child's value combines with its parents': replace | extend | update
+    )
+
+
+_STR_LIST = {"type": "array", "items": {"type": "string"}}
+_VERSION = {"type": "string", "pattern": r"^\d+\.\d+(\.\d+)?$"}
+
+KEYS: dict[str, Key] = {
+    "description": Key({"type": "string"}, "One line saying what the environment is for."),
+    "extends": Key(
+        {"oneOf": [{"type": "string"}, _STR_LIST]},
+        "Parent profile name(s) whose values this profile starts from; 'builtin:NAME' names a "
+        "built-in even when the project overrides it.",
+    ),
+    "name": Key(
+        {"type": "string", "pattern": r"^[A-Za-z0-9_.-]+$"},
+        "Environment name written into environment.yml (default: the profile name).",
+    ),
+    "python": Key(_VERSION, "Python version: a minor ('3.11') or an exact release ('3.11.7')."),
+    "accelerator": Key(
+        {"enum": list(ACCELERATORS)},
+        "Compute backend: cpu, cuda, rocm, xpu, or mps (macOS arm64, PyPI wheels).",
+    ),
+    "cuda": Key(
+        {"type": "string", "pattern": r"^(cu\d{3}|\d+\.\d+)$"},
+        "CUDA version of the torch build, '12.4' or 'cu124' (accelerator: cuda).",
+    ),
+    "rocm": Key(
+        {"type": "string", "pattern": r"^(rocm)?\d+\.\d+(\.\d+)?$"},
+        "ROCm version of the torch build, '6.2' or 'rocm6.2.4' (accelerator: rocm).",
+    ),
+    "pytorch": Key(
+        {
+            "oneOf": [
+                {"type": "string"},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "version": {"type": "string"},
+                        "packages": {
+                            "type": "array",
+                            "items": {"enum": list(TORCH_PACKAGES)},
+                            "uniqueItems": True,
+                        },
+                    },
+                },
+            ]
+        },
+        "torch version: exact ('2.4.1'), a minor ('2.4' = newest 2.4.x) or a range "
+        "('>=2.3,<2.6'); omitted means the newest that fits. As a mapping: {version, packages} "
+        "where packages picks from torch, torchvision, torchaudio (default: all three).",
+        merge="update",
+    ),
+    "source": Key(
+        {"enum": list(SOURCES)},
+        "Where torch comes from: 'pip' (PyTorch's wheel index, default) or 'conda' "
+        "(conda-forge's pytorch with cuda-version).",
+    ),
+    "channels": Key(_STR_LIST, "Conda channels, highest priority first (default: conda-forge)."),
+    "conda": Key(_STR_LIST, "Extra conda packages as conda match specs.", merge="extend"),
+    "pip": Key(_STR_LIST, "Extra pip requirements (PEP 508).", merge="extend"),
+    "platforms": Key(
+        {"type": "array", "items": {"enum": list(PLATFORMS)}, "uniqueItems": True},
+        "Target platforms for locks (conda subdirs); default depends on the accelerator.",
+    ),
+    "variables": Key(
+        {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+        "Environment variables set when the environment is activated.",
+        merge="update",
+    ),
+    "outputs": Key(
+        _STR_LIST,
+        "Files to render, by template name without '.j2' (default: environment.yml, "
+        "requirements.txt).",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ProfileLayer:
+    """One validated profile file, before its parents are merged in."""
+
+    name: str
+    origin: str  # "project" or "builtin"
+    path: Path
+    values: Mapping[str, Any]
+    document: YamlDocument = field(repr=False, compare=False)
+
+    @property
+    def extends(self) -> tuple[str, ...]:
+        raw = self.values.get("extends", ())
+        return (raw,) if isinstance(raw, str) else tuple(raw)
+
+
+@dataclass(frozen=True)
+class MergedProfile:
+    """A profile with its ``extends`` applied; ``provenance`` names the layer behind each key."""
+
+    name: str
+    values: Mapping[str, Any]
+    provenance: Mapping[str, str]
+    chain: tuple[ProfileLayer, ...]  # parents first, the profile itself last
+
+    @property
+    def layer(self) -> ProfileLayer:
+        return self.chain[-1]
+
+
+def validate_layer(name: str, origin: str, document: YamlDocument, shown: str) -> ProfileLayer:
+    """Check every key of one profile file and normalise its values (strings, lists)."""
+    data = document.data
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ProfileError(
+            "a profile must be a YAML mapping of keys to values",
+            file=shown,
+            line=1,
+            fix="start the file with keys such as 'python: \"3.11\"' and 'accelerator: cpu'",
+        )
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in KEYS:
+            close = difflib.get_close_matches(key, KEYS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else ""
+            raise ProfileError(
+                f"unknown key{' — ' + hint if hint else ''}",
+                file=shown,
+                key=key,
+                line=document.line_of(key),
+                fix=(f"rename it to '{close[0]}'" if close else "remove it")
+                + "; known keys: "
+                + ", ".join(KEYS),
+            )
+        checker: Callable[[_Ctx, Any], Any] = _CHECKS.get(key, _check_string)
+        values[key] = checker(_Ctx(document, shown, key), value)
+    return ProfileLayer(
+        name=name, origin=origin, path=document.path, values=values, document=document
+    )
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    document: YamlDocument
+    shown: str
+    key: str
+
+    def fail(self, message: str, fix: str, key: str | None = None) -> ProfileError:
+        path = key or self.key
+        return ProfileError(
+            message, file=self.shown, key=path, line=self.document.line_of(path), fix=fix
+        )
+
+    def text(self, value: Any, key: str | None = None) -> str | None:
+        """The value as the user typed it, when YAML read a number (3.10 → '3.10')."""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool) or value is None:
+            return None
+        if isinstance(value, int | float):
+            return self.document.raw.get(key or self.key, str(value))
+        return None
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", bool: "true/false", type(None): "empty"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _check_string(ctx: _Ctx, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ctx.fail(f"expected a string, found {_type_name(value)}", "write a quoted string")
+    if "\n" in value or "\r" in value:
+        raise ctx.fail("the value spans several lines", "write it on one line")
+    return value
+
+
+def _check_pattern(pattern: str, example: str) -> Callable[[_Ctx, Any], str]:
+    regex = re.compile(pattern)
+
+    def check(ctx: _Ctx, value: Any) -> str:
+        text = ctx.text(value)
+        if text is None or not regex.match(text.strip()):
+            raise ctx.fail(
+                f"'{value}' is not a valid {ctx.key} value",
+                f"write it like {example} (quoted, so YAML keeps it a string)",
+            )
+        return text.strip()
+
+    return check
+
+
+def _check_enum(choices: tuple[str, ...]) -> Callable[[_Ctx, Any], str]:
+    def check(ctx: _Ctx, value: Any) -> str:
+        if not isinstance(value, str) or value not in choices:
+            close = difflib.get_close_matches(str(value), choices, n=1)
+            hint = f" — did you mean '{close[0]}'?" if close else ""
+            raise ctx.fail(
+                f"'{value}' is not one of {', '.join(choices)}{hint}",
+                f"use one of {', '.join(choices)}",
+            )
+        return value
+
+    return check
+
+
+def _check_string_list(ctx: _Ctx, value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise ctx.fail(
+            f"expected a list of strings, found {_type_name(value)}", "write a YAML list"
+        )
+    out = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ctx.fail(
+                f"item {index + 1} is {_type_name(item)}, not a string",
+                "quote the item",
+                key=f"{ctx.key}[{index}]",
+            )
+        out.append(item.strip())
+    return out
+
+
+def _check_extends(ctx: _Ctx, value: Any) -> str | list[str]:
+    items = _check_string_list(ctx, value)
+    return items[0] if isinstance(value, str) else items
+
+
+def _check_package_list(
+    check: Callable[[str], str | None], name_of: Callable[[str], str], kind: str, example: str
+) -> Callable[[_Ctx, Any], list[str]]:
+    def run(ctx: _Ctx, value: Any) -> list[str]:
+        items = _check_string_list(ctx, value)
+        seen: dict[str, int] = {}
+        for index, item in enumerate(items):
+            why = check(item)
+            if why:
+                raise ctx.fail(
+                    f"{item!r} is not a valid {kind}: {why}",
+                    f"write one package per item, like {example}",
+                    key=f"{ctx.key}[{index}]",
+                )
+            pkg = name_of(item)
+            if pkg in seen:
+                raise ctx.fail(
+                    f"'{pkg}' is listed twice (items {seen[pkg] + 1} and {index + 1})",
+                    "keep one entry per package",
+                    key=f"{ctx.key}[{index}]",
+                )
+            seen[pkg] = index
+        return items
+
+    return run
+
+
+def _check_platforms(ctx: _Ctx, value: Any) -> list[str]:
+    items = _check_string_list(ctx, value)
+    enum = _check_enum(PLATFORMS)
+    for index, item in enumerate(items):
+        enum(_Ctx(ctx.document, ctx.shown, f"{ctx.key}[{index}]"), item)
+    if not items:
+        raise ctx.fail("the list is empty", f"name at least one of {', '.join(PLATFORMS)}")
+    return list(dict.fromkeys(items))
+
+
+def _check_variables(ctx: _Ctx, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ctx.fail(f"expected a mapping, found {_type_name(value)}", "write NAME: value pairs")
+    out = {}
+    for name, raw in value.items():
+        key = f"{ctx.key}.{name}"
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+            raise ctx.fail(
+                f"'{name}' is not a valid environment variable name",
+                "use letters, digits and '_' and start with a letter",
+                key=key,
+            )
+        text = ctx.text(raw, key)
+        if isinstance(raw, bool):
+            text = "1" if raw else "0"
+        if text is None:
+            raise ctx.fail(
+                f"expected a string, found {_type_name(raw)}", "quote the value", key=key
+            )
+        if re.search(r"[\x00-\x1f\x7f]", text):
+            raise ctx.fail(
+                "the value contains a newline or control character", "put it on one line", key=key
+            )
+        out[name] = text
+    return out
+
+
+def _check_pytorch(ctx: _Ctx, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        text = ctx.text(value)
+        if text is None:
+            raise ctx.fail(
+                f"expected a version string or a mapping, found {_type_name(value)}",
+                'write pytorch: "2.4.1" or pytorch: {version: "2.4.1", packages: [torch]}',
+            )
+        value = {"version": text}
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        sub = f"{ctx.key}.{key}"
+        if key == "version":
+            text = ctx.text(item, sub)
+            if text is None or not text.strip():
+                raise ctx.fail("expected a version string", 'write version: "2.4.1"', key=sub)
+            out["version"] = text.strip()
+        elif key == "packages":
+            names = _check_string_list(_Ctx(ctx.document, ctx.shown, sub), item)
+            for index, pkg in enumerate(names):
+                _check_enum(TORCH_PACKAGES)(_Ctx(ctx.document, ctx.shown, f"{sub}[{index}]"), pkg)
+            if "torch" not in names:
+                raise ctx.fail("packages must include torch", "add torch to the list", key=sub)
+            out["packages"] = [p for p in TORCH_PACKAGES if p in names]
+        else:
+            close = difflib.get_close_matches(key, ("version", "packages"), n=1)
+            raise ctx.fail(
+                "unknown key" + (f" — did you mean '{close[0]}'?" if close else ""),
+                "use 'version' and 'packages'",
+                key=sub,
+            )
+    return out
+
+
+_CHECKS: dict[str, Callable[[_Ctx, Any], Any]] = {
+    "extends": _check_extends,
+    "name": _check_pattern(r"^[A-Za-z0-9_.-]+$", '"my-env"'),
+    "python": _check_pattern(r"^3\.\d+(\.\d+)?$", '"3.11" or "3.11.7"'),
+    "accelerator": _check_enum(ACCELERATORS),
+    "cuda": _check_pattern(r"^(cu\d{2,3}|\d+\.\d+)$", '"12.4" or "cu124"'),
+    "rocm": _check_pattern(r"^(rocm)?\d+\.\d+(\.\d+)?$", '"6.2" or "rocm6.2.4"'),
+    "pytorch": _check_pytorch,
+    "source": _check_enum(SOURCES),
+    "channels": _check_string_list,
+    "conda": _check_package_list(
+        check_conda_spec, conda_spec_name, "conda match spec", "'numpy>=1.26'"
+    ),
+    "pip": _check_package_list(
+        check_pip_requirement, pip_requirement_name, "pip requirement", "'requests>=2.31'"
+    ),
+    "platforms": _check_platforms,
+    "variables": _check_variables,
+    "outputs": _check_string_list,
+}
+
+
+def merge_layers(chain: tuple[ProfileLayer, ...]) -> MergedProfile:
+    """Apply parents first, child last; lists of packages extend (child wins per package name)."""
+    values: dict[str, Any] = {}
+    provenance: dict[str, str] = {}
+    for layer in chain:
+        for key, value in layer.values.items():
+            if key == "extends":
+                continue
+            how = KEYS[key].merge
+            if how == "extend" and key in values:
+                name_of = conda_spec_name if key == "conda" else pip_requirement_name
+                mine = {name_of(v) for v in value}
+                values[key] = [v for v in values[key] if name_of(v) not in mine] + list(value)
+                provenance[key] = provenance[key] + "+" + layer.name
+            elif how == "update" and key in values:
+                values[key] = {**values[key], **value}
+                provenance[key] = provenance[key] + "+" + layer.name
+            else:
+                values[key] = value
+                provenance[key] = layer.name
+    return MergedProfile(name=chain[-1].name, values=values, provenance=provenance, chain=chain)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of one profile file, generated from ``KEYS``."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://envgen.dev/schema/profile.json",
+        "title": "envgen profile",
+        "description": "A declarative description of one PyTorch environment.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {name: {**key.schema, "description": key.doc} for name, key in KEYS.items()},
+    }

@@ -1,0 +1,131 @@
+"""Finds profiles by name (the project's own, then built-ins) and loads their extends chain."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import ProjectConfig
+from .errors import ProfileError
+from .paths import builtin_profiles
+from .profile import MergedProfile, ProfileLayer, merge_layers, validate_layer
+from .yamlsource import load_yaml
+
+BUILTIN_PREFIX = "builtin:"
+
+
+@dataclass(frozen=True)
+class ProfileSource:
+    name: str
+    path: Path
+    origin: str  # "project" | "builtin"
+    overrides_builtin: bool = False
+
+
+def _scan(directory: Path, origin: str) -> dict[str, ProfileSource]:
+    if not directory.is_dir():
+        return {}
+    found: dict[str, ProfileSource] = {}
+    for path in sorted(directory.iterdir()):
+        if path.suffix in (".yaml", ".yml") and path.is_file() and not path.name.startswith("."):
+            found.setdefault(path.stem, ProfileSource(path.stem, path, origin))
+    return found
+
+
+@dataclass(frozen=True)
+class ProfileRegistry:
+    """Every profile a command can name; a project profile hides the built-in of the same name."""
+
+    project: dict[str, ProfileSource]
+    builtin: dict[str, ProfileSource]
+    root: Path
+
+    @classmethod
+    def discover(cls, config: ProjectConfig) -> ProfileRegistry:
+        builtin_dir = builtin_profiles().resolve()
+        builtin = _scan(builtin_dir, "builtin")
+        project: dict[str, ProfileSource] = {}
+        if config.profiles_dir.resolve() != builtin_dir:
+            for name, src in _scan(config.profiles_dir, "project").items():
+                project[name] = ProfileSource(name, src.path, "project", name in builtin)
+        return cls(project=project, builtin=builtin, root=config.root)
+
+    def all(self) -> list[ProfileSource]:
+        merged = {**self.builtin, **self.project}
+        return [merged[name] for name in sorted(merged)]
+
+    def names(self) -> list[str]:
+        return [src.name for src in self.all()]
+
+    def find(self, name: str, *, wanted_by: str | None = None) -> ProfileSource:
+        if name.startswith(BUILTIN_PREFIX):
+            bare = name[len(BUILTIN_PREFIX) :]
+            if bare in self.builtin:
+                return self.builtin[bare]
+            pool, label = list(self.builtin), "built-in profiles"
+        else:
+            source = self.project.get(name) or self.builtin.get(name)
+            if source is not None:
+                return source
+            pool, label = self.names(), "profiles"
+        close = difflib.get_close_matches(name.removeprefix(BUILTIN_PREFIX), pool, n=1)
+        hint = f" — did you mean '{close[0]}'?" if close else ""
+        raise ProfileError(
+            f"unknown profile '{name}'{hint} Known {label}: {', '.join(pool) or 'none'}",
+            file=wanted_by,
+            key="extends" if wanted_by else None,
+            fix="use one of those names, or add profiles/"
+            + name.removeprefix(BUILTIN_PREFIX)
+            + ".yaml to the project",
+        )
+
+    def display(self, path: Path) -> str:
+        """Paths relative to the project when inside it, so messages stay short and stable."""
+        try:
+            return os.path.relpath(path, self.root) if path.is_relative_to(self.root) else str(path)
+        except ValueError:  # pragma: no cover - different drives on Windows
+            return str(path)
+
+    def load_layer(self, source: ProfileSource) -> ProfileLayer:
+        shown = self.display(source.path)
+        return validate_layer(
+            source.name, source.origin, load_yaml(source.path, display=shown), shown
+        )
+
+    def load(self, name: str) -> MergedProfile:
+        """Load ``name`` and its parents (depth first, each once), refusing cycles."""
+        chain: list[ProfileLayer] = []
+        done: set[Path] = set()
+
+        def visit(source: ProfileSource, trail: tuple[str, ...]) -> None:
+            if source.path in done:
+                return
+            layer = self.load_layer(source)
+            shown = self.display(source.path)
+            for parent_name in layer.extends:
+                parent = self.find(parent_name, wanted_by=shown)
+                label = f"{parent.origin}:{parent.name}"
+                if parent.path == source.path or label in trail:
+                    cycle = " -> ".join((*trail, f"{source.origin}:{source.name}", label))
+                    raise ProfileError(
+                        f"profiles extend each other in a cycle ({cycle})",
+                        file=shown,
+                        key="extends",
+                        line=layer.document.line_of("extends"),
+                        fix="remove one of these 'extends' entries"
+                        + (
+                            "; to extend the built-in of the same name write 'builtin:"
+                            + parent.name
+                            + "'"
+                            if parent.path == source.path
+                            else ""
+                        ),
+                    )
+                visit(parent, (*trail, f"{source.origin}:{source.name}"))
+            done.add(source.path)
+            chain.append(layer)
+
+        visit(self.find(name), ())
+        return merge_layers(tuple(chain))

@@ -1,0 +1,534 @@
+"""Resolution: a merged profile plus the catalog become one frozen, fully concrete ``ResolvedEnv``.
+
+Everything downstream (render, lock, create, verify) reads only the ``ResolvedEnv``; every
+impossible combination is refused here, with the nearest thing that does exist, so that the
+user can fix the profile in one step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
+from .catalog import PLATFORM_OS, Catalog, Release, Variant
+from .errors import ProfileError
+from .profile import TORCH_PACKAGES, MergedProfile
+from .specs import conda_spec_name, pip_requirement_name
+
+PYPI_SIMPLE = "https://pypi.org/simple"
+DEFAULT_PLATFORMS = {
+    "cpu": ("linux-64", "osx-arm64", "win-64"),
+    "cuda": ("linux-64", "win-64"),
+    "rocm": ("linux-64",),
+    "xpu": ("linux-64", "win-64"),
+    "mps": ("osx-arm64",),
+}
+# A conda-sourced torch has no pip requirements file worth committing.
+DEFAULT_OUTPUTS = {"pip": ("environment.yml", "requirements.txt"), "conda": ("environment.yml",)}
+_OS_LABEL = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
+# PEP 508 markers selecting each target platform.
+PLATFORM_MARKERS = {
+    "linux-64": 'sys_platform == "linux" and platform_machine == "x86_64"',
+    "linux-aarch64": 'sys_platform == "linux" and platform_machine == "aarch64"',
+    "osx-64": 'sys_platform == "darwin" and platform_machine == "x86_64"',
+    "osx-arm64": 'sys_platform == "darwin" and platform_machine == "arm64"',
+    "win-64": 'sys_platform == "win32"',
+}
+# Conda packages that would fight envgen's own torch handling, and what to do instead.
+_MANAGED_CONDA = {
+    "python": "set the 'python' key instead",
+    "pytorch": "set the 'pytorch' key (and 'source: conda') instead",
+    "pytorch-cuda": "this belongs to PyTorch's retired conda channel; use 'source: conda', "
+    "which pins conda-forge's cuda-version",
+    "cudatoolkit": "cudatoolkit is the stale pre-2023 recipe; use 'source: conda', which pins "
+    "conda-forge's cuda-version",
+    "cpuonly": "this belongs to PyTorch's retired conda channel; use accelerator: cpu",
+}
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One torch-family requirement, possibly limited to some target platforms by a marker."""
+
+    name: str
+    version: str  # public version, e.g. 2.4.1
+    local: str | None  # local tag such as cu118, or None for a plain pin
+    marker: str | None = None
+
+    @property
+    def requirement(self) -> str:
+        spec = f"{self.name}=={self.version}" + (f"+{self.local}" if self.local else "")
+        return spec + (f"; {self.marker}" if self.marker else "")
+
+
+@dataclass(frozen=True)
+class ResolvedEnv:
+    """Everything a generated file needs, concrete: no defaults left to apply, no lookups left."""
+
+    name: str  # profile name
+    env_name: str  # environment name inside environment.yml
+    description: str
+    python: str  # as requested: 3.11 or 3.11.7
+    python_minor: str
+    accelerator: str
+    variant: Variant  # compute variant of the torch build (cpu for mps: PyPI's macOS build)
+    source: str  # pip | conda
+    torch: str
+    packages: tuple[str, ...]  # torch-family package names included
+    companions: Mapping[str, str]  # package -> public version
+    pins: tuple[Pin, ...]  # pip pins of the torch family (source: pip)
+    index_url: str | None  # PyTorch index for torch (None: PyPI)
+    extra_index_urls: tuple[str, ...]
+    channels: tuple[str, ...]
+    conda: tuple[str, ...]  # complete conda dependency list except pip's section
+    pip: tuple[str, ...]  # the profile's own pip requirements
+    platforms: tuple[str, ...]
+    variables: Mapping[str, str]
+    provenance: Mapping[str, str]
+    outputs: tuple[str, ...]
+    catalog_sources: tuple[str, ...]
+
+    @property
+    def pip_requirements(self) -> tuple[str, ...]:
+        """All pip requirement lines, torch family first, in install order."""
+        if self.source == "conda":
+            return self.pip
+        return tuple(p.requirement for p in self.pins) + self.pip
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _versions(releases: list[Release]) -> str:
+    return _join([r.torch for r in releases])
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def resolve(
+    profile: MergedProfile,
+    catalog: Catalog,
+    mirrors: Mapping[str, str] | None = None,
+    files: Mapping[str, str] | None = None,
+) -> ResolvedEnv:
+    """Turn a merged profile into a ResolvedEnv, or explain in one paragraph why that can't be.
+
+    ``files`` maps layer names to the path shown in messages (defaults to the file name).
+    """
+    return _Resolver(profile, catalog, mirrors or {}, files or {}).run()
+
+
+class _Resolver:
+    def __init__(
+        self,
+        profile: MergedProfile,
+        catalog: Catalog,
+        mirrors: Mapping[str, str],
+        files: Mapping[str, str],
+    ) -> None:
+        self.profile = profile
+        self.values = profile.values
+        self.catalog = catalog
+        self.mirrors = mirrors
+        self.files = files
+
+    def fail(self, key: str, message: str, fix: str) -> ProfileError:
+        owner = self.profile.provenance.get(key, self.profile.name).split("+")[-1]
+        layer = next((lay for lay in self.profile.chain if lay.name == owner), self.profile.layer)
+        return ProfileError(
+            message,
+            file=self.files.get(layer.name, layer.path.name),
+            key=key,
+            line=layer.document.line_of(key) if key in layer.values else None,
+            fix=fix,
+        )
+
+    # -- the steps, in order -------------------------------------------------------------
+    def run(self) -> ResolvedEnv:
+        python = self.values.get("python")
+        if python is None:
+            raise self.fail(
+                "python",
+                "no Python version is set (neither this profile nor its parents set 'python')",
+                'add python: "3.11" (or the version your project needs)',
+            )
+        accelerator = self.values.get("accelerator", "cpu")
+        source = self.values.get("source", "pip")
+        platforms = tuple(self.values.get("platforms") or DEFAULT_PLATFORMS[accelerator])
+        self._check_keys_fit(accelerator)
+        self._check_platforms(accelerator, platforms)
+        wanted_variant = self._wanted_variant(accelerator)
+        release, variant = self._pick_release(python, accelerator, wanted_variant, platforms)
+        packages = self._packages(release)
+        companions = {p: release.companion(p) or "" for p in packages}
+        if source == "conda":
+            self._check_conda_source(accelerator, release, variant)
+        pins = self._pins(accelerator, source, variant, companions, platforms)
+        index_url = None
+        if source == "pip" and accelerator != "mps":
+            index_url = self._mirror(self.catalog.index_url(variant.name))
+        pip = tuple(self.values.get("pip", ()))
+        self._check_managed_pip(pip)
+        extra = (self._mirror(PYPI_SIMPLE),) if pip and index_url else ()
+        channels = tuple(self.values.get("channels") or ("conda-forge",))
+        self._check_channels(channels, release)
+        conda = self._conda_deps(python, source, accelerator, variant, companions)
+        return ResolvedEnv(
+            name=self.profile.name,
+            env_name=self.values.get("name", self.profile.name),
+            description=self.values.get("description", ""),
+            python=python,
+            python_minor=_minor(python),
+            accelerator=accelerator,
+            variant=variant,
+            source=source,
+            torch=release.torch,
+            packages=packages,
+            companions=companions,
+            pins=pins,
+            index_url=index_url,
+            extra_index_urls=extra,
+            channels=channels,
+            conda=conda,
+            pip=pip,
+            platforms=platforms,
+            variables=dict(sorted(self.values.get("variables", {}).items())),
+            provenance=dict(self.profile.provenance),
+            outputs=tuple(self.values.get("outputs") or DEFAULT_OUTPUTS[source]),
+            catalog_sources=release.sources,
+        )
+
+    def _check_keys_fit(self, accelerator: str) -> None:
+        for key, owner in (("cuda", "cuda"), ("rocm", "rocm")):
+            if key in self.values and accelerator != owner:
+                raise self.fail(
+                    key,
+                    f"'{key}' is set but the accelerator is '{accelerator}'",
+                    f"set accelerator: {owner}, or remove '{key}'",
+                )
+
+    def _check_platforms(self, accelerator: str, platforms: tuple[str, ...]) -> None:
+        allowed = {
+            "cuda": ("linux", "windows"),
+            "rocm": ("linux",),
+            "xpu": ("linux", "windows"),
+            "mps": ("macos",),
+            "cpu": ("linux", "windows", "macos"),
+        }[accelerator]
+        bad = [p for p in platforms if PLATFORM_OS[p] not in allowed]
+        if accelerator == "mps":
+            bad = [p for p in platforms if p != "osx-arm64"]
+        if bad:
+            names = {"cuda": "CUDA", "rocm": "ROCm", "xpu": "XPU", "mps": "MPS", "cpu": "CPU"}
+            where = _join([_OS_LABEL[o] for o in allowed])
+            detail = {
+                "mps": "MPS exists only on Apple Silicon Macs (osx-arm64)",
+                "cuda": "PyTorch publishes no CUDA builds for macOS",
+            }.get(accelerator, f"PyTorch publishes {names[accelerator]} builds only for {where}")
+            raise self.fail(
+                "platforms",
+                f"{names[accelerator]} cannot target {_join(bad)}: {detail}",
+                f"remove {_join(bad)} from 'platforms', or use accelerator: "
+                + ("mps for Macs" if accelerator != "mps" else "cpu"),
+            )
+
+    def _wanted_variant(self, accelerator: str) -> str | None:
+        if accelerator == "cuda" and "cuda" in self.values:
+            text = str(self.values["cuda"])
+            return text if text.startswith("cu") else "cu" + text.replace(".", "")
+        if accelerator == "rocm" and "rocm" in self.values:
+            text = str(self.values["rocm"])
+            return text if text.startswith("rocm") else "rocm" + text
+        if accelerator in ("cpu", "mps"):
+            return "cpu"
+        if accelerator == "xpu":
+            return "xpu"
+        return None  # newest variant of that kind, chosen per release
+
+    def _candidates(self) -> list[Release]:
+        """Releases allowed by the profile's pytorch version (newest first)."""
+        text = self.values.get("pytorch", {}).get("version")
+        releases = list(reversed(self.catalog.releases))
+        if text is None:
+            return releases
+        spec_text = text
+        if text[0].isdigit():
+            spec_text = f"=={text}.*" if text.count(".") == 1 else f"=={text}"
+        try:
+            spec = SpecifierSet(spec_text)
+        except InvalidSpecifier:
+            raise self.fail(
+                "pytorch",
+                f"'{text}' is neither a torch version nor a version range",
+                'write "2.4.1", "2.4" or ">=2.3,<2.6"',
+            ) from None
+        found = [r for r in releases if spec.contains(r.version, prereleases=True)]
+        if not found:
+            known = [r.torch for r in self.catalog.releases]
+            near = self._nearby(text, known)
+            raise self.fail(
+                "pytorch",
+                f"no torch release matches '{text}'; the catalog knows {known[0]} to {known[-1]}"
+                + (f" (nearest: {near})" if near else ""),
+                "pick a listed version, or update envgen for newer releases",
+            )
+        return found
+
+    @staticmethod
+    def _nearby(text: str, known: list[str]) -> str:
+        try:
+            target = Version(text.lstrip("=<>!~ ").split(",")[0])
+        except Exception:  # noqa: BLE001 - any unparsable text simply has no neighbours
+            return ""
+        ordered = sorted(
+            known,
+            key=lambda v: (
+                abs(Version(v).release[1] - target.release[1]) if len(target.release) > 1 else 0
+            ),
+        )
+        return _join(sorted(ordered[:3], key=Version))
+
+    def _pick_release(
+        self, python: str, accelerator: str, wanted: str | None, platforms: tuple[str, ...]
+    ) -> tuple[Release, Variant]:
+        candidates = self._candidates()
+        minor = _minor(python)
+        kind = {"mps": "cpu"}.get(accelerator, accelerator)
+        problems: list[str] = []
+        for release in candidates:
+            variant = self._variant_for(release, kind, wanted)
+            why = self._unfit(release, variant, minor, kind, wanted, platforms)
+            if why is None:
+                assert variant is not None
+                return release, variant
+            problems.append(why)
+        key = (
+            "pytorch"
+            if "pytorch" in self.values
+            else ("cuda" if wanted and wanted.startswith("cu") else "python")
+        )
+        first = problems[0]
+        raise self.fail(key, first, self._fix_for(first, candidates))
+
+    def _variant_for(self, release: Release, kind: str, wanted: str | None) -> Variant | None:
+        if wanted is not None:
+            return Variant.parse(wanted) if wanted in release.variants else None
+        options = release.variants_of(kind)
+        return options[-1] if options else None
+
+    def _unfit(
+        self,
+        release: Release,
+        variant: Variant | None,
+        minor: str,
+        kind: str,
+        wanted: str | None,
+        platforms: tuple[str, ...],
+    ) -> str | None:
+        """Why ``release`` can't serve this profile, phrased with what does exist nearby."""
+        all_releases = self.catalog.releases
+        if variant is None:
+            published = release.variants_of(kind)
+            if wanted is None:
+                return f"torch {release.torch} has no {kind.upper()} builds"
+            target = Variant.parse(wanted)
+            have = [r for r in all_releases if wanted in r.variants]
+            if published:
+                text = (
+                    f"torch {release.torch} was published for "
+                    f"{target.label.split()[0]} {_join([v.version or '' for v in published])}"
+                )
+            else:
+                text = f"torch {release.torch} has no {target.label.split()[0]} builds"
+            if not have:
+                return text + f"; no release in the catalog has {target.label} builds ({wanted})"
+            if have[0].version > release.version:
+                return text + f"; {target.label} builds start with torch {have[0].torch}"
+            if have[-1].version < release.version:
+                return text + f"; {target.label} builds end with torch {have[-1].torch}"
+            return text + f"; {target.label} builds exist for torch {_versions(have)}"
+        if minor not in release.python:
+            with_py = [r for r in all_releases if minor in r.python]
+            text = (
+                f"torch {release.torch} has wheels for Python {release.python[0]} to "
+                f"{release.python[-1]}, not {minor}"
+            )
+            if with_py and with_py[0].version > release.version:
+                return text + f"; Python {minor} wheels start with torch {with_py[0].torch}"
+            if with_py and with_py[-1].version < release.version:
+                return text + f"; Python {minor} wheels end with torch {with_py[-1].torch}"
+            return text
+        covered = release.variants[variant.name]
+        if kind == "cpu" and "osx-64" in platforms and not release.osx_64:
+            covered = tuple(p for p in covered if p != "osx-64")
+        elif kind == "cpu" and release.osx_64 and "osx-64" not in covered:
+            covered = (*covered, "osx-64")
+        missing = [p for p in platforms if p not in covered]
+        if missing:
+            text = (
+                f"torch {release.torch} {variant.label} wheels exist for {_join(list(covered))}, "
+                f"not {_join(missing)}"
+            )
+            if "osx-64" in missing:
+                last = [r for r in all_releases if r.osx_64]
+                if last:
+                    text += f"; Intel-Mac (osx-64) wheels end with torch {last[-1].torch}"
+            return text
+        return None
+
+    def _fix_for(self, problem: str, candidates: list[Release]) -> str:
+        if "Python" in problem:
+            return "change 'python' or 'pytorch' to a pair that has wheels"
+        if "wheels exist for" in problem:
+            return "drop the platforms that have no wheels, or pick another torch version"
+        return "change 'pytorch' or the accelerator version to a published pair"
+
+    def _packages(self, release: Release) -> tuple[str, ...]:
+        wanted = self.values.get("pytorch", {}).get("packages")
+        if wanted is None:
+            return tuple(p for p in TORCH_PACKAGES if release.companion(p))
+        for name in wanted:
+            if not release.companion(name):
+                raise self.fail(
+                    "pytorch",
+                    f"no {name} release accompanies torch {release.torch}",
+                    f"remove {name} from pytorch.packages, or pick another torch version",
+                )
+        return tuple(wanted)
+
+    def _check_conda_source(self, accelerator: str, release: Release, variant: Variant) -> None:
+        if accelerator in ("rocm", "xpu"):
+            raise self.fail(
+                "source",
+                f"conda-forge publishes no {variant.label.split()[0]} builds of pytorch",
+                "use source: pip for this accelerator",
+            )
+        built = self.catalog.conda_forge
+        if built and release.torch not in built:
+            near = [v for v in built if _minor(v) == _minor(release.torch)]
+            raise self.fail(
+                "pytorch",
+                f"conda-forge has no pytorch {release.torch} recorded in the catalog"
+                + (f" (it has {_join(near)})" if near else ""),
+                "pick a version conda-forge publishes, or use source: pip",
+            )
+        if (
+            accelerator == "cuda"
+            and built.get(release.torch)
+            and variant.version not in built[release.torch]
+        ):
+            raise self.fail(
+                "cuda",
+                f"conda-forge's pytorch {release.torch} is built for CUDA "
+                f"{_join(list(built[release.torch]))}, not {variant.version}",
+                "set cuda to one of those, or use source: pip",
+            )
+
+    def _pins(
+        self,
+        accelerator: str,
+        source: str,
+        variant: Variant,
+        companions: Mapping[str, str],
+        platforms: tuple[str, ...],
+    ) -> tuple[Pin, ...]:
+        if source == "conda":
+            return ()
+        if accelerator == "mps":
+            return tuple(Pin(name, version, None) for name, version in companions.items())
+        # PyTorch's index tags its builds (2.4.1+cu118) except for macOS and, for some releases,
+        # Linux aarch64 CPU wheels; a plain pin there still only sees that index's builds.
+        plain = {p for p in platforms if PLATFORM_OS[p] == "macos"}
+        if variant.kind == "cpu":
+            plain |= {p for p in platforms if p == "linux-aarch64"}
+        tagged = [p for p in platforms if p not in plain]
+        if not plain:
+            return tuple(Pin(n, v, variant.name) for n, v in companions.items())
+        if not tagged:
+            return tuple(Pin(n, v, None) for n, v in companions.items())
+        plain_marker, tagged_marker = self._markers(sorted(plain), tagged)
+        pins = []
+        for name, version in companions.items():
+            pins.append(Pin(name, version, variant.name, tagged_marker))
+            pins.append(Pin(name, version, None, plain_marker))
+        return tuple(pins)
+
+    @staticmethod
+    def _markers(plain: list[str], tagged: list[str]) -> tuple[str, str]:
+        if all(PLATFORM_OS[p] == "macos" for p in plain) and not any(
+            PLATFORM_OS[p] == "macos" for p in tagged
+        ):
+            return 'sys_platform == "darwin"', 'sys_platform != "darwin"'
+
+        def either(group: list[str]) -> str:
+            parts = [PLATFORM_MARKERS[p] for p in group]
+            return parts[0] if len(parts) == 1 else " or ".join(f"({m})" for m in parts)
+
+        return either(plain), either(tagged)
+
+    def _check_managed_pip(self, pip: tuple[str, ...]) -> None:
+        for spec in pip:
+            name = pip_requirement_name(spec)
+            if name in TORCH_PACKAGES:
+                raise self.fail(
+                    "pip",
+                    f"'{name}' is managed by envgen and must not be listed in 'pip'",
+                    "remove it and set pytorch.version / pytorch.packages instead",
+                )
+        for spec in self.values.get("conda", ()):
+            name = conda_spec_name(spec)
+            if name in _MANAGED_CONDA or name in TORCH_PACKAGES:
+                raise self.fail(
+                    "conda",
+                    f"'{name}' must not be listed in 'conda'",
+                    _MANAGED_CONDA.get(name, "set pytorch.packages instead"),
+                )
+
+    def _check_channels(self, channels: tuple[str, ...], release: Release) -> None:
+        for stale in ("pytorch", "nvidia"):
+            if stale in channels and not release.conda_pytorch_channel:
+                raise self.fail(
+                    "channels",
+                    f"the '{stale}' channel has no torch {release.torch}: PyTorch stopped "
+                    "publishing conda packages after 2.5",
+                    f"remove '{stale}' from channels; use source: conda for conda-forge's pytorch",
+                )
+
+    def _conda_deps(
+        self,
+        python: str,
+        source: str,
+        accelerator: str,
+        variant: Variant,
+        companions: Mapping[str, str],
+    ) -> tuple[str, ...]:
+        deps = [f"python={python}"]
+        if source == "conda":
+            build = {"cuda": "cuda*", "cpu": "cpu*"}.get(accelerator)
+            for name, version in companions.items():
+                conda_name = "pytorch" if name == "torch" else name
+                deps.append(
+                    f"{conda_name}={version}" + (f"={build}" if build and name == "torch" else "")
+                )
+            if accelerator == "cuda":
+                deps.append(f"cuda-version={variant.version}")
+        user = list(self.values.get("conda", ()))
+        needs_pip = source == "pip" or bool(self.values.get("pip"))
+        if needs_pip and "pip" not in {conda_spec_name(s) for s in user}:
+            deps.append("pip")
+        return tuple(deps + user)
+
+    def _mirror(self, url: str) -> str:
+        """Rewrite ``url`` through the longest matching mirror prefix."""
+        for prefix in sorted(self.mirrors, key=len, reverse=True):
+            if url == prefix.rstrip("/") or url.startswith(prefix.rstrip("/") + "/"):
+                return self.mirrors[prefix].rstrip("/") + url[len(prefix.rstrip("/")) :]
+        return url

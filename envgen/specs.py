@@ -1,0 +1,101 @@
+"""Validation of the package specs a profile lists, before any of them reaches a generated file.
+
+Specs are copied into requirements.txt and environment.yml line by line, so a spec that smuggles
+a newline, a comment or a pip option in would silently change what gets installed. We accept
+exactly what pip (PEP 508) and conda (match specs) accept, minus anything that could inject.
+"""
+
+from __future__ import annotations
+
+import re
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Characters a conda match spec can use; everything else (quotes, '#', '$', ';', '&', '{', '`' …)
+# is either meaningless to conda or an injection vector for YAML and shells.
+_CONDA_ALLOWED = re.compile(r"^[A-Za-z0-9_.*+!<>=,|~:\[\] -]+$")
+_CONDA_NAME = re.compile(r"^(?:([A-Za-z0-9_.-]+)::)?([a-z0-9_][a-z0-9_.-]*)(.*)$")
+_CONDA_VERSION = re.compile(
+    r"^(?:[<>=!~]{0,2}[A-Za-z0-9_.*+!]+)(?:\s*[,|]\s*[<>=!~]{0,2}[A-Za-z0-9_.*+!]+)*$"
+)
+_CONDA_BUILD = re.compile(r"^[A-Za-z0-9_.*+-]+$")
+_CONDA_BRACKET = re.compile(r"\[([A-Za-z_]+=[A-Za-z0-9_.*+<>=!,|-]+)(?:,\s*[A-Za-z_]+=[^\],]+)*\]$")
+
+
+def check_pip_requirement(spec: str) -> str | None:
+    """Return None if ``spec`` is a safe PEP 508 requirement, else why it is not."""
+    if _CONTROL.search(spec):
+        return "it contains a newline or control character"
+    stripped = spec.strip()
+    if not stripped:
+        return "it is empty"
+    if stripped.startswith("-"):
+        return (
+            "pip options are not allowed here (envgen writes the index options itself from "
+            "the accelerator and mirrors)"
+        )
+    if "#" in stripped:
+        return "'#' would start a comment in requirements.txt"
+    try:
+        Requirement(stripped)
+    except InvalidRequirement as exc:
+        first = str(exc).splitlines()[0]
+        return f"it is not a PEP 508 requirement ({first})"
+    return None
+
+
+def pip_requirement_name(spec: str) -> str:
+    """Canonical project name of a requirement already accepted by check_pip_requirement."""
+    from packaging.utils import canonicalize_name
+
+    return str(canonicalize_name(Requirement(spec.strip()).name))
+
+
+def check_conda_spec(spec: str) -> str | None:
+    """Return None if ``spec`` is a conda match spec we can copy safely, else why it is not."""
+    if _CONTROL.search(spec):
+        return "it contains a newline or control character"
+    stripped = spec.strip()
+    if not stripped:
+        return "it is empty"
+    if stripped.startswith("-"):
+        return "it starts with '-', which YAML or a shell would read as something else"
+    if not _CONDA_ALLOWED.match(stripped):
+        bad = sorted({c for c in stripped if not _CONDA_ALLOWED.match(c)})
+        return f"it contains characters a conda match spec cannot ({' '.join(map(repr, bad))})"
+    body = stripped
+    bracket = re.search(r"\[.*\]$", body)
+    if bracket:
+        if not _CONDA_BRACKET.match(bracket.group(0)):
+            return "its [key=value] part is malformed"
+        body = body[: bracket.start()]
+    match = _CONDA_NAME.match(body)
+    if not match:
+        return "it does not start with a lowercase conda package name"
+    rest = match.group(3).strip()
+    if not rest:
+        return None
+    if rest.startswith("=") and not rest.startswith("=="):
+        # name=version[=build]: the classic conda form
+        parts = rest[1:].split("=")
+        if len(parts) > 2 or not parts[0]:
+            return "expected name=version or name=version=build"
+        version, build = parts[0], (parts[1] if len(parts) == 2 else None)
+    else:
+        pieces = rest.split()
+        if len(pieces) > 2:
+            return "expected 'name version build' with at most one space-separated build"
+        version, build = pieces[0], (pieces[1] if len(pieces) == 2 else None)
+    if not _CONDA_VERSION.match(version):
+        return f"'{version}' is not a conda version constraint"
+    if build is not None and not _CONDA_BUILD.match(build):
+        return f"'{build}' is not a conda build string"
+    return None
+
+
+def conda_spec_name(spec: str) -> str:
+    """Package name of a conda spec already accepted by check_conda_spec."""
+    match = _CONDA_NAME.match(spec.strip())
+    assert match is not None
+    return match.group(2)
