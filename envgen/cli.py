@@ -7,6 +7,7 @@ plain ``render`` never pay for conda-lock, rattler or uv.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from typing import Any
@@ -29,22 +30,33 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("list_", "List the profiles this project can use, and where each comes from."),
     "show": ("show", "Show a fully resolved profile: every version, index URL and origin."),
     "schema": ("schema", "Print the JSON Schema of profile files (for editors and CI)."),
+    "lock": ("lock", "Lock a profile: hashed pip locks and conda-lock.yml, for each platform."),
+    "create": ("create", "Create the environment with the interpreter the profile asks for."),
+    "verify": ("verify", "Prove from inside an environment that it is what the profile says."),
+    "run": ("run", "Run a command inside a profile's environment, activated."),
+    "doctor": ("doctor", "Inspect this machine and recommend the profile that fits it."),
+    "init": ("init", "Set up profiles/ for this repository, fitted to this machine."),
 }
+
+
+def _available(name: str) -> bool:
+    """A command whose module is not written yet stays out of --help rather than crashing."""
+    return importlib.util.find_spec(f"envgen.commands.{COMMANDS[name][0]}") is not None
 
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
+        return [name for name in COMMANDS if _available(name)]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS:
+        if cmd_name not in COMMANDS or not _available(cmd_name):
             return None
         module = importlib.import_module(f"envgen.commands.{COMMANDS[cmd_name][0]}")
         command: click.Command = module.command
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
+        rows = [(name, text) for name, (_, text) in COMMANDS.items() if _available(name)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

@@ -5,7 +5,7 @@ Commands stay thin; tests and other tools can drive envgen through these functio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -51,10 +51,11 @@ class Project:
         unique = list(dict.fromkeys(d.resolve() for d in dirs))
         return TemplateSet(unique)
 
-    def resolve(self, name: str) -> Resolved:
+    def resolve(self, name: str, mirrors: Mapping[str, str] | None = None) -> Resolved:
+        """Resolve ``name``; ``mirrors`` (e.g. from --mirror) add to the project's own."""
         profile = self.registry.load(name)
         shown = {layer.name: self.registry.display(layer.path) for layer in profile.chain}
-        env = resolve(profile, self.catalog, self.config.mirrors, shown)
+        env = resolve(profile, self.catalog, {**self.config.mirrors, **(mirrors or {})}, shown)
         return Resolved(profile, env)
 
     def input_parts(self, resolved: Resolved) -> dict[str, Any]:

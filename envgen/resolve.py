@@ -15,6 +15,7 @@ from packaging.version import Version
 
 from .catalog import PLATFORM_OS, Catalog, Release, Variant
 from .errors import ProfileError
+from .mirrors import Mirrors
 from .profile import TORCH_PACKAGES, MergedProfile
 from .specs import conda_spec_name, pip_requirement_name
 
@@ -137,7 +138,7 @@ class _Resolver:
         self.profile = profile
         self.values = profile.values
         self.catalog = catalog
-        self.mirrors = mirrors
+        self.mirrors = Mirrors.from_mapping(mirrors)
         self.files = files
 
     def fail(self, key: str, message: str, fix: str) -> ProfileError:
@@ -174,12 +175,13 @@ class _Resolver:
         pins = self._pins(accelerator, source, variant, companions, platforms)
         index_url = None
         if source == "pip" and accelerator != "mps":
-            index_url = self._mirror(self.catalog.index_url(variant.name))
+            index_url = self.mirrors.url(self.catalog.index_url(variant.name))
         pip = tuple(self.values.get("pip", ()))
         self._check_managed_pip(pip)
-        extra = (self._mirror(PYPI_SIMPLE),) if pip and index_url else ()
+        extra = (self.mirrors.url(PYPI_SIMPLE),) if pip and index_url else ()
         channels = tuple(self.values.get("channels") or ("conda-forge",))
         self._check_channels(channels, release)
+        channels = tuple(self.mirrors.channel(c) for c in channels)
         conda = self._conda_deps(python, source, accelerator, variant, companions)
         return ResolvedEnv(
             name=self.profile.name,
@@ -525,10 +527,3 @@ class _Resolver:
         if needs_pip and "pip" not in {conda_spec_name(s) for s in user}:
             deps.append("pip")
         return tuple(deps + user)
-
-    def _mirror(self, url: str) -> str:
-        """Rewrite ``url`` through the longest matching mirror prefix."""
-        for prefix in sorted(self.mirrors, key=len, reverse=True):
-            if url == prefix.rstrip("/") or url.startswith(prefix.rstrip("/") + "/"):
-                return self.mirrors[prefix].rstrip("/") + url[len(prefix.rstrip("/")) :]
-        return url

@@ -1,0 +1,48 @@
+"""The values lock engines exchange, and the protocol every conda lock engine implements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ..resolve import ResolvedEnv
+
+
+@dataclass(frozen=True)
+class LockedPipPackage:
+    """One artifact of a pip lock: exactly what gets downloaded, and its hash."""
+
+    name: str  # canonical project name
+    version: str  # full version including any local tag, e.g. 2.4.1+cu118
+    url: str  # the artifact URL the resolver chose for this platform
+    sha256: str
+    index: str  # index URL it came from
+
+
+@dataclass(frozen=True)
+class PipLock:
+    platform: str  # conda subdir name, e.g. linux-64
+    packages: tuple[LockedPipPackage, ...]
+
+
+@dataclass(frozen=True)
+class CondaLockRequest:
+    env: ResolvedEnv
+    platforms: tuple[str, ...]
+    channels: tuple[str, ...]  # channel names or (mirror) URLs, highest priority first
+    virtual_packages: Mapping[str, Mapping[str, str]]  # platform -> {"__cuda": "11.8", ...}
+    pip_locks: Mapping[str, PipLock]  # platform -> locked pip part (already solved by uv)
+    output: Path  # where conda-lock.yml goes
+    inputs_digest: str
+
+
+class CondaLockEngine(Protocol):
+    name: str
+
+    def unavailable(self) -> str | None:
+        """None when this engine can run here, else why not (shown by --engine auto)."""
+
+    def lock(self, request: CondaLockRequest) -> None:
+        """Solve every platform and write ``request.output`` atomically, or raise EnvgenError."""
