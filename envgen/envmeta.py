@@ -1,0 +1,66 @@
+"""Where envgen puts an environment, and the marker file that says an environment is envgen's.
+
+``create`` writes the marker last (after a successful build), so its presence means "finished";
+``verify``, ``run`` and ``doctor`` read it to know which profile an environment was built for.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .errors import EnvgenError
+
+MARKER = "envgen-env.json"
+ENVS_DIR = ".envgen/envs"  # under the project root; git-ignored by `envgen init`
+
+
+@dataclass(frozen=True)
+class EnvMarker:
+    profile: str
+    backend: str  # venv | conda | mamba | micromamba | rattler
+    python: str  # the interpreter version inside, e.g. 3.11.7
+    inputs_digest: str  # digest of what it was built from (lock or rendered files)
+    source_files: tuple[str, ...]  # lock/rendered files it was built from, relative to the root
+    envgen_version: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+
+def default_prefix(root: Path, profile: str) -> Path:
+    return root / ENVS_DIR / profile
+
+
+def env_python(prefix: Path) -> Path:
+    """The interpreter of an environment at ``prefix`` (venv and conda layouts)."""
+    if sys.platform == "win32":
+        for rel in ("Scripts/python.exe", "python.exe"):
+            if (prefix / rel).is_file():
+                return prefix / rel
+        return prefix / "python.exe"
+    return prefix / "bin" / "python"
+
+
+def read_marker(prefix: Path) -> EnvMarker | None:
+    path = prefix / MARKER
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["source_files"] = tuple(data.get("source_files", ()))
+        return EnvMarker(**data)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError) as exc:
+        raise EnvgenError(
+            f"the environment marker is unreadable ({exc})",
+            file=str(path),
+            fix="re-create the environment with 'envgen create --force'",
+        ) from None
+
+
+def write_marker(prefix: Path, marker: EnvMarker) -> None:
+    from .output import write_atomic
+
+    write_atomic(prefix / MARKER, marker.to_json())
