@@ -6,7 +6,6 @@ answer. Writes go through a temporary file and a rename, so a reader never sees 
 
 from __future__ import annotations
 
-import difflib
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -37,6 +36,8 @@ class FileState:
         name = label or str(self.path)
         old = (self.existing or "").splitlines(keepends=True)
         new = self.rendered.content.splitlines(keepends=True)
+        import difflib  # only on the diff path: keeps start-up fast
+
         return "".join(
             difflib.unified_diff(
                 old, new, fromfile=f"{name} (on disk)", tofile=f"{name} (expected)"

@@ -7,7 +7,6 @@ prints and the README's key reference all follow from it.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -155,6 +154,8 @@ def validate_layer(name: str, origin: str, document: YamlDocument, shown: str) -
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key not in KEYS:
+            import difflib  # only on the error/diff path: keeps start-up fast
+
             close = difflib.get_close_matches(key, KEYS, n=1)
             hint = f"did you mean '{close[0]}'?" if close else ""
             raise ProfileError(
@@ -228,6 +229,8 @@ def _check_pattern(pattern: str, example: str) -> Callable[[_Ctx, Any], str]:
 def _check_enum(choices: tuple[str, ...]) -> Callable[[_Ctx, Any], str]:
     def check(ctx: _Ctx, value: Any) -> str:
         if not isinstance(value, str) or value not in choices:
+            import difflib  # only on the error/diff path: keeps start-up fast
+
             close = difflib.get_close_matches(str(value), choices, n=1)
             hint = f" — did you mean '{close[0]}'?" if close else ""
             raise ctx.fail(
@@ -352,6 +355,8 @@ def _check_pytorch(ctx: _Ctx, value: Any) -> dict[str, Any]:
                 raise ctx.fail("packages must include torch", "add torch to the list", key=sub)
             out["packages"] = [p for p in TORCH_PACKAGES if p in names]
         else:
+            import difflib  # only on the error/diff path: keeps start-up fast
+
             close = difflib.get_close_matches(key, ("version", "packages"), n=1)
             raise ctx.fail(
                 "unknown key" + (f" — did you mean '{close[0]}'?" if close else ""),

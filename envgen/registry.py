@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +69,8 @@ class ProfileRegistry:
             if source is not None:
                 return source
             pool, label = self.names(), "profiles"
+        import difflib  # only on the error/diff path: keeps start-up fast
+
         close = difflib.get_close_matches(name.removeprefix(BUILTIN_PREFIX), pool, n=1)
         hint = f" — did you mean '{close[0]}'?" if close else ""
         raise ProfileError(

@@ -6,7 +6,6 @@ quote through the filters defined here, so no value can break out of its YAML or
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,13 +31,17 @@ class RenderedFile:
 
 
 def yaml_str(value: object) -> str:
-    """A YAML scalar that reads back as exactly this string (JSON strings are valid YAML)."""
+    """A YAML scalar that reads back as exactly this string: plain when safe, else quoted."""
     text = str(value)
     plain_ok = (
         text
+        and text.isprintable()
         and text == text.strip()
         and text[0] not in "!&*-?{}[]|>'\"%@`#,:~="
-        and not any(c in text for c in ":#\n\r\t\"'")
+        and not any(c in text for c in "\n\r\t\"'")
+        and ": " not in text
+        and " #" not in text
+        and not text.endswith(":")
         and text.lower() not in ("yes", "no", "true", "false", "on", "off", "null", "y", "n")
         and not _looks_numeric(text)
     )
@@ -46,7 +49,22 @@ def yaml_str(value: object) -> str:
         return text
     if "'" not in text and text.isprintable():
         return "'" + text + "'"  # single quotes keep PEP 508 markers' double quotes readable
-    return json.dumps(text, ensure_ascii=False)
+    return _double_quoted(text)
+
+
+def _double_quoted(text: str) -> str:
+    """YAML double quotes with every unprintable character escaped (so none can break a line)."""
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char.isprintable():
+            out.append(char)
+        elif ord(char) < 0x10000:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(f"\\U{ord(char):08x}")
+    return '"' + "".join(out) + '"'
 
 
 def _looks_numeric(text: str) -> bool:
