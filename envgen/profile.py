@@ -35,7 +35,6 @@ class Key:
 
 
 _STR_LIST = {"type": "array", "items": {"type": "string"}}
-_VERSION = {"type": "string", "pattern": r"^\d+\.\d+(\.\d+)?$"}
 
 KEYS: dict[str, Key] = {
     "description": Key({"type": "string"}, "One line saying what the environment is for."),
@@ -48,7 +47,10 @@ KEYS: dict[str, Key] = {
         {"type": "string", "pattern": r"^[A-Za-z0-9_.-]+$"},
         "Environment name written into environment.yml (default: the profile name).",
     ),
-    "python": Key(_VERSION, "Python version: a minor ('3.11') or an exact release ('3.11.7')."),
+    "python": Key(
+        {"type": "string", "pattern": r"^3\.\d+(\.\d+)?$"},
+        "Python version: a minor ('3.11') or an exact release ('3.11.7').",
+    ),
     "accelerator": Key(
         {"enum": list(ACCELERATORS)},
         "Compute backend: cpu, cuda, rocm, xpu, or mps (macOS arm64, PyPI wheels).",
