@@ -1,0 +1,258 @@
+"""``verify``: prove from inside an activated environment that it is what its profile says.
+
+The last pipeline stage: a ``ResolvedEnv`` (plus its lock, when there is one) is compared with
+what the probe (``probe_script.py``) reports from the environment's own interpreter, run with
+the environment's activation (``activation.py``) applied. Each verdict is a ``Check``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from . import verify_checks as vc
+from .activation import Activation, activate, find_env
+from .envmeta import read_marker
+from .errors import EnvgenError
+from .project import Project
+from .resolve import ResolvedEnv
+
+PROBE_TIMEOUT = 300.0  # a first CUDA initialisation can take a minute on a cold machine
+_TAG = "ENVGEN-PROBE "
+# (sys.platform, machine) of an interpreter -> conda subdir naming its lock file.
+_SUBDIRS = {
+    ("linux", "x86_64"): "linux-64",
+    ("linux", "aarch64"): "linux-aarch64",
+    ("linux", "arm64"): "linux-aarch64",
+    ("darwin", "x86_64"): "osx-64",
+    ("darwin", "arm64"): "osx-arm64",
+    ("win32", "amd64"): "win-64",
+    ("win32", "x86_64"): "win-64",
+}
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    profile: str
+    prefix: Path
+    activation: str
+    checks: tuple[vc.Check, ...]
+    facts: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.status != vc.FAIL for c in self.checks)
+
+    def count(self, status: str) -> int:
+        return sum(c.status == status for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "prefix": str(self.prefix),
+            "activation": self.activation,
+            "ok": self.ok,
+            "counts": {s: self.count(s) for s in (vc.PASS, vc.FAIL, vc.SKIP)},
+            "checks": [c.to_json() for c in self.checks],
+            "facts": dict(self.facts),
+        }
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    stages: Mapping[str, Mapping[str, Any]]
+    returncode: int | None  # None: killed at the timeout
+    stderr: str
+
+    @property
+    def crash(self) -> str:
+        tail = self.stderr.strip().splitlines()[-3:]
+        code = "timed out" if self.returncode is None else f"exit status {self.returncode}"
+        return code + (": " + " | ".join(tail) if tail else "")
+
+
+def probe_source() -> str:
+    return Path(__file__).with_name("probe_script.py").read_text(encoding="utf-8")
+
+
+def run_probe(
+    activation: Activation, options: Mapping[str, Any], timeout: float = PROBE_TIMEOUT
+) -> ProbeResult:
+    """Run the probe in the activated environment and collect the stages it managed to print."""
+    command = [str(activation.python), "-c", probe_source(), json.dumps(dict(options))]
+    try:
+        proc = subprocess.run(
+            command,
+            env=dict(activation.environ),
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            check=False,
+        )
+        stdout, stderr, code = proc.stdout, proc.stderr, proc.returncode
+    except subprocess.TimeoutExpired as exc:
+        stdout = _text(exc.stdout)
+        stderr, code = _text(exc.stderr), None
+    except OSError as exc:
+        raise EnvgenError(
+            f"cannot run {activation.python}: {exc}",
+            fix="re-create the environment with 'envgen create --force'",
+        ) from None
+    stages: dict[str, dict[str, Any]] = {}
+    for line in stdout.splitlines():
+        if not line.startswith(_TAG):
+            continue  # activation scripts and libraries may print too
+        try:
+            data = json.loads(line[len(_TAG) :])
+        except ValueError:
+            continue  # cut short by a crash: that stage counts as missing
+        stages[str(data.pop("stage"))] = data
+    return ProbeResult(stages, code, stderr)
+
+
+def _text(value: str | bytes | None) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value or ""
+
+
+def locate(
+    project: Project, name: str, prefix: Path | None, python: Path | None
+) -> tuple[Path, Path | None]:
+    """The environment's prefix, and the interpreter to use when it is not the prefix's own."""
+    if prefix is not None and python is not None:
+        raise EnvgenError("give --prefix or --python, not both", fix="drop one of them")
+    if python is not None:
+        from .interpreters import probe
+
+        interp = probe(python, "explicit")
+        if interp is None:
+            raise EnvgenError(
+                f"{python} is not a working Python interpreter",
+                key="--python",
+                fix="pass the path of a python executable",
+            )
+        return Path(interp.prefix), python.absolute()
+    return find_env(project.config.root, name, prefix), None
+
+
+def expected_requirements(
+    project: Project, env: ResolvedEnv, markers: Mapping[str, str]
+) -> tuple[list[Requirement], str]:
+    """The lock for this platform when there is one, else the rendered pip requirements."""
+    key = (str(markers.get("sys_platform")), str(markers.get("platform_machine", "")).lower())
+    subdir = _SUBDIRS.get(key)
+    if subdir is not None:
+        lock = project.output_dir(env.name) / f"requirements-{subdir}.lock.txt"
+        if lock.is_file():
+            try:
+                found = vc.parse_lock(lock.read_text(encoding="utf-8"))
+            except InvalidRequirement as exc:
+                raise EnvgenError(
+                    f"unreadable lock line: {exc}",
+                    file=project.display(lock),
+                    fix=f"re-create it with 'envgen lock {env.name}'",
+                ) from None
+            return vc.applicable(found, markers), project.display(lock)
+    found = []
+    for line in env.pip_requirements:
+        try:
+            found.append(Requirement(line))
+        except InvalidRequirement:
+            continue  # options and paths (-e ., --find-links) pin no version to check
+    return vc.applicable(found, markers), "the profile's pins"
+
+
+def verify_env(
+    project: Project,
+    name: str,
+    *,
+    prefix: Path | None = None,
+    python: Path | None = None,
+    expect_gpu: bool = False,
+    timeout: float = PROBE_TIMEOUT,
+) -> VerifyReport:
+    """Probe the environment for profile ``name`` and judge every check; never raises on FAIL.
+
+    ``python`` audits an interpreter envgen did not create (no marker needed).
+    """
+    env = project.resolve(name).env
+    where, interpreter = locate(project, name, prefix, python)
+    venv_vars = {k: str(v) for k, v in env.variables.items()}
+    activation = activate(where, python=interpreter, variables=venv_vars)
+    device = vc.DEVICE_OF[env.accelerator]
+    options = {"device": device, "environ": sorted(venv_vars)}
+    result = run_probe(activation, options, timeout)
+    checks: list[vc.Check] = []
+    if interpreter is None:
+        checks.append(_check_marker(where, name))
+    facts = result.stages.get("interpreter")
+    if facts is None:
+        checks.append(vc.Check("interpreter", vc.FAIL, f"the probe failed: {result.crash}"))
+        return VerifyReport(name, where, activation.describe(), tuple(checks), {})
+    checks += _interpreter_checks(project, env, activation, facts)
+    checks += _torch_checks(env, facts, result, expect_gpu)
+    if venv_vars:
+        checks.append(vc.check_variables(facts.get("environ", {}), venv_vars))
+    all_facts = {"interpreter": facts, "torch": result.stages.get("torch")}
+    return VerifyReport(name, where, activation.describe(), tuple(checks), all_facts)
+
+
+def _check_marker(prefix: Path, name: str) -> vc.Check:
+    marker = read_marker(prefix)
+    if marker is None:
+        return vc.Check(
+            "environment",
+            vc.FAIL,
+            "no envgen-env.json: its create did not finish, or envgen did not build it "
+            "(audit a hand-made environment with --python)",
+        )
+    if marker.profile != name:
+        return vc.Check("environment", vc.FAIL, f"built for profile '{marker.profile}'")
+    return vc.Check(
+        "environment", vc.PASS, f"built by envgen {marker.envgen_version} ({marker.backend})"
+    )
+
+
+def _interpreter_checks(
+    project: Project, env: ResolvedEnv, activation: Activation, facts: Mapping[str, Any]
+) -> list[vc.Check]:
+    requirements, source = expected_requirements(project, env, facts["markers"])
+    installed = facts.get("distributions")
+    packages = (
+        vc.check_packages(requirements, installed, source)
+        if installed is not None
+        else vc.Check("packages", vc.FAIL, f"cannot list them: {facts.get('distributions_error')}")
+    )
+    return [
+        vc.check_activation(facts, activation.kind, activation.describe()),
+        vc.check_interpreter(facts, activation.prefix),
+        vc.check_pip(facts, needs_pip=bool(env.pip_requirements)),
+        vc.check_python_version(str(facts["version"]), env.python),
+        packages,
+    ]
+
+
+def _torch_checks(
+    env: ResolvedEnv, facts: Mapping[str, Any], result: ProbeResult, expect_gpu: bool
+) -> list[vc.Check]:
+    torch = result.stages.get("torch")
+    imported = vc.check_torch_import(torch, str(facts["prefix"]), result.crash)
+    if torch is None or "import_error" in torch:
+        rest = ("torch version", "torch build", "device", "matmul")
+        return [imported, *(vc.Check(n, vc.SKIP, "torch did not import") for n in rest)]
+    device = vc.check_device(torch, env.accelerator, vc.gpu_presence(env.accelerator), expect_gpu)
+    return [
+        imported,
+        vc.check_torch_version(str(torch.get("version")), env),
+        vc.check_torch_build(torch, env, str(facts["markers"]["sys_platform"])),
+        device,
+        vc.check_matmul(torch, device),
+    ]
