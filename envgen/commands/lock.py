@@ -1,0 +1,105 @@
+"""``envgen lock``: hashed pip locks and ``conda-lock.yml`` for one or more profiles."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..errors import EnvgenError
+from ..lock import ENGINES, LockResult, lock_profile
+from ..project import Project
+from ._common import all_option, output_option, profiles_argument, select_profiles
+
+
+def _mirrors(values: tuple[str, ...]) -> dict[str, str]:
+    mirrors = {}
+    for value in values:
+        public, sep, mirror = value.partition("=")
+        if not sep or not public or not mirror:
+            raise EnvgenError(
+                f"--mirror {value!r} is not FROM=TO",
+                fix="write it like --mirror https://download.pytorch.org/whl=https://mirror/whl",
+            )
+        mirrors[public] = mirror
+    return mirrors
+
+
+def _report(project: Project, result: LockResult) -> None:
+    if result.unchanged:
+        click.echo(
+            f"{result.profile}: locks are up to date (inputs unchanged); nothing to do. "
+            "Use --upgrade to re-resolve."
+        )
+        return
+    for locked in result.files:
+        click.echo(f"{locked.action:9} {project.display(locked.path)}")
+    click.echo(
+        f"{result.profile}: locked {', '.join(result.platforms)} in "
+        f"{result.timings.get('total', 0.0):.1f} s"
+        + (f" (conda engine: {result.engine})" if result.engine else "")
+    )
+
+
+@click.command("lock")
+@profiles_argument
+@all_option
+@output_option
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="auto",
+    show_default=True,
+    help="conda side: conda-lock (needs conda/mamba/micromamba) or rattler (embedded).",
+)
+@click.option("--upgrade", is_flag=True, help="Re-resolve even when the inputs are unchanged.")
+@click.option(
+    "--mirror",
+    "mirror_values",
+    multiple=True,
+    metavar="FROM=TO",
+    help="Use a mirror for an index or channel URL (adds to [tool.envgen] mirrors); repeatable.",
+)
+@click.option("--no-conda", is_flag=True, help="Lock only the pip side (no conda-lock.yml).")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+@click.option("--force", is_flag=True, help="Overwrite lock files that were edited by hand.")
+def command(
+    names: tuple[str, ...],
+    all_: bool,
+    output: str | None,
+    engine: str,
+    upgrade: bool,
+    mirror_values: tuple[str, ...],
+    no_conda: bool,
+    as_json: bool,
+    force: bool,
+) -> int:
+    """Lock PROFILE(s) for every platform they target, e.g. `envgen lock gpu-cu118`."""
+    mirrors = _mirrors(mirror_values)
+    project = Project.open()
+    selected = select_profiles(project, names, all_)
+    many = len(selected) > 1
+    results = []
+    for name in selected:
+
+        def progress(text: str, name: str = name) -> None:
+            click.echo(f"{name}: {text}", err=True)
+
+        result = lock_profile(
+            project,
+            name,
+            engine=engine,
+            upgrade=upgrade,
+            mirrors=mirrors,
+            conda=not no_conda,
+            output_dir=project.output_dir(name, output, many),
+            force=force,
+            progress=progress,
+        )
+        results.append(result)
+        if not as_json:
+            _report(project, result)
+    if as_json:
+        summary = [r.summary(project.display) for r in results]
+        click.echo(json.dumps({"profiles": summary}, indent=2))
+    return 0

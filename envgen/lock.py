@@ -1,0 +1,372 @@
+"""``envgen lock``'s core: a resolved profile becomes hashed pip locks and ``conda-lock.yml``.
+
+Every lock records the digest of its inputs, so an unchanged profile is answered from the files
+on disk without importing a solver. Otherwise everything is solved first (pip side by uv, one
+process per platform; then the conda side through a conda engine) and only then written, each
+file atomically: a failure leaves every old lock as it was.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .digest import inputs_digest, is_generated, read_seal
+from .errors import OutputError, ToolError
+from .lockers.pip_lockfile import file_name as pip_lock_name
+from .mirrors import Mirrors
+from .output import CURRENT, EDITED, FOREIGN, MISSING, STALE, write_atomic
+from .project import Project, Resolved
+from .resolve import PYPI_SIMPLE, ResolvedEnv
+
+if TYPE_CHECKING:
+    from .lockers.base import CondaLockEngine, PipLock
+    from .lockers.uv import PipSolution
+
+ENGINES = ("auto", "conda-lock", "rattler")
+CONDA_LOCK_FILE = "conda-lock.yml"
+LOCK_FORMAT = 1  # bump when a lock's layout changes, so every lock reads as stale
+_ENGINE_LINE = re.compile(r"envgen_engine: *([\w-]+)")
+_DESCRIBE = {
+    CURRENT: "up to date",
+    MISSING: "missing (run envgen lock)",
+    STALE: "stale: the profile, catalog or mirrors changed since it was locked",
+    EDITED: "edited by hand since envgen wrote it",
+    FOREIGN: "not written by envgen",
+}
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class LockState:
+    """What a lock file on disk is, compared with the inputs it would be locked from now."""
+
+    path: Path
+    kind: str  # pip | conda
+    platform: str | None
+    state: str  # one of output's CURRENT, MISSING, STALE, EDITED, FOREIGN
+
+    @property
+    def describe(self) -> str:
+        return _DESCRIBE[self.state]
+
+
+@dataclass(frozen=True)
+class LockedFile:
+    path: Path
+    kind: str
+    platform: str | None
+    action: str  # wrote | updated | unchanged
+
+
+@dataclass(frozen=True)
+class LockResult:
+    profile: str
+    directory: Path
+    unchanged: bool  # True: the inputs matched every lock on disk, nothing was solved
+    files: tuple[LockedFile, ...]
+    platforms: tuple[str, ...]
+    engine: str | None  # the conda engine that ran, None when none did
+    inputs_digest: str
+    timings: Mapping[str, float] = field(default_factory=dict)  # seconds: pip, conda, total
+
+    def summary(self, display: Callable[[Path], str] = str) -> dict[str, Any]:
+        """The ``--json`` form."""
+        return {
+            "profile": self.profile,
+            "directory": display(self.directory),
+            "unchanged": self.unchanged,
+            "platforms": list(self.platforms),
+            "engine": self.engine,
+            "inputs_digest": self.inputs_digest,
+            "files": [
+                {
+                    "path": display(f.path),
+                    "kind": f.kind,
+                    "platform": f.platform,
+                    "action": f.action,
+                }
+                for f in self.files
+            ],
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+def pypi_url(project: Project, mirrors: Mapping[str, str] | None) -> str:
+    """PyPI, or its mirror: where pip packages come from when the profile names no index."""
+    return Mirrors.from_mapping({**project.config.mirrors, **(mirrors or {})}).url(PYPI_SIMPLE)
+
+
+def lock_digest(project: Project, resolved: Resolved, pypi: str) -> str:
+    """Digest of everything a lock depends on.
+
+    The conda engine is not part of it: both write the same file for the same inputs, and
+    "auto" picks differently on machines with and without conda, which would make every lock
+    look stale on the other kind. ``--engine NAME`` still re-locks a lock made by another engine.
+    """
+    env = resolved.env
+    return inputs_digest(
+        {
+            **project.input_parts(resolved),
+            "lock": {
+                "format": LOCK_FORMAT,
+                "envgen": __version__,
+                "platforms": list(env.platforms),
+                "index_url": env.index_url,
+                "extra_index_urls": list(env.extra_index_urls),
+                "pypi": pypi,
+                "channels": list(env.channels),
+            },
+        }
+    )
+
+
+def _targets(env: ResolvedEnv, directory: Path, conda: bool) -> list[tuple[Path, str, str | None]]:
+    targets: list[tuple[Path, str, str | None]] = []
+    if env.pip_requirements:
+        targets += [(directory / pip_lock_name(p), "pip", p) for p in env.platforms]
+    if conda:
+        targets.append((directory / CONDA_LOCK_FILE, "conda", None))
+    return targets
+
+
+def _state(path: Path, digest: str) -> tuple[str, str | None]:
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return MISSING, None
+    if not is_generated(text):
+        return FOREIGN, text
+    recorded, intact = read_seal(text)
+    if not intact:
+        return EDITED, text
+    return (CURRENT if recorded == digest else STALE), text
+
+
+def lock_states(
+    project: Project,
+    name: str,
+    output_dir: Path | None = None,
+    *,
+    mirrors: Mapping[str, str] | None = None,
+    conda: bool | None = None,
+) -> list[LockState]:
+    """Every lock file ``envgen lock NAME`` writes, and whether it is current (for ``check``).
+
+    ``conda=None`` expects ``conda-lock.yml`` only where one exists (a profile locked with
+    --no-conda has none).
+    """
+    resolved = project.resolve(name, mirrors)
+    directory = output_dir or project.output_dir(name)
+    digest = lock_digest(project, resolved, pypi_url(project, mirrors))
+    if conda is None:
+        conda = (directory / CONDA_LOCK_FILE).exists()
+    return [
+        LockState(path, kind, platform, _state(path, digest)[0])
+        for path, kind, platform in _targets(resolved.env, directory, conda)
+    ]
+
+
+def _recorded_engine(path: Path) -> str | None:
+    try:
+        found = _ENGINE_LINE.search(path.read_text(encoding="utf-8"))
+    except OSError:
+        return None
+    return found.group(1) if found else None
+
+
+def _catalog_hint(project: Project, env: ResolvedEnv) -> Callable[[str, str], str | None]:
+    """Facts from the catalog for a torch package the index could not provide."""
+
+    def hint(package: str, platform: str) -> str | None:
+        if package not in env.packages or env.index_url is None:
+            return None
+        variant = env.variant
+        have = [
+            r.torch
+            for r in project.catalog.releases
+            if platform in r.variants.get(variant.name, ())
+        ]
+        builds = f"PyTorch's {variant.name} builds for {platform}"
+        if env.torch in have:
+            return (
+                f"envgen's catalog records torch {env.torch}+{variant.name} as published for "
+                f"{platform}: check that {env.index_url} (or its mirror) is complete"
+            )
+        if not have:
+            return f"envgen's catalog records no {builds}; pick another accelerator version"
+        return (
+            f"{builds} are torch {', '.join(have)} (per envgen's catalog); pick one of those, "
+            "or another accelerator version"
+        )
+
+    return hint
+
+
+def pick_engine(engine: str) -> CondaLockEngine:
+    """The conda engine to run: "auto" prefers conda-lock when a conda executable exists."""
+    from .lockers import conda_engine
+
+    if engine not in ENGINES:
+        raise ToolError(f"unknown lock engine '{engine}'", fix="use " + ", ".join(ENGINES))
+    if engine == "auto":
+        engine = "conda-lock" if conda_engine("conda-lock").unavailable() is None else "rattler"
+    chosen = conda_engine(engine)
+    why = chosen.unavailable()
+    if why:
+        raise ToolError(
+            f"the {engine} engine cannot run here: {why}",
+            fix="use --engine auto, or --no-conda to lock only the pip side",
+        )
+    return chosen
+
+
+def virtual_packages(env: ResolvedEnv, glibc: str) -> dict[str, dict[str, str]]:
+    """The target machine per platform: the profile's CUDA, and the glibc the pip side assumed."""
+    result: dict[str, dict[str, str]] = {}
+    for platform in env.platforms:
+        wanted: dict[str, str] = {}
+        if env.accelerator == "cuda" and env.variant.version:
+            wanted["__cuda"] = env.variant.version
+        if platform.startswith("linux"):
+            wanted["__glibc"] = glibc
+        result[platform] = wanted
+    return result
+
+
+def _refuse_lost_work(states: list[tuple[Path, str]], project: Project) -> None:
+    blocked = [(p, s) for p, s in states if s in (EDITED, FOREIGN)]
+    if blocked:
+        listing = "; ".join(f"{project.display(p)} is {_DESCRIBE[s]}" for p, s in blocked)
+        raise OutputError(
+            f"refusing to overwrite: {listing}. Nothing was solved or written",
+            fix="delete or move those files, or run again with --force",
+        )
+
+
+def lock_profile(
+    project: Project,
+    name: str,
+    *,
+    engine: str = "auto",
+    upgrade: bool = False,
+    mirrors: Mapping[str, str] | None = None,
+    conda: bool = True,
+    output_dir: Path | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> LockResult:
+    """Lock profile ``name`` into ``output_dir`` (default: its render directory)."""
+    started = time.perf_counter()
+    say = progress or (lambda _text: None)
+    resolved = project.resolve(name, mirrors)
+    env = resolved.env
+    directory = output_dir or project.output_dir(name)
+    pypi = pypi_url(project, mirrors)
+    digest = lock_digest(project, resolved, pypi)
+    targets = _targets(env, directory, conda)
+    states = [(path, _state(path, digest)) for path, _, _ in targets]
+    same_engine = (
+        engine == "auto" or not conda or _recorded_engine(directory / CONDA_LOCK_FILE) == engine
+    )
+    if not upgrade and same_engine and all(s == CURRENT for _, (s, _) in states):
+        return LockResult(
+            name,
+            directory,
+            True,
+            tuple(LockedFile(p, k, pl, "unchanged") for p, k, pl in targets),
+            env.platforms,
+            None,
+            digest,
+            {"total": time.perf_counter() - started},
+        )
+    if not force:
+        _refuse_lost_work([(p, s) for p, (s, _) in states], project)
+    contents, timings, used = _solve(
+        project, env, digest, pypi, directory, conda, engine, upgrade, say
+    )
+    files = []
+    for (path, kind, platform), (_, (_, old)) in zip(targets, states, strict=True):
+        text = contents[path]
+        if old == text:
+            action = "unchanged"
+        else:
+            write_atomic(path, text)
+            action = "wrote" if old is None else "updated"
+        files.append(LockedFile(path, kind, platform, action))
+    timings["total"] = time.perf_counter() - started
+    return LockResult(name, directory, False, tuple(files), env.platforms, used, digest, timings)
+
+
+def _solve(
+    project: Project,
+    env: ResolvedEnv,
+    digest: str,
+    pypi: str,
+    directory: Path,
+    conda: bool,
+    engine: str,
+    upgrade: bool,
+    say: Progress,
+) -> tuple[dict[Path, str], dict[str, float], str | None]:
+    """Every lock's text, solved but not written: (contents by path, timings, conda engine)."""
+    from .lockers import pip_lockfile
+    from .lockers.uv import GLIBC, PipIndexes, lock_pip
+
+    contents: dict[Path, str] = {}
+    timings: dict[str, float] = {}
+    indexes = PipIndexes.for_env(env, pypi)
+    solutions: dict[str, PipSolution] = {}
+    if env.pip_requirements:
+        begun = time.perf_counter()
+        solutions = lock_pip(
+            env, indexes, refresh=upgrade, hint=_catalog_hint(project, env), progress=say
+        )
+        timings["pip"] = time.perf_counter() - begun
+        for platform, solution in solutions.items():
+            timings[f"pip:{platform}"] = solution.seconds
+            path = directory / pip_lock_name(platform)
+            contents[path] = pip_lockfile.render(env, platform, solution, indexes, digest)
+    used = None
+    if conda:
+        chosen = pick_engine(engine)
+        used = chosen.name
+        say(f"solving conda packages for {', '.join(env.platforms)} ({used})")
+        begun = time.perf_counter()
+        pip_locks: dict[str, PipLock] = {p: s.lock for p, s in solutions.items()}
+        contents[directory / CONDA_LOCK_FILE] = _conda_text(
+            chosen, env, digest, pip_locks, virtual_packages(env, GLIBC)
+        )
+        timings["conda"] = time.perf_counter() - begun
+    return contents, timings, used
+
+
+def _conda_text(
+    engine: CondaLockEngine,
+    env: ResolvedEnv,
+    digest: str,
+    pip_locks: Mapping[str, PipLock],
+    virtual: Mapping[str, Mapping[str, str]],
+) -> str:
+    """Run the engine into a scratch directory, so that a failure never touches the real lock."""
+    from .lockers.base import CondaLockRequest
+
+    with tempfile.TemporaryDirectory(prefix="envgen-conda-lock-") as tmp:
+        request = CondaLockRequest(
+            env=env,
+            platforms=env.platforms,
+            channels=env.channels,
+            virtual_packages=virtual,
+            pip_locks=pip_locks,
+            output=Path(tmp) / CONDA_LOCK_FILE,
+            inputs_digest=digest,
+        )
+        engine.lock(request)
+        return request.output.read_text(encoding="utf-8")

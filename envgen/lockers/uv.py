@@ -1,0 +1,432 @@
+"""The pip side of ``envgen lock``: uv resolves a profile's pip requirements once per platform.
+
+Each target platform is solved by ``uv pip compile --python-platform … --python-version …``, so a
+CPU laptop locks for a Linux GPU box; platforms run concurrently, one uv process each.
+
+Dependency confusion (the torchtriton attack of Dec 2022) is closed in three layers:
+
+1. Index order with ``--index-strategy first-index``: the PyTorch index is searched first, and
+   uv takes each name only from the first index that has it. Every name the PyTorch index serves
+   (torch, torchvision, triton builds, their CUDA libraries) therefore comes from it even when a
+   higher version of the same name sits on PyPI. This covers transitive dependencies, which
+   uv's index pinning does not: ``[tool.uv.sources]`` applies to direct requirements only
+   (tested: a source for a transitive ``pytorch-triton`` is ignored).
+2. Explicit pinning of the direct torch-family requirements: a generated ``pyproject.toml``
+   declares the PyTorch index ``explicit = true`` and maps each torch package to it in
+   ``[tool.uv.sources]``, so if that index lacks the requested build the solve fails instead of
+   falling through to the next index.
+3. A check of the result: every torch-family or triton package must have been found on the
+   PyTorch index (uv's ``# from`` annotation), or the lock is refused.
+
+uv runs with ``--no-config`` and without the ``UV_*`` variables that add indexes or constraints,
+so the lock does not depend on the machine that made it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import ToolError
+from ..resolve import ResolvedEnv
+from .base import LockedPipPackage, PipLock
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+# glibc assumed for Linux targets: the pip side asks for manylinux_2_28 wheels, and the conda
+# side is told the same through the __glibc virtual package.
+GLIBC = "2.28"
+UV_PLATFORMS = {
+    "linux-64": f"x86_64-manylinux_{GLIBC.replace('.', '_')}",
+    "linux-aarch64": f"aarch64-manylinux_{GLIBC.replace('.', '_')}",
+    "osx-64": "x86_64-apple-darwin",
+    "osx-arm64": "aarch64-apple-darwin",
+    "win-64": "x86_64-pc-windows-msvc",
+}
+# Triton builds ship on PyTorch's indexes as torch's dependency; some exist only there.
+TRITON_PACKAGES = (
+    "triton",
+    "pytorch-triton",
+    "pytorch-triton-rocm",
+    "triton-rocm",
+    "pytorch-triton-xpu",
+    "triton-xpu",
+)
+PROJECT = "envgen-lock"  # name of the generated project; uv's "# via" names it
+_TIMEOUT_S = 900
+# Environment variables that would change what uv resolves, whatever the command line says.
+_KEEP_UV_VARS = (
+    "UV_CACHE_DIR",
+    "UV_NO_CACHE",
+    "UV_NATIVE_TLS",
+    "UV_HTTP_TIMEOUT",
+    "UV_CONCURRENT_DOWNLOADS",
+    "UV_KEYRING_PROVIDER",
+    "UV_OFFLINE",
+)
+_NO_VERSION = re.compile(r"there is no version of ([A-Za-z0-9][A-Za-z0-9._-]*)")
+_NOT_FOUND = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the package registry")
+_ONLY = re.compile(r"only ([A-Za-z0-9][A-Za-z0-9._-]*)[<>=!~]")
+_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True)
+class PipIndexes:
+    """Where names come from, highest priority first: PyTorch's index, extras, then the default.
+
+    URLs are as written in committed files (``${VAR}`` placeholders intact).
+    """
+
+    pytorch: str | None
+    extra: tuple[str, ...]
+    default: str
+
+    @classmethod
+    def for_env(cls, env: ResolvedEnv, pypi: str) -> PipIndexes:
+        """``pypi`` (possibly mirrored) serves everything when the profile names no index."""
+        urls = [*env.extra_index_urls] or ([] if env.index_url else [pypi])
+        if env.index_url and not urls:
+            return cls(env.index_url, (), env.index_url)
+        return cls(env.index_url, tuple(urls[1:]), urls[0])
+
+    @property
+    def ordered(self) -> tuple[str, ...]:
+        first = (self.pytorch,) if self.pytorch and self.pytorch != self.default else ()
+        return (*first, *self.extra, self.default)
+
+
+@dataclass(frozen=True)
+class PipSolution:
+    """One platform's solve: the lock, plus what the requirements file shows for review."""
+
+    lock: PipLock
+    hashes: Mapping[str, tuple[str, ...]]  # name -> sha256 of every artifact fit for the platform
+    via: Mapping[str, tuple[str, ...]]  # name -> what required it ("" for the profile itself)
+    seconds: float
+
+
+Hint = Callable[[str, str], str | None]  # (package, platform) -> catalog facts, if any
+
+
+def uv_binary() -> str:
+    try:
+        from uv import find_uv_bin
+    except ImportError:
+        raise ToolError(
+            "uv is not installed; envgen locks pip requirements with it",
+            fix="pip install uv (it is a dependency of envgen: reinstall envgen)",
+        ) from None
+    return str(find_uv_bin())
+
+
+def uv_environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("UV_") or k in _KEEP_UV_VARS}
+
+
+def _toml(value: str) -> str:
+    import json
+
+    return json.dumps(value)  # a JSON string is a valid TOML basic string
+
+
+def project_toml(env: ResolvedEnv, indexes: PipIndexes) -> str:
+    """The generated project uv solves: the profile's requirements, torch pinned to its index."""
+    deps = ",\n".join(f"  {_toml(r)}" for r in env.pip_requirements)
+    text = (
+        f'[project]\nname = "{PROJECT}"\nversion = "0"\n'
+        f"requires-python = {_toml(f'=={env.python_minor}.*')}\n"
+        f"dependencies = [\n{deps},\n]\n"
+    )
+    if indexes.pytorch:
+        pinned = [p for p in env.packages if p in {_req_name(r) for r in env.pip_requirements}]
+        text += "\n[tool.uv.sources]\n" + "".join(
+            f'{p} = {{ index = "pytorch" }}\n' for p in pinned
+        )
+        text += (
+            '\n[[tool.uv.index]]\nname = "pytorch"\n'
+            f"url = {_toml(os.path.expandvars(indexes.pytorch))}\nexplicit = true\n"
+        )
+    return text
+
+
+def _req_name(requirement: str) -> str:
+    found = _NAME.match(requirement.strip())
+    return canonical(found.group(1)) if found else ""
+
+
+def _command(
+    uv: str, env: ResolvedEnv, indexes: PipIndexes, platform: str, fmt: str, out: str
+) -> list[str]:
+    command = [uv, "pip", "compile", "pyproject.toml", "--no-config", "--no-progress"]
+    command += ["--color", "never", "--no-header", "--format", fmt, "-o", out]
+    command += ["--python-version", env.python_minor, "--python-platform", UV_PLATFORMS[platform]]
+    command += ["--index-strategy", "first-index"]
+    for url in indexes.ordered[:-1]:
+        command += ["--index", os.path.expandvars(url)]
+    command += ["--default-index", os.path.expandvars(indexes.default)]
+    if fmt == "requirements.txt":
+        command += ["--emit-index-annotation", "--annotation-style", "split"]
+    return command
+
+
+def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            command,
+            cwd=cwd,
+            env=uv_environ(),
+            capture_output=True,
+            text=True,
+            timeout=_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ToolError(
+            f"uv did not finish within {_TIMEOUT_S} s", fix="check the network or the mirrors"
+        ) from None
+
+
+@dataclass(frozen=True)
+class _Annotated:
+    version: str
+    index: str
+    via: tuple[str, ...]
+
+
+def parse_annotated(text: str) -> dict[str, _Annotated]:
+    """uv's requirements output with ``# via`` and ``# from`` annotations, by canonical name."""
+    found: dict[str, _Annotated] = {}
+    name = version = index = ""
+    via: list[str] = []
+    in_via = False
+
+    def flush() -> None:
+        if name:
+            found[canonical(name)] = _Annotated(version, index, tuple(via))
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if not raw.startswith((" ", "#")) and "==" in line:
+            flush()
+            name, _, version = line.split(" ")[0].partition("==")
+            index, via, in_via = "", [], False
+        elif line.startswith("# from "):
+            index, in_via = line[len("# from ") :].strip(), False
+        elif line == "# via":
+            in_via = True
+        elif line.startswith("# via "):
+            via, in_via = [line[len("# via ") :]], False
+        elif in_via and line.startswith("#   "):
+            via.append(line[4:].strip())
+    flush()
+    return {
+        k: _Annotated(v.version, v.index, tuple(_via(x) for x in v.via)) for k, v in found.items()
+    }
+
+
+def _via(text: str) -> str:
+    return "" if text.startswith(PROJECT) else canonical(text)
+
+
+def _artifacts(pylock: Mapping[str, Any]) -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    """name -> (version, [(url, sha256)]) from uv's pylock.toml (only the platform's artifacts)."""
+    result = {}
+    for package in pylock.get("packages", []):
+        files = [*package.get("wheels", [])]
+        if "sdist" in package:
+            files.append(package["sdist"])
+        pairs = [
+            (f["url"], f["hashes"]["sha256"]) for f in files if "sha256" in f.get("hashes", {})
+        ]
+        result[canonical(package["name"])] = (str(package["version"]), pairs)
+    return result
+
+
+def _best(urls: Sequence[tuple[str, str]], python_minor: str) -> tuple[str, str]:
+    """The artifact a lock that holds one (conda-lock's) should name: a wheel before an sdist,
+    a platform wheel before a pure one, a CPython-specific one before ``py3``; then by name."""
+    cp = "cp" + python_minor.replace(".", "")
+
+    def rank(pair: tuple[str, str]) -> tuple[int, int, int, str]:
+        name = pair[0].rsplit("/", 1)[-1]
+        if not name.endswith(".whl"):
+            return (1, 0, 0, name)
+        parts = name[:-4].split("-")
+        return (0, int(parts[-1] == "any"), 0 if parts[-3].startswith(cp) else 1, name)
+
+    return min(urls, key=rank)
+
+
+def _shown(url: str, expanded: Mapping[str, str]) -> str:
+    """A URL as it may be committed: index placeholders restored, any other credential dropped."""
+    for real, shown in expanded.items():
+        if real != shown and url.startswith(real):
+            return shown + url[len(real) :]
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        netloc = host + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+class _Solver:
+    def __init__(self, env: ResolvedEnv, indexes: PipIndexes, refresh: bool, hint: Hint) -> None:
+        self.env = env
+        self.indexes = indexes
+        self.refresh = refresh
+        self.hint = hint
+        self.uv = uv_binary()
+        self.expanded = {os.path.expandvars(u).rstrip("/"): u.rstrip("/") for u in indexes.ordered}
+        self.family = {canonical(p) for p in (*env.packages, *TRITON_PACKAGES)}
+
+    def solve(self, platform: str) -> PipSolution:
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix=f"envgen-uv-{platform}-") as tmp:
+            work = Path(tmp)
+            (work / "pyproject.toml").write_text(
+                project_toml(self.env, self.indexes), encoding="utf-8"
+            )
+            self._compile(work, platform, "requirements.txt", "requirements.txt")
+            # The second run reads what the first cached: it adds the chosen artifacts' URLs.
+            self._compile(work, platform, "pylock.toml", "pylock.toml", refresh=False)
+            with (work / "pylock.toml").open("rb") as fh:
+                artifacts = _artifacts(tomllib.load(fh))
+            notes = parse_annotated((work / "requirements.txt").read_text(encoding="utf-8"))
+        return self._solution(platform, notes, artifacts, time.perf_counter() - started)
+
+    def _compile(
+        self, work: Path, platform: str, fmt: str, out: str, refresh: bool | None = None
+    ) -> None:
+        command = _command(self.uv, self.env, self.indexes, platform, fmt, out)
+        if self.refresh if refresh is None else refresh:
+            command.append("--refresh")
+        done = _run(command, work)
+        if done.returncode != 0:
+            raise self._explain(platform, done.stderr or done.stdout)
+
+    def _solution(
+        self,
+        platform: str,
+        notes: Mapping[str, _Annotated],
+        artifacts: Mapping[str, tuple[str, list[tuple[str, str]]]],
+        seconds: float,
+    ) -> PipSolution:
+        packages, hashes, via = [], {}, {}
+        for name in sorted(artifacts):
+            version, files = artifacts[name]
+            note = notes.get(name)
+            if note is None or note.version != version or not files:
+                raise ToolError(
+                    f"uv gave inconsistent results for {name} on {platform} (an index changed "
+                    "while locking?)",
+                    fix="run envgen lock again",
+                )
+            index = note.index.rstrip("/")
+            self._check_origin(name, version, platform, index)
+            url, sha = _best(files, self.env.python_minor)
+            shown_index = self.expanded.get(index, index)
+            packages.append(
+                LockedPipPackage(name, version, _shown(url, self.expanded), sha, shown_index)
+            )
+            hashes[name] = tuple(sorted({h for _, h in files}))
+            via[name] = note.via
+        return PipSolution(PipLock(platform, tuple(packages)), hashes, via, seconds)
+
+    def _check_origin(self, name: str, version: str, platform: str, index: str) -> None:
+        """Layer 3: a torch-family artifact from anywhere but the PyTorch index is refused."""
+        pytorch = self.indexes.pytorch
+        if pytorch is None or name not in self.family:
+            return
+        if index != os.path.expandvars(pytorch).rstrip("/"):
+            raise ToolError(
+                f"refusing to lock {name}=={version} for {platform}: it was found on {index}, "
+                f"not on the PyTorch index {pytorch} (a same-named package elsewhere is the "
+                "dependency-confusion attack envgen guards against)",
+                fix=f"make sure {pytorch} (or its mirror) serves {name}",
+            )
+
+    def _explain(self, platform: str, output: str) -> ToolError:
+        detail = "\n".join(
+            line for line in output.strip().splitlines() if line.strip() and "Resolved" not in line
+        )
+        if "No solution found" not in detail:
+            return ToolError(
+                f"uv could not lock the pip requirements for {platform}:\n{detail}",
+                fix="check the index URLs (or mirrors) and the network",
+            )
+        package = ""
+        for pattern in (_NO_VERSION, _NOT_FOUND, _ONLY):
+            match = pattern.search(detail)
+            if match:
+                package = match.group(1)
+                break
+        name = canonical(package) if package else ""
+        wanted = next(
+            (r.split(";")[0].strip() for r in self.env.pip_requirements if _req_name(r) == name),
+            package or "the pip requirements",
+        )
+        message = f"cannot lock {wanted} for {platform} (Python {self.env.python_minor})"
+        fix = "relax the pin in the profile's 'pip' list, or pick versions that exist together"
+        facts = self.hint(name, platform) if name else None
+        if name in self.family and self.indexes.pytorch:
+            message += f": no such build on {self.indexes.pytorch}"
+            fix = facts or "check that the PyTorch index (or its mirror) serves this build"
+        elif facts:
+            fix = facts
+        return ToolError(f"{message}. uv says:\n{detail}", fix=fix)
+
+
+def lock_pip(
+    env: ResolvedEnv,
+    indexes: PipIndexes,
+    *,
+    refresh: bool = False,
+    hint: Hint | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, PipSolution]:
+    """Solve every platform of ``env`` concurrently; every failure is reported, nothing written.
+
+    ``refresh`` makes uv revalidate cached index pages (``--upgrade``); ``hint`` adds catalog
+    facts to a failure about a torch package.
+    """
+    solver = _Solver(env, indexes, refresh, hint or (lambda _name, _platform: None))
+
+    def one(platform: str) -> PipSolution | ToolError:
+        if progress:
+            progress(f"solving pip requirements for {platform} (uv)")
+        try:
+            solution = solver.solve(platform)
+        except ToolError as error:
+            return error
+        if progress:
+            progress(f"solved {platform}: {len(solution.lock.packages)} packages")
+        return solution
+
+    with ThreadPoolExecutor(max_workers=max(1, len(env.platforms))) as pool:
+        results = dict(zip(env.platforms, pool.map(one, env.platforms), strict=True))
+    errors = [r for r in results.values() if isinstance(r, ToolError)]
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ToolError("\n".join(e.message for e in errors), fix=errors[0].fix)
+    return {p: r for p, r in results.items() if isinstance(r, PipSolution)}
