@@ -436,3 +436,19 @@ def test_existing_wheel_files_can_be_served(local_indexes: LocalIndexes, tmp_pat
     href = html.split('href="')[1].split("#")[0]
     with urllib.request.urlopen(local_indexes.pytorch_url("cpu") + "/torch/" + href) as served:
         assert served.read() == built.read_bytes()
+
+
+def test_check_reports_stale_locks(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`envgen check` covers the locks of a locked profile, next to its rendered files."""
+    assert run_cli(capsys, "render", "gpu").code == 0
+    assert lock(capsys, "gpu", "--no-conda").code == 0
+    passed = run_cli(capsys, "check", "gpu")
+    assert passed.code == 0, passed.out
+    assert "ok       envs/gpu/requirements-linux-64.lock.txt" in passed.out
+
+    write_profile(project, "gpu", GPU.replace("[tqdm]", "[tqdm, filelock]"))
+    assert run_cli(capsys, "render", "gpu").code == 0  # rendered files current again
+    failed = run_cli(capsys, "check", "gpu")
+    assert failed.code == 1
+    assert "FAIL     envs/gpu/requirements-win-64.lock.txt" in failed.out
+    assert "run 'envgen lock gpu'" in failed.out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from .. import output as out
@@ -17,7 +19,8 @@ from ._common import all_option, output_option, profiles_argument, select_profil
 def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool) -> int:
     """Exit 0 when every generated file is current, 1 (with a diff) when any is not.
 
-    Without PROFILE or --all, checks every profile that has rendered files on disk.
+    Without PROFILE or --all, checks every profile that has rendered files on disk. Lock files
+    are checked too wherever a profile has been locked.
     """
     project = Project.open()
     if names or all_:
@@ -45,6 +48,7 @@ def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool)
             click.echo(f"FAIL     {shown}: {state.describe}")
             if not quiet and state.existing is not None:
                 click.echo(state.diff(shown), nl=False)
+        bad += _check_locks(project, name, directory)
     if bad:
         click.echo(
             f"{bad} file(s) out of date. Run 'envgen render "
@@ -55,3 +59,22 @@ def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool)
         )
         return 1
     return 0
+
+
+def _check_locks(project: Project, name: str, directory: Path) -> int:
+    """Check the locks of a profile that has any; a project that never locks is not nagged."""
+    if not any(directory.glob("requirements-*.lock.txt")) and not (
+        directory / "conda-lock.yml"
+    ).exists():
+        return 0
+    from ..lock import lock_states  # the lock machinery is only loaded for locked profiles
+
+    bad = 0
+    for state in lock_states(project, name, directory):
+        shown = project.display(state.path)
+        if state.state == out.CURRENT:
+            click.echo(f"ok       {shown}")
+        else:
+            bad += 1
+            click.echo(f"FAIL     {shown}: {state.describe} (run 'envgen lock {name}')")
+    return bad
