@@ -73,6 +73,9 @@ class Release:
     osx_64: bool
     conda_pytorch_channel: bool
     sources: tuple[str, ...]
+    # False while a release's companions or builds rest on plans rather than published commands:
+    # such a release is used only when a profile names it, never picked as "the newest".
+    verified: bool = True
 
     @cached_property
     def version(self) -> Version:
@@ -125,9 +128,29 @@ def load_catalog(path: Path = CATALOG_FILE) -> Catalog:
         ) from None
 
 
+_RELEASE_KEYS = {
+    "torch",
+    "torchvision",
+    "torchaudio",
+    "python",
+    "variants",
+    "pypi_linux",
+    "osx_64",
+    "index_option",
+    "local_tags",
+    "torchaudio_local_tag",
+    "conda_pytorch_channel",
+    "sources",
+    "verified",
+}
+
+
 def _build(data: Mapping[str, Any], digest: str) -> Catalog:
     releases = []
     for entry in data["releases"]:
+        unknown_keys = set(entry) - _RELEASE_KEYS
+        if unknown_keys:
+            raise ValueError(f"{entry.get('torch')}: unknown keys {sorted(unknown_keys)}")
         variants = {str(k): tuple(v) for k, v in entry["variants"].items()}
         for name, platforms in variants.items():
             Variant.parse(name)
@@ -144,6 +167,7 @@ def _build(data: Mapping[str, Any], digest: str) -> Catalog:
             osx_64=bool(entry.get("osx_64", False)),
             conda_pytorch_channel=bool(entry.get("conda_pytorch_channel", False)),
             sources=tuple(entry.get("sources", ())),
+            verified=bool(entry.get("verified", True)),
         )
         Version(release.torch)
         missing = [s for s in release.sources if s not in data["sources"]]

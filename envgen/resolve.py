@@ -260,7 +260,7 @@ class _Resolver:
         text = self.values.get("pytorch", {}).get("version")
         releases = list(reversed(self.catalog.releases))
         if text is None:
-            return releases
+            return [r for r in releases if r.verified]
         spec_text = text
         if text[0].isdigit():
             spec_text = f"=={text}.*" if text.count(".") == 1 else f"=={text}"
@@ -273,6 +273,9 @@ class _Resolver:
                 'write "2.4.1", "2.4" or ">=2.3,<2.6"',
             ) from None
         found = [r for r in releases if spec.contains(r.version, prereleases=True)]
+        exact = len(found) == 1 and spec_text == f"=={found[0].torch}"
+        if not exact and any(r.verified for r in found):
+            found = [r for r in found if r.verified]  # a range never lands on an unverified one
         if not found:
             known = [r.torch for r in self.catalog.releases]
             near = self._nearby(text, known)
