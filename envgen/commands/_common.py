@@ -32,3 +32,17 @@ output_option = click.option(
     help="Output directory; '{profile}' is replaced (default: envs/{profile}, or "
     "[tool.envgen].output).",
 )
+
+
+def parse_mirrors(values: tuple[str, ...]) -> dict[str, str]:
+    """--mirror FROM=TO values as a mapping (FROM: a URL prefix or a channel name)."""
+    mirrors = {}
+    for value in values:
+        public, sep, mirror = value.partition("=")
+        if not sep or not public or not mirror:
+            raise EnvgenError(
+                f"--mirror {value!r} is not FROM=TO",
+                fix="write it like --mirror https://download.pytorch.org/whl=https://mirror/whl",
+            )
+        mirrors[public] = mirror
+    return mirrors

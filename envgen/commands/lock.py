@@ -6,23 +6,15 @@ import json
 
 import click
 
-from ..errors import EnvgenError
 from ..lock import ENGINES, LockResult, lock_profile
 from ..project import Project
-from ._common import all_option, output_option, profiles_argument, select_profiles
-
-
-def _mirrors(values: tuple[str, ...]) -> dict[str, str]:
-    mirrors = {}
-    for value in values:
-        public, sep, mirror = value.partition("=")
-        if not sep or not public or not mirror:
-            raise EnvgenError(
-                f"--mirror {value!r} is not FROM=TO",
-                fix="write it like --mirror https://download.pytorch.org/whl=https://mirror/whl",
-            )
-        mirrors[public] = mirror
-    return mirrors
+from ._common import (
+    all_option,
+    output_option,
+    parse_mirrors,
+    profiles_argument,
+    select_profiles,
+)
 
 
 def _report(project: Project, result: LockResult) -> None:
@@ -75,7 +67,7 @@ def command(
     force: bool,
 ) -> int:
     """Lock PROFILE(s) for every platform they target, e.g. `envgen lock gpu-cu118`."""
-    mirrors = _mirrors(mirror_values)
+    mirrors = parse_mirrors(mirror_values)
     project = Project.open()
     selected = select_profiles(project, names, all_)
     many = len(selected) > 1

@@ -1,0 +1,103 @@
+"""``envgen create``: build a profile's environment with the interpreter the profile asks for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..backends import BACKENDS
+
+
+@click.command("create")
+@click.argument("name", metavar="PROFILE")
+@click.option(
+    "--backend",
+    type=click.Choice(["auto", *BACKENDS]),
+    default="auto",
+    show_default=True,
+    help="auto: venv for pip-only profiles, else conda/mamba/micromamba when installed, "
+    "else rattler.",
+)
+@click.option(
+    "--python",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The interpreter to build the venv from (must match the profile's python).",
+)
+@click.option(
+    "--prefix",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where the environment goes (default: .envgen/envs/PROFILE).",
+)
+@click.option("--force", is_flag=True, help="Rebuild even when the environment is up to date.")
+@click.option(
+    "--mirror",
+    "mirror_values",
+    multiple=True,
+    metavar="FROM=TO",
+    help="Use a mirror for an index or channel URL (adds to [tool.envgen] mirrors); repeatable.",
+)
+@click.option(
+    "--installer",
+    type=click.Choice(["auto", "uv", "pip"]),
+    default="auto",
+    show_default=True,
+    help="What installs the pip part: uv when available, else the environment's own pip.",
+)
+@click.option(
+    "--wait",
+    type=float,
+    default=600.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another create of the same environment before refusing.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+def command(
+    name: str,
+    backend: str,
+    python: Path | None,
+    prefix: Path | None,
+    force: bool,
+    mirror_values: tuple[str, ...],
+    installer: str,
+    wait: float,
+    as_json: bool,
+) -> int:
+    """Create PROFILE's environment, from its lock when there is one, e.g. `envgen create cpu`."""
+    from ..create import create_env
+    from ..project import Project
+    from ._common import parse_mirrors
+
+    project = Project.open()
+
+    def progress(text: str) -> None:
+        click.echo(f"{name}: {text}", err=True)
+
+    result = create_env(
+        project,
+        name,
+        backend=backend,
+        python=python,
+        prefix=prefix,
+        force=force,
+        mirrors=parse_mirrors(mirror_values),
+        installer=installer,
+        wait=wait,
+        progress=progress,
+    )
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+        return 0
+    shown = project.display(result.prefix)
+    if result.status == "up-to-date":
+        click.echo(f"{name}: {shown} is up to date (same inputs); use --force to rebuild")
+    else:
+        via = f", pip part by {result.installer}" if result.installer else ""
+        click.echo(
+            f"{name}: {result.status} {shown} with {result.backend}{via}: Python {result.python}, "
+            f"from {', '.join(result.sources) or 'the profile'} in {result.seconds:.1f}s"
+        )
+    click.echo(f"next: envgen verify {name}" + (f" --prefix {shown}" if prefix else ""))
+    return 0

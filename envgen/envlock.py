@@ -1,0 +1,106 @@
+"""An exclusive lock per environment prefix, so two creates of one environment never interleave.
+
+An OS lock (``fcntl.flock`` / ``msvcrt.locking``) on a file next to the prefix: the kernel drops
+it when its holder dies, however it dies, so a killed create never leaves a stale lock behind and
+no pid-file guessing is needed. The holder's pid is written into the file only to name it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from .errors import EnvgenError
+
+POLL_SECONDS = 0.2
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _unlock(handle: IO[str]) -> None:
+    if sys.platform == "win32":
+        import msvcrt
+
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+class PrefixLock:
+    """``with PrefixLock(path, what, wait, progress):`` waits ``wait`` seconds, then refuses."""
+
+    def __init__(self, path: Path, what: str, wait: float, progress: Callable[[str], None]) -> None:
+        self.path = path
+        self.what = what
+        self.wait = wait
+        self.progress = progress
+        self._handle: IO[str] | None = None
+
+    def __enter__(self) -> PrefixLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+", encoding="utf-8")
+        deadline = time.monotonic() + self.wait
+        told = False
+        while not _try_lock(handle):
+            holder = self._holder()
+            if time.monotonic() >= deadline:
+                handle.close()
+                raise EnvgenError(
+                    f"another envgen create of {self.what} is running ({holder}) and still "
+                    f"holds {self.path}" + (f" after {self.wait:.0f}s" if self.wait else ""),
+                    fix="wait for it to finish, or give it longer with --wait SECONDS",
+                    exit_code=3,
+                )
+            if not told:
+                self.progress(f"waiting for another create of {self.what} ({holder})")
+                told = True
+            time.sleep(POLL_SECONDS)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def _holder(self) -> str:
+        try:
+            pid = self.path.read_text(encoding="utf-8").strip()
+        except OSError:
+            pid = ""
+        return f"pid {pid}" if pid else "pid unknown"
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._handle is not None:
+            _unlock(self._handle)
+            self._handle.close()
+            self._handle = None
