@@ -63,9 +63,10 @@ def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool)
 
 def _check_locks(project: Project, name: str, directory: Path) -> int:
     """Check the locks of a profile that has any; a project that never locks is not nagged."""
-    if not any(directory.glob("requirements-*.lock.txt")) and not (
-        directory / "conda-lock.yml"
-    ).exists():
+    if (
+        not any(directory.glob("requirements-*.lock.txt"))
+        and not (directory / "conda-lock.yml").exists()
+    ):
         return 0
     from ..lock import lock_states  # the lock machinery is only loaded for locked profiles
 
