@@ -25,6 +25,13 @@ def select_profiles(project: Project, names: tuple[str, ...], all_: bool) -> lis
 
 profiles_argument = click.argument("names", nargs=-1, metavar="[PROFILE]...")
 all_option = click.option("--all", "all_", is_flag=True, help="Every profile the project can use.")
+mirror_option = click.option(
+    "--mirror",
+    "mirror_values",
+    multiple=True,
+    metavar="FROM=TO",
+    help="Use a mirror for an index or channel URL (adds to [tool.envgen] mirrors); repeatable.",
+)
 output_option = click.option(
     "-o",
     "--output",

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..backends import BACKENDS
+from ._common import mirror_option
 
 
 @click.command("create")
@@ -31,13 +32,7 @@ from ..backends import BACKENDS
     help="Where the environment goes (default: .envgen/envs/PROFILE).",
 )
 @click.option("--force", is_flag=True, help="Rebuild even when the environment is up to date.")
-@click.option(
-    "--mirror",
-    "mirror_values",
-    multiple=True,
-    metavar="FROM=TO",
-    help="Use a mirror for an index or channel URL (adds to [tool.envgen] mirrors); repeatable.",
-)
+@mirror_option
 @click.option(
     "--installer",
     type=click.Choice(["auto", "uv", "pip"]),

@@ -10,6 +10,7 @@ from ..lock import ENGINES, LockResult, lock_profile
 from ..project import Project
 from ._common import (
     all_option,
+    mirror_option,
     output_option,
     parse_mirrors,
     profiles_argument,
@@ -45,13 +46,7 @@ def _report(project: Project, result: LockResult) -> None:
     help="conda side: conda-lock (needs conda/mamba/micromamba) or rattler (embedded).",
 )
 @click.option("--upgrade", is_flag=True, help="Re-resolve even when the inputs are unchanged.")
-@click.option(
-    "--mirror",
-    "mirror_values",
-    multiple=True,
-    metavar="FROM=TO",
-    help="Use a mirror for an index or channel URL (adds to [tool.envgen] mirrors); repeatable.",
-)
+@mirror_option
 @click.option("--no-conda", is_flag=True, help="Lock only the pip side (no conda-lock.yml).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.option("--force", is_flag=True, help="Overwrite lock files that were edited by hand.")
