@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .digest import CONTENT_PLACEHOLDER, inputs_digest, seal
 from .errors import TemplateError
+from .filters import FILTERS
 from .resolve import ResolvedEnv
 
 if TYPE_CHECKING:
@@ -28,51 +29,6 @@ class RenderedFile:
     name: str  # file name, e.g. requirements.txt
     content: str
     inputs_digest: str
-
-
-def yaml_str(value: object) -> str:
-    """A YAML scalar that reads back as exactly this string: plain when safe, else quoted."""
-    text = str(value)
-    plain_ok = (
-        text
-        and text.isprintable()
-        and text == text.strip()
-        and text[0] not in "!&*-?{}[]|>'\"%@`#,:~="
-        and not any(c in text for c in "\n\r\t\"'")
-        and ": " not in text
-        and " #" not in text
-        and not text.endswith(":")
-        and text.lower() not in ("yes", "no", "true", "false", "on", "off", "null", "y", "n")
-        and not _looks_numeric(text)
-    )
-    if plain_ok:
-        return text
-    if "'" not in text and text.isprintable():
-        return "'" + text + "'"  # single quotes keep PEP 508 markers' double quotes readable
-    return _double_quoted(text)
-
-
-def _double_quoted(text: str) -> str:
-    """YAML double quotes with every unprintable character escaped (so none can break a line)."""
-    out = []
-    for char in text:
-        if char in '"\\':
-            out.append("\\" + char)
-        elif char.isprintable():
-            out.append(char)
-        elif ord(char) < 0x10000:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(f"\\U{ord(char):08x}")
-    return '"' + "".join(out) + '"'
-
-
-def _looks_numeric(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return text.startswith(("0x", "0o", ".")) or text in (".inf", ".nan")
-    return True
 
 
 class TemplateSet:
@@ -90,7 +46,7 @@ class TemplateSet:
             lstrip_blocks=True,
             autoescape=False,  # noqa: S701 - we write YAML and text, never HTML
         )
-        self.env.filters["yaml_str"] = yaml_str
+        self.env.filters.update(FILTERS)
 
     def available(self) -> list[str]:
         names = set()

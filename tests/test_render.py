@@ -267,3 +267,67 @@ def test_mirrors_rewrite_indexes_and_channels(capsys, project_dir: Path) -> None
     assert "--index-url https://mirror.corp/pytorch/cpu\n" in result.out
     assert "--extra-index-url https://user:${PYPI_TOKEN}@mirror.corp/pypi/simple\n" in result.out
     assert "  - https://mirror.corp/conda/conda-forge\n" in result.out
+
+
+def test_pixi_manifest_means_the_same_environment(project_dir: Path) -> None:
+    import tomllib
+
+    write_profile(
+        project_dir,
+        "px",
+        """
+        extends: gpu-cu118
+        pip: ["numpy>=1.26", "requests[socks]>=2"]
+        conda: ["ffmpeg >=6", "conda-forge::git", "pytest=8"]
+        variables: {OMP_NUM_THREADS: "4"}
+        outputs: [environment.yml, requirements.txt, pixi.toml]
+        """,
+    )
+    project = Project.open()
+    resolved = project.resolve("px")
+    files = {f.name: f.content for f in project.render(resolved)}
+    doc = tomllib.loads(files["pixi.toml"])
+    assert doc["workspace"] == {
+        "name": "px",
+        "channels": ["conda-forge"],
+        "platforms": ["linux-64", "win-64"],
+    }
+    assert doc["system-requirements"] == {"cuda": "11.8"}
+    assert doc["dependencies"] == {
+        "python": "3.11.*",
+        "ffmpeg": ">=6",
+        "git": {"version": "*", "channel": "conda-forge"},
+        "pytest": "8.*",
+    }
+    index = "https://download.pytorch.org/whl/cu118"
+    assert doc["pypi-dependencies"] == {
+        "torch": {"version": "==2.7.1", "index": index},
+        "torchvision": {"version": "==0.22.1", "index": index},
+        "torchaudio": {"version": "==2.7.1", "index": index},
+        "numpy": ">=1.26",
+        "requests": {"version": ">=2", "extras": ["socks"]},
+    }
+    assert doc["activation"] == {"env": {"OMP_NUM_THREADS": "4"}}
+
+
+def test_pixi_manifest_for_conda_forge_torch(capsys, project_dir: Path) -> None:
+    import tomllib
+
+    write_profile(project_dir, "p", "extends: gpu-conda\noutputs: [pixi.toml]\n")
+    result = run_cli(capsys, "render", "p", "--stdout")
+    assert result.code == 0, result.err
+    deps = tomllib.loads(result.out)["dependencies"]
+    assert deps["pytorch"] == {"version": "==2.7.1", "build": "cuda*"}
+    assert deps["cuda-version"] == "12.6.*"
+    assert "pypi-dependencies" not in tomllib.loads(result.out)
+
+
+def test_pixi_refuses_markers_it_cannot_express(capsys, project_dir: Path) -> None:
+    write_profile(
+        project_dir,
+        "p",
+        """python: "3.11"\npip: ["rich; sys_platform == 'linux'"]\noutputs: [pixi.toml]\n""",
+    )
+    result = run_cli(capsys, "render", "p")
+    assert result.code == 2 and "cannot express the environment marker" in result.err
+    assert not (project_dir / "envs").exists()

@@ -6,7 +6,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envgen.render import yaml_str
+from envgen.filters import yaml_str
 
 
 @settings(max_examples=500, deadline=None)
