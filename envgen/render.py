@@ -37,9 +37,14 @@ class TemplateSet:
     def __init__(self, directories: Sequence[Path]) -> None:
         import jinja2
 
+        from .cache import cache_dir
+
         self.directories = [d for d in directories if d.is_dir()]
+        cached = cache_dir()
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(d) for d in self.directories]),
+            # compiled templates are cached by path and mtime: a second run skips compilation
+            bytecode_cache=jinja2.FileSystemBytecodeCache(str(cached)) if cached else None,
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             trim_blocks=True,
@@ -71,9 +76,9 @@ class TemplateSet:
     def get(self, output: str) -> jinja2.Template:
         import jinja2
 
-        text, path = self.source(output)
+        _, path = self.source(output)
         try:
-            return self.env.from_string(text, globals={"template_path": path})
+            return self.env.get_template(output + TEMPLATE_SUFFIX)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
                 f"template syntax error: {exc.message}",
@@ -147,7 +152,7 @@ def _template_line(exc: BaseException) -> int | None:
     tb = exc.__traceback__
     line = None
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename == "<template>":
+        if tb.tb_frame.f_code.co_filename.endswith(TEMPLATE_SUFFIX):
             line = tb.tb_lineno
         tb = tb.tb_next
     return line

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from .catalog import PLATFORM_OS, Catalog, Release, Variant
@@ -265,6 +264,8 @@ class _Resolver:
         if text[0].isdigit():
             spec_text = f"=={text}.*" if text.count(".") == 1 else f"=={text}"
         try:
+            from packaging.specifiers import InvalidSpecifier, SpecifierSet  # only for ranges
+
             spec = SpecifierSet(spec_text)
         except InvalidSpecifier:
             raise self.fail(

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-from packaging.requirements import InvalidRequirement, Requirement
-
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Characters a conda match spec can use; everything else (quotes, '#', '$', ';', '&', '{', '`' …)
 # is either meaningless to conda or an injection vector for YAML and shells.
@@ -37,6 +35,8 @@ def check_pip_requirement(spec: str) -> str | None:
         )
     if "#" in stripped:
         return "'#' would start a comment in requirements.txt"
+    from packaging.requirements import InvalidRequirement, Requirement  # only with pip lists
+
     try:
         Requirement(stripped)
     except InvalidRequirement as exc:
@@ -47,6 +47,7 @@ def check_pip_requirement(spec: str) -> str | None:
 
 def pip_requirement_name(spec: str) -> str:
     """Canonical project name of a requirement already accepted by check_pip_requirement."""
+    from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
     return str(canonicalize_name(Requirement(spec.strip()).name))
