@@ -72,9 +72,9 @@ class ProfileRegistry:
         import difflib  # only on the error/diff path: keeps start-up fast
 
         close = difflib.get_close_matches(name.removeprefix(BUILTIN_PREFIX), pool, n=1)
-        hint = f" — did you mean '{close[0]}'?" if close else ""
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ProfileError(
-            f"unknown profile '{name}'{hint} Known {label}: {', '.join(pool) or 'none'}",
+            f"unknown profile '{name}'{hint}; known {label}: {', '.join(pool) or 'none'}",
             file=wanted_by,
             key="extends" if wanted_by else None,
             fix="use one of those names, or add profiles/"
