@@ -7,6 +7,26 @@ import click
 from ..errors import EnvgenError
 from ..project import Project
 
+AUTO = "auto"
+
+
+def resolve_name(project: Project, name: str) -> str:
+    """'auto' is the profile `envgen doctor` recommends for this machine (unless a profile is
+    literally called auto); the choice is said on stderr so nobody is surprised."""
+    if name != AUTO or AUTO in project.registry.names():
+        return name
+    from ..doctor.recommend import recommend
+    from ..doctor.report import gather
+
+    rec = recommend(project, gather())
+    if rec.profile is None:
+        raise EnvgenError(
+            f"'auto' found no profile that fits this machine ({rec.reason})",
+            fix="run 'envgen doctor' to see why, then name a profile",
+        )
+    click.echo(f"auto -> {rec.profile}: {rec.reason}", err=True)
+    return rec.profile
+
 
 def select_profiles(project: Project, names: tuple[str, ...], all_: bool) -> list[str]:
     if all_ and names:
@@ -18,9 +38,10 @@ def select_profiles(project: Project, names: tuple[str, ...], all_: bool) -> lis
             "no profile named; known profiles: " + ", ".join(project.registry.names()),
             fix="name one, e.g. 'envgen render cpu', or use --all",
         )
-    for name in names:
+    chosen = [resolve_name(project, name) for name in names]
+    for name in chosen:
         project.registry.find(name)
-    return list(dict.fromkeys(names))
+    return list(dict.fromkeys(chosen))
 
 
 profiles_argument = click.argument("names", nargs=-1, metavar="[PROFILE]...")

@@ -63,9 +63,10 @@ def command(
     """Create PROFILE's environment, from its lock when there is one, e.g. `envgen create cpu`."""
     from ..create import create_env
     from ..project import Project
-    from ._common import parse_mirrors
+    from ._common import parse_mirrors, resolve_name
 
     project = Project.open()
+    name = resolve_name(project, name)
 
     def progress(text: str) -> None:
         click.echo(f"{name}: {text}", err=True)

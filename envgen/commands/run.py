@@ -23,5 +23,7 @@ def command(name: str, argv: tuple[str, ...], prefix: Path | None) -> None:
     """
     from ..project import Project
     from ..run import exec_in, prepare
+    from ._common import resolve_name
 
-    exec_in(prepare(Project.open(), name, prefix), argv)
+    project = Project.open()
+    exec_in(prepare(project, resolve_name(project, name), prefix), argv)

@@ -35,8 +35,11 @@ def command(
     """
     from ..project import Project
     from ..verify import verify_env
+    from ._common import resolve_name
 
-    report = verify_env(Project.open(), name, prefix=prefix, python=python, expect_gpu=expect_gpu)
+    project = Project.open()
+    name = resolve_name(project, name)
+    report = verify_env(project, name, prefix=prefix, python=python, expect_gpu=expect_gpu)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
         return 0 if report.ok else 1
