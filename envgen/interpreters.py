@@ -169,6 +169,18 @@ def discover(
     return sorted(unique.values(), key=lambda i: ORIGIN_ORDER.index(i.origin))
 
 
+def probe_explicit(path: Path) -> Interpreter:
+    """The interpreter a user named with --python, or a clear refusal."""
+    interp = probe(path, "explicit")
+    if interp is None:
+        raise EnvgenError(
+            f"{path} is not a working Python interpreter",
+            key="--python",
+            fix="pass the path of a python executable",
+        )
+    return interp
+
+
 def select(
     wanted: str,
     *,
@@ -177,13 +189,7 @@ def select(
 ) -> Interpreter:
     """The interpreter for a profile's ``python`` ('3.11' or '3.11.7'), or a clear refusal."""
     if explicit is not None:
-        interp = probe(explicit, "explicit")
-        if interp is None:
-            raise EnvgenError(
-                f"{explicit} is not a working Python interpreter",
-                key="--python",
-                fix="pass the path of a python executable",
-            )
+        interp = probe_explicit(explicit)
         if not interp.matches(wanted):
             raise EnvgenError(
                 f"{explicit} is Python {interp.version}, but the profile asks for {wanted}",

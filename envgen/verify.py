@@ -130,16 +130,9 @@ def locate(
     if prefix is not None and python is not None:
         raise EnvgenError("give --prefix or --python, not both", fix="drop one of them")
     if python is not None:
-        from .interpreters import probe
+        from .interpreters import probe_explicit
 
-        interp = probe(python, "explicit")
-        if interp is None:
-            raise EnvgenError(
-                f"{python} is not a working Python interpreter",
-                key="--python",
-                fix="pass the path of a python executable",
-            )
-        return Path(interp.prefix), python.absolute()
+        return Path(probe_explicit(python).prefix), python.absolute()
     return find_env(project.config.root, name, prefix), None
 
 
