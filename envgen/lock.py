@@ -23,7 +23,7 @@ from .lockers.pip_lockfile import file_name as pip_lock_name
 from .mirrors import Mirrors
 from .output import CURRENT, EDITED, FOREIGN, MISSING, STALE, write_atomic
 from .project import Project, Resolved
-from .resolve import PYPI_SIMPLE, ResolvedEnv
+from .resolve import PYPI_SIMPLE, ResolvedEnv, resolve
 
 if TYPE_CHECKING:
     from .lockers.base import CondaLockEngine, PipLock
@@ -36,7 +36,7 @@ _ENGINE_LINE = re.compile(r"envgen_engine: *([\w-]+)")
 _DESCRIBE = {
     CURRENT: "up to date",
     MISSING: "missing (run envgen lock)",
-    STALE: "stale: the profile, catalog or mirrors changed since it was locked",
+    STALE: "stale: the profile or the catalog changed since it was locked",
     EDITED: "edited by hand since envgen wrote it",
     FOREIGN: "not written by envgen",
 }
@@ -104,25 +104,28 @@ def pypi_url(project: Project, mirrors: Mapping[str, str] | None) -> str:
     return Mirrors.from_mapping({**project.config.mirrors, **(mirrors or {})}).url(PYPI_SIMPLE)
 
 
-def lock_digest(project: Project, resolved: Resolved, pypi: str) -> str:
+def lock_digest(project: Project, resolved: Resolved) -> str:
     """Digest of everything a lock depends on.
 
-    The conda engine is not part of it: both write the same file for the same inputs, and
-    "auto" picks differently on machines with and without conda, which would make every lock
-    look stale on the other kind. ``--engine NAME`` still re-locks a lock made by another engine.
+    Mirrors are not part of it: a lock's hashes pin the bytes, and create rewrites every URL
+    through the mirrors in force, so a lock committed against the public indexes stays current
+    on an air-gapped machine that reaches them through a mirror. The conda engine is not part of
+    it either: both write the same file for the same inputs, and "auto" picks differently on
+    machines with and without conda. ``--engine NAME`` still re-locks another engine's lock.
     """
-    env = resolved.env
+    public = resolve(resolved.profile, project.catalog)  # the same profile, through no mirror
+    parts = {k: v for k, v in project.input_parts(resolved).items() if k != "mirrors"}
     return inputs_digest(
         {
-            **project.input_parts(resolved),
+            **parts,
             "lock": {
                 "format": LOCK_FORMAT,
                 "envgen": __version__,
-                "platforms": list(env.platforms),
-                "index_url": env.index_url,
-                "extra_index_urls": list(env.extra_index_urls),
-                "pypi": pypi,
-                "channels": list(env.channels),
+                "platforms": list(public.platforms),
+                "index_url": public.index_url,
+                "extra_index_urls": list(public.extra_index_urls),
+                "pypi": PYPI_SIMPLE,
+                "channels": list(public.channels),
             },
         }
     )
@@ -165,7 +168,7 @@ def lock_states(
     """
     resolved = project.resolve(name, mirrors)
     directory = output_dir or project.output_dir(name)
-    digest = lock_digest(project, resolved, pypi_url(project, mirrors))
+    digest = lock_digest(project, resolved)
     if conda is None:
         conda = (directory / CONDA_LOCK_FILE).exists()
     return [
@@ -270,7 +273,7 @@ def lock_profile(
     env = resolved.env
     directory = output_dir or project.output_dir(name)
     pypi = pypi_url(project, mirrors)
-    digest = lock_digest(project, resolved, pypi)
+    digest = lock_digest(project, resolved)
     targets = _targets(env, directory, conda)
     states = [(path, _state(path, digest)) for path, _, _ in targets]
     same_engine = (

@@ -452,3 +452,19 @@ def test_check_reports_stale_locks(project: Path, capsys: pytest.CaptureFixture[
     assert failed.code == 1
     assert "FAIL     envs/gpu/requirements-win-64.lock.txt" in failed.out
     assert "run 'envgen lock gpu'" in failed.out
+
+
+def test_a_lock_stays_current_through_another_mirror(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Hashes pin the bytes, so where they are fetched from (a mirror) does not make a lock stale:
+    a lock committed on one side of an air gap is current on the other side."""
+    assert lock(capsys, "gpu", "--no-conda").code == 0
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("127.0.0.1", "localhost"))
+    states = lock_states(Project.open(), "gpu", conda=False)
+    assert {s.state for s in states} == {CURRENT}
+    assert "up to date" in lock(capsys, "gpu", "--no-conda").out
+    # the profile itself still decides: a change there makes the lock stale
+    write_profile(project, "gpu", GPU.replace("[tqdm]", "[tqdm, filelock]"))
+    assert {s.state for s in lock_states(Project.open(), "gpu", conda=False)} == {STALE}
