@@ -35,6 +35,8 @@ class Key:
 
 
 _STR_LIST = {"type": "array", "items": {"type": "string"}}
+_CHANNEL = r"^(?:[A-Za-z0-9_.-]+|(?:https?|file)://[^\s'\"#]+)$"
+_OUTPUT = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"  # becomes a file name: no paths, no hidden files
 
 KEYS: dict[str, Key] = {
     "description": Key({"type": "string"}, "One line saying what the environment is for."),
@@ -91,7 +93,10 @@ KEYS: dict[str, Key] = {
         "Where torch comes from: 'pip' (PyTorch's wheel index, default) or 'conda' "
         "(conda-forge's pytorch with cuda-version).",
     ),
-    "channels": Key(_STR_LIST, "Conda channels, highest priority first (default: conda-forge)."),
+    "channels": Key(
+        {"type": "array", "items": {"type": "string", "pattern": _CHANNEL}},
+        "Conda channels, highest priority first (default: conda-forge).",
+    ),
     "conda": Key(_STR_LIST, "Extra conda packages as conda match specs.", merge="extend"),
     "pip": Key(_STR_LIST, "Extra pip requirements (PEP 508).", merge="extend"),
     "platforms": Key(
@@ -104,7 +109,7 @@ KEYS: dict[str, Key] = {
         merge="update",
     ),
     "outputs": Key(
-        _STR_LIST,
+        {"type": "array", "items": {"type": "string", "pattern": _OUTPUT}},
         "Files to render, by template name without '.j2' (default: environment.yml, "
         "requirements.txt).",
     ),
@@ -263,6 +268,22 @@ def _check_string_list(ctx: _Ctx, value: Any) -> list[str]:
     return out
 
 
+def _check_each(pattern: str, what: str) -> Callable[[_Ctx, Any], list[str]]:
+    """A list whose every item must match ``pattern`` (it ends up in a file or a path)."""
+    regex = re.compile(pattern)
+
+    def check(ctx: _Ctx, value: Any) -> list[str]:
+        items = _check_string_list(ctx, value)
+        for index, item in enumerate(items):
+            if not regex.fullmatch(item):
+                raise ctx.fail(
+                    f"{item!r} is not {what}", f"write {what}", key=f"{ctx.key}[{index}]"
+                )
+        return items
+
+    return check
+
+
 def _check_extends(ctx: _Ctx, value: Any) -> str | list[str]:
     items = _check_string_list(ctx, value)
     return items[0] if isinstance(value, str) else items
@@ -377,7 +398,7 @@ _CHECKS: dict[str, Callable[[_Ctx, Any], Any]] = {
     "rocm": _check_pattern(r"^(rocm)?\d+\.\d+(\.\d+)?$", '"6.2" or "rocm6.2.4"'),
     "pytorch": _check_pytorch,
     "source": _check_enum(SOURCES),
-    "channels": _check_string_list,
+    "channels": _check_each(_CHANNEL, "a channel name (conda-forge) or a channel URL"),
     "conda": _check_package_list(
         check_conda_spec, conda_spec_name, "conda match spec", "'numpy>=1.26'"
     ),
@@ -386,7 +407,8 @@ _CHECKS: dict[str, Callable[[_Ctx, Any], Any]] = {
     ),
     "platforms": _check_platforms,
     "variables": _check_variables,
-    "outputs": _check_string_list,
+    # Output names become file names next to each other: no paths, no hidden files.
+    "outputs": _check_each(_OUTPUT, "a template name like requirements.txt"),
 }
 
 

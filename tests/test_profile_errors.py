@@ -198,3 +198,31 @@ def test_credentials_in_mirrors_are_refused(capsys, project_dir: Path) -> None:
     write_profile(project_dir, "p", 'python: "3.11"\npytorch: "2.4.1"\n')
     message = assert_refused(capsys, project_dir, ["render", "p"], "carries a credential")
     assert "hunter2" not in message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "why"),
+    [
+        ("outputs", "../../escape.txt", "is not a template name"),
+        ("outputs", ".hidden", "is not a template name"),
+        ("channels", "conda-forge\n  - evil", "is not a channel name"),
+        ("channels", "conda forge", "is not a channel name"),
+        ("channels", "https://x.example/c#frag", "is not a channel name"),
+    ],
+)
+def test_values_that_become_paths_or_lines_are_checked(
+    capsys, project_dir: Path, key: str, value: str, why: str
+) -> None:
+    import json
+
+    write_profile(project_dir, "p", f'python: "3.11"\n{key}: [{json.dumps(value)}]\n')
+    assert_refused(capsys, project_dir, ["render", "p"], "profiles/p.yaml", why)
+
+
+def test_channel_urls_are_accepted(capsys, project_dir: Path) -> None:
+    write_profile(
+        project_dir, "p", 'python: "3.11"\nchannels: [conda-forge, "file:///srv/channel"]\n'
+    )
+    result = run_cli(capsys, "render", "p", "--stdout", "-f", "environment.yml")
+    assert result.code == 0, result.err
+    assert "  - file:///srv/channel\n" in result.out
