@@ -1,99 +1,146 @@
 """``envgen init``: give a repository its own profiles, fitted to this machine.
 
-It only ever adds: existing files are reported and left alone, so running it twice, or in a
-repository that already has some of these files, is safe.
+It only ever adds: new files are created exclusively (never replacing one that appeared
+meanwhile), pyproject.toml and .gitignore only get lines appended, and everything that already
+exists is reported and left alone, so running it twice is safe.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .envmeta import ENVS_DIR
+from .interpreters import Interpreter
 from .output import write_atomic
 from .project import Project
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 _TOOL_SECTION = """
 [tool.envgen]
 profiles = "profiles"          # this project's envgen profiles
 output = "envs/{profile}"      # where `envgen render` and `envgen lock` write
 """
+_IGNORED = ENVS_DIR.split("/")[0]  # ".envgen": environments are built, never committed
 
 
 @dataclass
 class InitResult:
     written: list[Path] = field(default_factory=list)
-    skipped: list[Path] = field(default_factory=list)
     updated: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
     recommended: str = "cpu"
+    python: str = ""
 
 
-def _python_for(project: Project) -> str:
-    """The running interpreter's minor, when the newest torch has wheels for it; else 3.12."""
-    minor = f"{sys.version_info.major}.{sys.version_info.minor}"
+def _supported(project: Project, minor: str, variants: Sequence[str]) -> bool:
+    """Some verified torch release has wheels for ``minor`` in every one of ``variants``."""
+    releases = [r for r in project.catalog.releases if r.verified]
+    return all(any(minor in r.python and v in r.variants for r in releases) for v in variants)
+
+
+def choose_python(
+    project: Project,
+    variants: Sequence[str],
+    found: Callable[[], Sequence[Interpreter]],
+    running: str = f"{sys.version_info.major}.{sys.version_info.minor}",
+) -> str:
+    """The running interpreter's minor when the catalog has wheels for it in every profile
+    written; else the newest such Python found on this machine; else the newest the catalog
+    supports (``envgen create`` will then say how to install it). ``found`` is only called when
+    needed: discovering interpreters costs most of a second."""
+    if _supported(project, running, variants):
+        return running
+    minors = sorted({i.minor for i in found()}, key=lambda m: tuple(map(int, m.split("."))))
+    for minor in reversed(minors):
+        if _supported(project, minor, variants):
+            return minor
     newest = [r for r in project.catalog.releases if r.verified][-1]
-    return minor if minor in newest.python else newest.python[-2]
+    usable = [m for m in newest.python if _supported(project, m, variants)]
+    return (usable or list(newest.python))[-1]
 
 
-def init_project(project: Project, recommend: Callable[[Project], str]) -> InitResult:
-    result = InitResult()
-    root = project.config.root
-    profiles = project.config.profiles_dir
-    python = _python_for(project)
-    recommended = recommend(project)
-    result.recommended = recommended
-    files = {
-        profiles / "base.yaml": (
-            "# Shared by this project's profiles: the Python version and common packages.\n"
-            "description: Shared base for this project's environments\n"
-            f'python: "{python}"\n'
-            "channels:\n  - conda-forge\n"
-            "pip: []\n"
-        ),
-        profiles / "cpu.yaml": (
-            "description: CPU-only PyTorch (laptops, CI)\nextends: base\naccelerator: cpu\n"
-        ),
-    }
-    if recommended != "cpu":
-        layer = project.registry.load(recommended).values
-        lines = [
-            f"description: {layer.get('description', recommended)}",
-            "extends: base",
-            f"accelerator: {layer['accelerator']}",
-        ]
-        for key in ("cuda", "rocm", "source", "pytorch"):
-            if key in layer and key != "pytorch":
-                lines.append(
-                    f'{key}: "{layer[key]}"' if key != "source" else f"{key}: {layer[key]}"
-                )
-        if "pytorch" in layer and "version" in layer["pytorch"]:
-            lines.append(f'pytorch: "{layer["pytorch"]["version"]}"')
-        files[profiles / f"{recommended}.yaml"] = "\n".join(lines) + "\n"
-    for path, text in files.items():
-        if path.exists():
+def _profile_text(project: Project, name: str) -> str:
+    """The built-in profile ``name`` as a project profile extending the project's base."""
+    import yaml
+
+    layer = project.registry.load_layer(project.registry.builtin[name])
+    values: dict[str, Any] = {"description": layer.values.get("description", name)}
+    values["extends"] = "base"
+    for key, value in layer.values.items():
+        if key not in ("description", "extends", "python"):  # python comes from base
+            values[key] = value
+    return f"# From envgen's built-in '{name}' profile (`envgen show {name}`).\n" + yaml.safe_dump(
+        values, sort_keys=False, default_flow_style=False, allow_unicode=True
+    )
+
+
+def init_project(
+    project: Project,
+    recommended: str,
+    found: Callable[[], Sequence[Interpreter]] = lambda: (),
+) -> InitResult:
+    """Write base, cpu and ``recommended`` (a built-in profile name) into the project's profiles
+    directory, add a [tool.envgen] section and the .gitignore entry; never replace anything."""
+    result = InitResult(recommended=recommended)
+    root, profiles = project.config.root, project.config.profiles_dir
+    wanted = ["cpu"] + ([recommended] if recommended != "cpu" else [])
+    variants = [project.resolve(name).env.variant.name for name in wanted]
+    result.python = choose_python(project, variants, found)
+    base = (
+        "# Shared by this project's profiles: the Python version and common packages.\n"
+        "description: Shared base of this project's environments\n"
+        f'python: "{result.python}"\n'
+        "channels:\n  - conda-forge\n"
+        "pip: []\n"
+    )
+    for name in ["base", *wanted]:
+        existing = project.registry.project.get(name)  # also finds a NAME.yml
+        if existing is not None:
+            result.skipped.append(existing.path)
+            continue
+        path = profiles / f"{name}.yaml"
+        text = base if name == "base" else _profile_text(project, name)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("x", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+        except FileExistsError:
             result.skipped.append(path)
         else:
-            write_atomic(path, text)
             result.written.append(path)
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        text = pyproject.read_text(encoding="utf-8")
-        if "[tool.envgen" in text:
-            result.skipped.append(pyproject)
-        else:
-            write_atomic(pyproject, text.rstrip("\n") + "\n" + _TOOL_SECTION)
-            result.updated.append(pyproject)
-    gitignore = root / ".gitignore"
-    ignored = gitignore.read_text(encoding="utf-8") if gitignore.is_file() else ""
-    entry = ENVS_DIR.split("/")[0] + "/"
-    if entry not in ignored.split():
-        addition = ("" if not ignored or ignored.endswith("\n") else "\n") + (
-            f"# envgen's environments (built by `envgen create`)\n{entry}\n"
-        )
-        write_atomic(gitignore, ignored + addition)
-        (result.updated if ignored else result.written).append(gitignore)
-    else:
-        result.skipped.append(gitignore)
+    if profiles / "base.yaml" not in result.written:
+        result.python = ""  # the project's own base decides
+    _add_tool_section(root / "pyproject.toml", result)
+    _ignore_envs(root / ".gitignore", result)
     return result
+
+
+def _add_tool_section(pyproject: Path, result: InitResult) -> None:
+    if not pyproject.is_file():
+        return
+    text = pyproject.read_text(encoding="utf-8")
+    if "envgen" in tomllib.loads(text).get("tool", {}):
+        result.skipped.append(pyproject)
+        return
+    write_atomic(pyproject, text.rstrip("\n") + "\n" + _TOOL_SECTION)
+    result.updated.append(pyproject)
+
+
+def _ignore_envs(gitignore: Path, result: InitResult) -> None:
+    text = gitignore.read_text(encoding="utf-8") if gitignore.is_file() else ""
+    present = {line.strip().strip("/") for line in text.splitlines()}
+    if _IGNORED in present:
+        result.skipped.append(gitignore)
+        return
+    separator = "" if not text or text.endswith("\n") else "\n"
+    addition = f"# envgen's environments (built by `envgen create`)\n{_IGNORED}/\n"
+    write_atomic(gitignore, text + separator + addition)
+    (result.updated if text else result.written).append(gitignore)

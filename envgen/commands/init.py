@@ -4,28 +4,30 @@ from __future__ import annotations
 
 import click
 
-from ..project import Project
-
 
 @click.command("init")
 def command() -> int:
     """Write profiles/base.yaml, profiles/cpu.yaml and the profile doctor recommends for this
     machine, a [tool.envgen] section and a .gitignore entry. Never overwrites a file."""
+    from ..doctor.recommend import recommend_profile
     from ..init import init_project
-    from ._common import resolve_name
+    from ..interpreters import discover
+    from ..project import Project
 
     project = Project.open()
-    result = init_project(project, lambda p: resolve_name(p, "auto"))
+    name = recommend_profile(project)
+    result = init_project(project, name, found=discover)
     for path in result.written:
         click.echo(f"wrote     {project.display(path)}")
     for path in result.updated:
         click.echo(f"updated   {project.display(path)}")
     for path in result.skipped:
         click.echo(f"kept      {project.display(path)} (exists; not touched)")
-    name = result.recommended
+    output = project.display(project.output_dir(name))
+    python = f"Python {result.python}; " if result.python else ""
     click.echo(
-        "\nNext:\n"
-        f"  envgen render {name}     # write envs/{name}/ (commit it)\n"
+        f"\nRecommended for this machine: {name} ({python}`envgen doctor` says why)\nNext:\n"
+        f"  envgen render {name}     # write {output}/ (commit it)\n"
         f"  envgen lock {name}       # optional: hashed locks for every platform\n"
         f"  envgen create {name}     # build the environment\n"
         f"  envgen verify {name}     # prove it works"

@@ -1,8 +1,8 @@
-"""Machine probes for doctor. Every probe has a timeout and never raises: a hung nvidia-smi, a
-missing /proc file or a crashing tool becomes ``Unknown(reason)``, so doctor always finishes.
+"""Machine probes for doctor: OS, GPUs and their drivers, package tools, the active environment.
 
-Everything external is injectable for tests: tools come from ``PATH`` in ``environ`` and files
-from ``root`` (a directory standing in for ``/``).
+Each returns a value, ``None`` (not present here) or ``Unknown(reason)`` (present, but it would
+not say): a hung nvidia-smi, a missing /proc file or a crashing tool never stops doctor. All
+outside input comes through a ``Context`` (PATH, a root directory, a timeout).
 """
 
 from __future__ import annotations
@@ -10,24 +10,75 @@ from __future__ import annotations
 import os
 import platform
 import re
-import shutil
-import subprocess
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..envmeta import read_marker
 from ..errors import EnvgenError
-from ..interpreters import Interpreter, discover, probe
-
-DEFAULT_TIMEOUT = 5.0
+from .context import Context, Unknown
 
 
 @dataclass(frozen=True)
-class Unknown:
-    reason: str
+class SystemInfo:
+    os: str  # linux | macos | windows | the raw sys.platform otherwise
+    arch: str  # x86_64 | aarch64 | arm64 ...
+    libc: str | Unknown | None  # "glibc 2.36" on Linux; None elsewhere
+    macos: str | None  # "14.5"
+    apple_silicon: bool
+    rosetta: bool  # an x86_64 Python translated on Apple Silicon
+
+    @property
+    def platform(self) -> str:
+        """The machine as a conda subdir (what profiles list), not the running Python's build:
+        under Rosetta the machine is osx-arm64 even though this Python is x86_64."""
+        if self.os == "macos":
+            return "osx-arm64" if self.apple_silicon else "osx-64"
+        if self.os == "windows":
+            return "win-64"
+        arch = {"x86_64": "64", "arm64": "aarch64"}.get(self.arch, self.arch)
+        return f"{self.os}-{arch}"
+
+
+def system(ctx: Context) -> SystemInfo:
+    os_name = {"linux": "linux", "darwin": "macos", "win32": "windows"}.get(
+        sys.platform, sys.platform
+    )
+    arch = {"amd64": "x86_64", "x64": "x86_64"}.get(
+        platform.machine().lower(), platform.machine().lower()
+    )
+    macos = (platform.mac_ver()[0] or None) if os_name == "macos" else None
+    rosetta = False
+    if os_name == "macos" and arch == "x86_64":
+        # sysctl.proc_translated is 1 for a process that Rosetta translates.
+        out = ctx.run(["sysctl", "-n", "sysctl.proc_translated"])
+        rosetta = isinstance(out, str) and out.strip() == "1"
+    return SystemInfo(
+        os=os_name,
+        arch=arch,
+        libc=_libc() if os_name == "linux" else None,
+        macos=macos,
+        apple_silicon=os_name == "macos" and (arch == "arm64" or rosetta),
+        rosetta=rosetta,
+    )
+
+
+def _libc() -> str | Unknown:
+    """glibc's own answer first (os.confstr); platform.libc_ver reads the binary as a fallback."""
+    try:
+        value = os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, ValueError, OSError):
+        value = None
+    if value:
+        return value
+    libc, version = platform.libc_ver()
+    if libc:
+        return f"{libc} {version}".strip()
+    return Unknown("not glibc (musl?); PyTorch's Linux wheels need glibc")
+
+
+# ---- NVIDIA -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -39,160 +90,204 @@ class Gpu:
 
 @dataclass(frozen=True)
 class Nvidia:
-    driver: str
+    driver: str  # "550.54.15"
+    cuda: str | None  # the driver's own CUDA version (nvidia-smi's "CUDA Version"), e.g. "12.4"
     gpus: tuple[Gpu, ...]
     source: str  # nvidia-smi | /proc/driver/nvidia/version
+    problem: str | None = None  # why nvidia-smi could not be used, when /proc answered instead
 
 
-@dataclass(frozen=True)
-class Rocm:
-    version: str | None
-    gfx: tuple[str, ...]
+_FIELDS = "name,driver_version,compute_cap,memory.total"
+_OLD_FIELDS = "name,driver_version,memory.total"  # drivers before compute_cap existed (R510)
+_PROC_VERSION = "/proc/driver/nvidia/version"
+_PROC_DRIVER = re.compile(r"Kernel Module(?:\s+for\s+\S+)?\s+(\d+(?:\.\d+)+)")
+_SMI_CUDA = re.compile(r"CUDA Version:\s*(\d+\.\d+)")
 
 
-@dataclass(frozen=True)
-class ToolOwner:
-    """What a bare ``python``/``pip`` on PATH really is."""
-
-    command: str
-    path: str
-    python_version: str | None  # the interpreter it belongs to
-    prefix: str | None
-
-
-@dataclass
-class Context:
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    root: Path = Path("/")
-    timeout: float = DEFAULT_TIMEOUT
-
-    def which(self, name: str) -> str | None:
-        return shutil.which(name, path=self.environ.get("PATH", ""))
-
-    def run(self, args: list[str]) -> str | Unknown:
-        """stdout of a tool, or why there is none (missing, failed, hung)."""
-        exe = self.which(args[0])
-        if exe is None:
-            return Unknown(f"{args[0]} not found on PATH")
-        try:
-            proc = subprocess.run(
-                [exe, *args[1:]],
-                capture_output=True,
-                text=True,
-                timeout=self.timeout,
-                env=dict(self.environ),
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            return Unknown(f"{args[0]} did not answer within {self.timeout:g} s")
-        except OSError as exc:
-            return Unknown(f"{args[0]} could not run ({exc.strerror})")
-        if proc.returncode != 0:
-            message = (proc.stdout + proc.stderr).strip().splitlines()
-            return Unknown(
-                f"{args[0]} failed (exit {proc.returncode})"
-                + (f": {message[0]}" if message else "")
-            )
-        return proc.stdout
-
-    def read(self, path: str) -> str | Unknown:
-        target = self.root / path.lstrip("/")
-        try:
-            return target.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            return Unknown(f"{path}: {exc.strerror}")
-
-
-def system(ctx: Context) -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "os": {"linux": "linux", "darwin": "macos", "win32": "windows"}.get(
-            sys.platform, sys.platform
-        ),
-        "arch": platform.machine(),
-    }
-    if sys.platform.startswith("linux"):
-        libc, version = platform.libc_ver()
-        info["glibc"] = version if libc == "glibc" and version else None
-    if sys.platform == "darwin":
-        info["macos"] = platform.mac_ver()[0] or None
-        info["apple_silicon"] = platform.machine() == "arm64"
-    return info
-
-
-_SMI_QUERY = [
-    "nvidia-smi",
-    "--query-gpu=name,driver_version,compute_cap,memory.total",
-    "--format=csv,noheader,nounits",
-]
-_PROC_VERSION = re.compile(r"Kernel Module(?:\s+for\s+\S+)?\s+(\d+(?:\.\d+)+)")
+def _smi_query(ctx: Context, fields: str) -> str | Unknown:
+    return ctx.run(["nvidia-smi", f"--query-gpu={fields}", "--format=csv,noheader,nounits"])
 
 
 def nvidia(ctx: Context) -> Nvidia | Unknown | None:
     """None: no NVIDIA driver here at all; Unknown: there is one, but it would not say."""
-    out = ctx.run(_SMI_QUERY)
+    out = _smi_query(ctx, _FIELDS)
+    with_cc = True
+    if isinstance(out, Unknown) and "not a valid field" in out.reason:
+        out, with_cc = _smi_query(ctx, _OLD_FIELDS), False
     if isinstance(out, str):
-        gpus, driver = [], None
-        for line in out.strip().splitlines():
-            cells = [c.strip() for c in line.split(",")]
-            if len(cells) < 4:
-                continue
-            name, driver, cap, memory = cells[:4]
-            gpus.append(
-                Gpu(
-                    name=name,
-                    compute_capability=cap if re.fullmatch(r"\d+\.\d+", cap) else None,
-                    memory_mib=int(memory) if memory.isdigit() else None,
-                )
+        found = _parse_smi(out, with_cc)
+        if found is not None:
+            header = ctx.run(["nvidia-smi"])
+            cuda = _SMI_CUDA.search(header) if isinstance(header, str) else None
+            return Nvidia(found[0], cuda.group(1) if cuda else None, found[1], "nvidia-smi")
+        out = Unknown("nvidia-smi listed no GPU")
+    smi_problem = out.reason if ctx.which("nvidia-smi") else None
+    proc = ctx.read(_PROC_VERSION)
+    match = _PROC_DRIVER.search(proc) if isinstance(proc, str) else None
+    if match:
+        return Nvidia(
+            driver=match.group(1),
+            cuda=None,
+            gpus=_proc_gpus(ctx),
+            source=_PROC_VERSION,
+            problem=smi_problem or "nvidia-smi not on PATH",
+        )
+    if smi_problem is None:
+        return None
+    return Unknown(smi_problem)
+
+
+def _parse_smi(out: str, with_cc: bool) -> tuple[str, tuple[Gpu, ...]] | None:
+    driver, gpus = None, []
+    for line in out.strip().splitlines():
+        cells = [c.strip() for c in line.split(",")]
+        if len(cells) != (4 if with_cc else 3):
+            continue
+        name, driver = cells[0], cells[1]
+        cap = cells[2] if with_cc else ""
+        memory = cells[-1]  # "[N/A]" on GPUs that share system memory
+        gpus.append(
+            Gpu(
+                name=name,
+                compute_capability=cap if re.fullmatch(r"\d+\.\d+", cap) else None,
+                memory_mib=int(memory) if memory.isdigit() else None,
             )
-        if driver:
-            return Nvidia(driver=driver, gpus=tuple(gpus), source="nvidia-smi")
-        smi_problem: Unknown | None = Unknown("nvidia-smi printed no GPU")
-    else:
-        smi_problem = out if ctx.which("nvidia-smi") else None
-    proc = ctx.read("/proc/driver/nvidia/version")
-    if isinstance(proc, str):
-        match = _PROC_VERSION.search(proc)
+        )
+    return (driver, tuple(gpus)) if driver else None
+
+
+def _proc_gpus(ctx: Context) -> tuple[Gpu, ...]:
+    """GPU names from /proc/driver/nvidia/gpus/*/information (no compute capability there)."""
+    gpus = []
+    for path in ctx.glob("/proc/driver/nvidia/gpus/*/information"):
+        text = ctx.read(path)
+        match = re.search(r"^Model:\s*(.+?)\s*$", text, re.M) if isinstance(text, str) else None
         if match:
-            return Nvidia(driver=match.group(1), gpus=(), source="/proc/driver/nvidia/version")
-    return smi_problem
+            gpus.append(Gpu(match.group(1), None, None))
+    return tuple(gpus)
+
+
+# ---- AMD, Intel ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AmdGpu:
+    name: str  # marketing name when the tool gives one, else the gfx target
+    gfx: str  # "gfx90a"
+
+
+@dataclass(frozen=True)
+class Rocm:
+    version: str | None  # ROCm installed under /opt/rocm, "6.2.4"
+    gpus: tuple[AmdGpu, ...]
+    source: str  # rocminfo | amd-smi | /opt/rocm/.info/version
+    problem: str | None = None
+
+
+_ROCM_VERSION = "/opt/rocm/.info/version"
 
 
 def rocm(ctx: Context) -> Rocm | Unknown | None:
-    version_text = ctx.read("/opt/rocm/.info/version")
-    version = version_text.strip().split("-")[0] if isinstance(version_text, str) else None
-    info = ctx.run(["rocminfo"])
-    if isinstance(info, str):
-        gfx = tuple(sorted(set(re.findall(r"\bName:\s+(gfx[0-9a-f]+)\b", info))))
-        return Rocm(version=version, gfx=gfx)
-    if version is not None:
-        return Rocm(version=version, gfx=())
-    return info if ctx.which("rocminfo") else None
-
-
-def xpu(ctx: Context) -> str | Unknown | None:
-    out = ctx.run(["xpu-smi", "discovery"])
-    if isinstance(out, str):
-        names = re.findall(r"Device Name:\s*(.+?)\s*\|", out)
-        return ", ".join(names) or "Intel GPU (xpu-smi)"
-    return out if ctx.which("xpu-smi") else None
-
-
-def mps(info: Mapping[str, Any]) -> bool:
-    return bool(info.get("apple_silicon"))
-
-
-def tools(ctx: Context) -> dict[str, str | Unknown | None]:
-    found: dict[str, str | Unknown | None] = {}
-    for name in ("uv", "pip", "conda", "mamba", "micromamba"):
-        if ctx.which(name) is None:
-            found[name] = _bundled_uv(ctx) if name == "uv" else None
+    text = ctx.read(_ROCM_VERSION)
+    version = (text.strip().split("-")[0] or None) if isinstance(text, str) else None
+    problems = []
+    for tool, args, parse in (
+        ("rocminfo", ["rocminfo"], _parse_rocminfo),
+        ("amd-smi", ["amd-smi", "static", "--asic"], _parse_amd_smi),
+    ):
+        if ctx.which(tool) is None:
             continue
+        out = ctx.run(args)
+        if isinstance(out, str):
+            return Rocm(version, parse(out), tool)
+        problems.append(out.reason)
+    if version is not None:
+        return Rocm(version, (), _ROCM_VERSION, "; ".join(problems) or "no rocminfo or amd-smi")
+    return Unknown("; ".join(problems)) if problems else None
+
+
+def _parse_rocminfo(out: str) -> tuple[AmdGpu, ...]:
+    """GPU agents of `rocminfo`: the first 'Name:' of an agent is its gfx target for GPUs."""
+    gpus = []
+    for block in re.split(r"^\s*Agent \d+\s*$", out, flags=re.M)[1:]:
+        fields: dict[str, str] = {}
+        for line in block.splitlines():
+            key, sep, value = line.partition(":")
+            if sep:
+                fields.setdefault(key.strip(), value.strip())
+        if fields.get("Device Type") == "GPU" and fields.get("Name", "").startswith("gfx"):
+            gfx = fields["Name"]
+            gpus.append(AmdGpu(fields.get("Marketing Name") or gfx, gfx))
+    return tuple(gpus)
+
+
+def _parse_amd_smi(out: str) -> tuple[AmdGpu, ...]:
+    gpus = []
+    for block in re.split(r"^GPU:\s*\d+\s*$", out, flags=re.M)[1:]:
+        gfx = re.search(r"TARGET_GRAPHICS_VERSION:\s*(gfx[0-9a-f]+)", block)
+        name = re.search(r"MARKET_NAME:\s*(.+?)\s*$", block, re.M)
+        if gfx:
+            gpus.append(AmdGpu(name.group(1) if name else gfx.group(1), gfx.group(1)))
+    return tuple(gpus)
+
+
+@dataclass(frozen=True)
+class Xpu:
+    devices: tuple[str, ...]
+    source: str  # xpu-smi | sycl-ls
+
+
+def xpu(ctx: Context) -> Xpu | Unknown | None:
+    """Intel GPUs as oneAPI sees them; without its tools this is honestly 'not found'."""
+    problems = []
+    if ctx.which("xpu-smi"):
+        out = ctx.run(["xpu-smi", "discovery"])
+        if isinstance(out, str):
+            return Xpu(tuple(re.findall(r"Device Name:\s*(.+?)\s*\|", out)), "xpu-smi")
+        problems.append(out.reason)
+    if ctx.which("sycl-ls"):
+        out = ctx.run(["sycl-ls"])
+        if isinstance(out, str):
+            names = [
+                line.rsplit("]", 1)[0].split("] ", 1)[-1].split(", ")[-1].rsplit(" [", 1)[0]
+                for line in out.splitlines()
+                if "level_zero:gpu" in line
+            ]
+            return Xpu(tuple(names), "sycl-ls")
+        problems.append(out.reason)
+    return Unknown("; ".join(problems)) if problems else None
+
+
+# ---- tools and the active environment -----------------------------------------------------------
+
+TOOLS = ("uv", "pip", "conda", "mamba", "micromamba")
+
+
+@dataclass(frozen=True)
+class Tool:
+    path: str
+    version: str  # the tool's first line of --version, e.g. "uv 0.5.4 (c8b4d2d 2024-11-20)"
+    note: str | None = None
+
+
+def tools(ctx: Context) -> dict[str, Tool | Unknown | None]:
+    """Which package tools are here, with versions; run concurrently (conda alone takes ~1 s)."""
+
+    def one(name: str) -> Tool | Unknown | None:
+        exe = ctx.which(name)
+        if exe is None:
+            return _bundled_uv(ctx) if name == "uv" else None
         out = ctx.run([name, "--version"])
-        found[name] = out.strip().splitlines()[0] if isinstance(out, str) and out.strip() else out
-    return found
+        if isinstance(out, Unknown):
+            return out
+        first = out.strip().splitlines()[0] if out.strip() else "(no version printed)"
+        return Tool(exe, first)
+
+    with ThreadPoolExecutor(max_workers=len(TOOLS)) as pool:
+        return dict(zip(TOOLS, pool.map(one, TOOLS), strict=True))
 
 
-def _bundled_uv(ctx: Context) -> str | None:
+def _bundled_uv(ctx: Context) -> Tool | None:
     """envgen depends on the uv wheel, so uv works for envgen even when it is not on PATH."""
     try:
         import uv
@@ -201,80 +296,29 @@ def _bundled_uv(ctx: Context) -> str | None:
     except (ImportError, FileNotFoundError):
         return None
     out = ctx.run([exe, "--version"])
-    return f"{out.strip()} (bundled with envgen, not on PATH)" if isinstance(out, str) else None
+    if isinstance(out, Unknown):
+        return None
+    return Tool(exe, out.strip(), "bundled with envgen, not on PATH")
 
 
-_PIP_VERSION = re.compile(r"^pip \S+ from (.+?) \(python (\d+\.\d+)\)")
+@dataclass(frozen=True)
+class ActiveEnv:
+    variable: str  # VIRTUAL_ENV | CONDA_PREFIX
+    path: str
+    profile: str | Unknown | None  # the envgen profile it was built for; None: not envgen's
 
 
-def path_owners(ctx: Context) -> dict[str, ToolOwner | None]:
-    """Which interpreter `python`, `python3`, `pip`, `pip3` on PATH really belong to."""
-    owners: dict[str, ToolOwner | None] = {}
-    for name in ("python", "python3"):
-        exe = ctx.which(name)
-        interp = probe(Path(exe), "PATH", timeout=ctx.timeout) if exe else None
-        owners[name] = (
-            ToolOwner(name, exe, interp.version, interp.prefix) if exe and interp else None
-        )
-    for name in ("pip", "pip3"):
-        exe = ctx.which(name)
-        out = ctx.run([name, "--version"]) if exe else None
-        match = _PIP_VERSION.match(out.strip()) if isinstance(out, str) else None
-        if exe and match:
-            site = Path(match.group(1))
-            prefix = _prefix_of_site(site)
-            owners[name] = ToolOwner(name, exe, match.group(2), prefix)
-        else:
-            owners[name] = None
-    return owners
-
-
-def _prefix_of_site(site: Path) -> str:
-    """/x/lib/python3.12/site-packages/pip -> /x (Windows: X\\Lib\\site-packages\\pip -> X)."""
-    parts = site.parts
-    for index in range(len(parts) - 1, 0, -1):
-        if parts[index].lower() in ("lib", "lib64"):
-            return str(Path(*parts[:index]))
-    return str(site.parent)
-
-
-def mismatches(owners: Mapping[str, ToolOwner | None]) -> list[str]:
-    """Plain-language findings when pip installs into another Python than python runs."""
-    findings = []
-    for pip_name, py_name in (("pip", "python"), ("pip3", "python3")):
-        pip, py = owners.get(pip_name), owners.get(py_name)
-        if pip is None or py is None or pip.prefix is None or py.prefix is None:
-            continue
-        same_prefix = os.path.realpath(pip.prefix) == os.path.realpath(py.prefix)
-        if not same_prefix or pip.python_version != ".".join(
-            (py.python_version or "").split(".")[:2]
-        ):
-            findings.append(
-                f"`{pip_name}` ({pip.path}) installs into Python {pip.python_version} at "
-                f"{pip.prefix}, but `{py_name}` ({py.path}) runs Python {py.python_version} at "
-                f"{py.prefix}: packages you `{pip_name} install` will not be importable from "
-                f"`{py_name}`. Use `{py_name} -m pip install …` (or `envgen create` / "
-                "`envgen run`), which always targets the interpreter you run."
-            )
-    return findings
-
-
-def active_env(ctx: Context) -> dict[str, Any]:
-    found: dict[str, Any] = {}
+def active_env(ctx: Context) -> tuple[ActiveEnv, ...]:
+    found = []
     for var in ("VIRTUAL_ENV", "CONDA_PREFIX"):
         value = ctx.environ.get(var)
         if not value:
             continue
-        entry: dict[str, Any] = {"path": value}
         try:
             marker = read_marker(Path(value))
         except EnvgenError as exc:
-            entry["envgen"] = f"unreadable marker: {exc.message}"
+            profile: str | Unknown | None = Unknown(exc.message)
         else:
-            entry["envgen"] = marker.profile if marker else None
-        found[var] = entry
-    return found
-
-
-def interpreters(ctx: Context) -> list[Interpreter]:
-    return discover(ctx.environ)
+            profile = marker.profile if marker else None
+        found.append(ActiveEnv(var, value, profile))
+    return tuple(found)

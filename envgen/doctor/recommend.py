@@ -1,178 +1,202 @@
-"""From machine facts to advice: which CUDA builds the driver runs, which builds cover the GPUs,
-and which profile of this project (or built-in) fits best, with the reason and next command.
+"""From machine facts to one profile: the best of this project's profiles (else a built-in) that
+this machine's driver and GPUs can run, with the reason, notes and the exact next commands.
 
-The facts (minimum drivers, architectures per build) live in ``envgen/data/drivers.yaml``.
+``recommend_profile`` is what the profile name ``auto`` means in render/create/verify/run.
 """
 
 from __future__ import annotations
 
-import platform as _platform
-import sys
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from typing import Any
 
 from ..catalog import Variant
 from ..errors import EnvgenError
-from ..paths import DATA_DIR
 from ..project import Project
-from .probes import Gpu, Nvidia, Rocm, Unknown
+from ..resolve import ResolvedEnv
+from .compat import (
+    arch_problem,
+    driver_facts,
+    minor_version_note,
+    mps_problem,
+    rocm_problem,
+    runnable_cuda,
+    version_tuple,
+)
+from .context import Context, Unknown
+from .facts import Facts, gather
+from .probes import Nvidia, Rocm, Xpu
 
-
-@cache
-def driver_facts() -> dict[str, Any]:
-    import yaml
-
-    data: dict[str, Any] = yaml.safe_load((DATA_DIR / "drivers.yaml").read_text())
-    return data
-
-
-def _version(text: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in text.split(".") if p.isdigit())
-
-
-def this_platform() -> str:
-    machine = _platform.machine().lower()
-    if sys.platform == "darwin":
-        return "osx-arm64" if machine == "arm64" else "osx-64"
-    if sys.platform == "win32":
-        return "win-64"
-    return "linux-aarch64" if machine in ("aarch64", "arm64") else "linux-64"
-
-
-def runnable_cuda(driver: str, os_name: str = "linux") -> list[Variant]:
-    """CUDA variants this driver can run (minor-version compatibility included), oldest first."""
-    table = driver_facts()["min_driver"]["windows" if os_name == "windows" else "linux"]
-    ok = [name for name, minimum in table.items() if _version(driver) >= _version(minimum)]
-    return sorted((Variant.parse(name) for name in ok), key=lambda v: v.sort_key)
-
-
-def arch_problem(variant: str, gpu: Gpu) -> str | None:
-    """Why ``variant``'s wheels cannot run on ``gpu``, or None (also when nobody knows)."""
-    builds = driver_facts()["gpu_archs"]["builds"]
-    if variant not in builds or gpu.compute_capability is None:
-        return None
-    build = builds[variant]
-    cc = _version(gpu.compute_capability)
-    archs = [_version(a) for a in build["archs"]]
-    # SASS for M.n runs on M.m when m >= n (same major); PTX of the newest arch JITs forward.
-    if any(a[0] == cc[0] and a[1:] <= cc[1:] for a in archs) or (
-        build.get("ptx") and cc > max(archs)
-    ):
-        return None
-    if cc < max(archs):
-        newer = [
-            n
-            for n, b in builds.items()
-            if any(a[0] == cc[0] and a[1:] <= cc[1:] for a in map(_version, b["archs"]))
-        ]
-        return (
-            f"{gpu.name} (compute capability {gpu.compute_capability}) is too old for "
-            f"{variant} builds (since torch {build['since']}, they start at sm_"
-            f"{build['archs'][0].replace('.', '')})"
-            + (f"; {', '.join(newer)} still cover it" if newer else "")
-        )
-    return (
-        f"{gpu.name} (compute capability {gpu.compute_capability}) is too new for {variant} "
-        f"builds; it needs cu128 or newer"
-    )
+_REASONS = {
+    "cuda": "the newest CUDA build your driver and GPUs can run",
+    "rocm": "an AMD GPU is present and this ROCm build covers it",
+    "xpu": "an Intel GPU is present",
+    "mps": "Apple Silicon: PyTorch's macOS wheels use Metal (MPS)",
+    "cpu": "no supported GPU found",
+}
 
 
 @dataclass(frozen=True)
 class Recommendation:
     profile: str | None
     reason: str
-    command: str | None
+    commands: tuple[str, ...] = ()  # the exact next commands, in order
     notes: tuple[str, ...] = field(default=())
+    origin: str | None = None  # project | builtin
+
+    @property
+    def command(self) -> str | None:
+        return self.commands[0] if self.commands else None
 
 
-def _machine_kind(facts: Mapping[str, Any]) -> str:
-    if isinstance(facts.get("nvidia"), Nvidia):
+def machine_kind(facts: Facts) -> str:
+    """The accelerator PyTorch could use here: cuda, rocm, xpu, mps or cpu."""
+    if isinstance(facts.nvidia, Nvidia):
         return "cuda"
-    rocm = facts.get("rocm")
-    if isinstance(rocm, Rocm) and rocm.gfx:
+    if isinstance(facts.rocm, Rocm) and facts.rocm.gpus:
         return "rocm"
-    if isinstance(facts.get("xpu"), str):
+    if isinstance(facts.xpu, Xpu) and facts.xpu.devices:
         return "xpu"
-    if facts.get("mps"):
+    if mps_problem(facts.system) is None:
         return "mps"
     return "cpu"
 
 
-def recommend(
-    project: Project, facts: Mapping[str, Any], platform: str | None = None
-) -> Recommendation:
-    """The best profile for this machine, preferring the project's own over built-ins."""
-    platform = platform or this_platform()
-    kind = _machine_kind(facts)
-    os_name = facts.get("system", {}).get("os", "linux")
+def recommend(project: Project, facts: Facts, platform: str | None = None) -> Recommendation:
+    """The best profile for this machine, preferring the project's own over built-ins; falls
+    back to CPU (saying why) when no accelerator profile fits."""
+    platform = platform or facts.system.platform
+    kind = machine_kind(facts)
+    notes = _machine_notes(facts)
+    rec = _choose(project, facts, kind, platform, notes)
+    if rec is None and kind != "cpu":
+        notes.append(f"no {kind} profile fits this machine; falling back to CPU")
+        rec = _choose(project, facts, "cpu", platform, notes)
+    if rec is None:
+        return Recommendation(None, f"no profile fits this machine ({platform})", (), tuple(notes))
+    return rec
+
+
+def recommend_profile(project: Project, facts: Facts | None = None) -> str:
+    """The profile name ``auto`` stands for on this machine, or a clear refusal."""
+    rec = recommend(project, facts or gather(Context(), full=False))
+    if rec.profile is None:
+        raise EnvgenError(
+            f"'auto' found no profile that fits this machine ({rec.reason})",
+            fix="run 'envgen doctor' to see why, then name a profile",
+        )
+    return rec.profile
+
+
+def _machine_notes(facts: Facts) -> list[str]:
     notes: list[str] = []
-    allowed: set[str] | None = None
-    nv = facts.get("nvidia")
+    nv = facts.nvidia
+    if isinstance(nv, Unknown):
+        notes.append(f"an NVIDIA driver seems present but could not be read: {nv.reason}")
     if isinstance(nv, Nvidia):
-        runnable = runnable_cuda(nv.driver, os_name)
-        allowed = {v.name for v in runnable}
+        if nv.problem:
+            notes.append(f"nvidia-smi unusable ({nv.problem}); driver read from {nv.source}")
+        runnable = runnable_cuda(nv.driver, facts.system.os)
         if runnable:
-            newest = runnable[-1]
             notes.append(
-                f"driver {nv.driver} runs CUDA builds up to {newest.version} ({newest.name})"
-                + (
-                    f"; {newest.version.split('.')[0]}.x builds newer than the driver's own CUDA "
-                    "run through minor-version compatibility"
-                    if newest.version and not newest.version.endswith(".0")
-                    else ""
-                )
+                f"driver {nv.driver} runs CUDA builds up to {runnable[-1].name} "
+                f"(CUDA {runnable[-1].version}; minimum drivers with minor-version compatibility)"
             )
         else:
             notes.append(f"driver {nv.driver} is older than any CUDA build PyTorch publishes")
-    elif isinstance(nv, Unknown):
-        notes.append(f"NVIDIA driver present but unreadable: {nv.reason}")
+        unknown = [g.name for g in nv.gpus if g.compute_capability is None]
+        if unknown or not nv.gpus:
+            notes.append(
+                "compute capability unknown (the driver does not report it): whether a build "
+                "has code for the GPU is not checked"
+            )
+    if facts.system.rosetta:
+        notes.append(
+            "this Python is x86_64 under Rosetta; PyTorch's current macOS wheels are arm64: "
+            "use an arm64 Python"
+        )
+    problem = mps_problem(facts.system)
+    if problem and facts.system.os == "macos":
+        notes.append(f"MPS unavailable: {problem}")
+    return notes
 
-    candidates: list[tuple[tuple[Any, ...], str, str]] = []
+
+def _choose(
+    project: Project, facts: Facts, kind: str, platform: str, notes: list[str]
+) -> Recommendation | None:
+    candidates: list[tuple[tuple[object, ...], str, str, ResolvedEnv]] = []
+    need_driver: dict[str, list[str]] = {}
     for source in project.registry.all():
-        if source.name == "base":
+        if source.name == "base":  # the shared parent, not an environment of its own
             continue
         try:
             env = project.resolve(source.name).env
-        except EnvgenError:
+        except EnvgenError as exc:
+            if source.origin == "project":
+                notes.append(f"project profile '{source.name}' skipped: {exc.message}")
             continue
         if env.accelerator != kind or platform not in env.platforms:
             continue
-        if kind == "cuda":
-            assert allowed is not None and isinstance(nv, Nvidia)
-            if env.variant.name not in allowed:
-                continue
-            problems = [p for gpu in nv.gpus if (p := arch_problem(env.variant.name, gpu))]
-            if problems:
-                notes.extend(problems)
-                continue
-        rank = (source.origin == "project", env.variant.sort_key, _version(env.torch))
-        why = f"{env.variant.label} build of torch {env.torch} for Python {env.python}"
-        candidates.append((rank, source.name, why))
+        driver = _driver_problem(env.variant, facts)
+        if driver is not None:
+            need_driver.setdefault(driver, []).append(source.name)
+            continue
+        problems = _gpu_problems(env, facts, platform)
+        if problems:
+            notes.extend(problems)
+            continue
+        rank = (source.origin == "project", env.variant.sort_key, version_tuple(env.torch))
+        candidates.append((rank, source.name, source.origin, env))
+    for minimum, names in need_driver.items():
+        notes.append(f"a driver {minimum} or newer would also run {', '.join(names)}")
     if not candidates:
-        if kind != "cpu":
-            notes.append(f"no {kind} profile fits this machine; falling back to CPU")
-            return _fallback(project, platform, notes)
-        return Recommendation(None, "no profile fits this machine", None, tuple(notes))
-    rank, name, why = max(candidates)
-    reason = {
-        "cuda": "the newest CUDA build your driver and GPUs can run",
-        "rocm": "an AMD GPU is present",
-        "xpu": "an Intel GPU is present",
-        "mps": "Apple Silicon: PyTorch's macOS wheels use Metal (MPS)",
-        "cpu": "no supported GPU found",
-    }[kind]
-    origin = "project" if rank[0] else "built-in"
+        return None
+    _, name, origin, env = max(candidates, key=lambda c: (c[0], c[1]))
+    notes.extend(_env_notes(env, facts))
+    label = "project" if origin == "project" else "built-in"
     return Recommendation(
-        name,
-        f"{reason}: {why} ({origin} profile)",
-        f"envgen create {name}",
-        tuple(dict.fromkeys(notes)),
+        profile=name,
+        reason=(
+            f"{_REASONS[kind]}: {env.variant.label} build of torch {env.torch} "
+            f"for Python {env.python} ({label} profile)"
+        ),
+        commands=(f"envgen create {name}", f"envgen verify {name}"),
+        notes=tuple(dict.fromkeys(notes)),
+        origin=origin,
     )
 
 
-def _fallback(project: Project, platform: str, notes: list[str]) -> Recommendation:
-    facts: dict[str, Any] = {}
-    rec = recommend(project, facts, platform)
-    return Recommendation(rec.profile, rec.reason, rec.command, tuple(dict.fromkeys(notes)))
+def _driver_problem(variant: Variant, facts: Facts) -> str | None:
+    """'>= 580' when the driver is too old for ``variant``; None when it can run it."""
+    nv = facts.nvidia
+    if variant.kind != "cuda" or not isinstance(nv, Nvidia):
+        return None
+    if variant.name in {v.name for v in runnable_cuda(nv.driver, facts.system.os)}:
+        return None
+    table = driver_facts().min_driver["windows" if facts.system.os == "windows" else "linux"]
+    return table.get(variant.name, "newer")
+
+
+def _gpu_problems(env: ResolvedEnv, facts: Facts, platform: str) -> list[str]:
+    if isinstance(facts.nvidia, Nvidia) and env.variant.kind == "cuda":
+        found = (arch_problem(env.variant, env.torch, g, platform) for g in facts.nvidia.gpus)
+    elif isinstance(facts.rocm, Rocm) and env.variant.kind == "rocm":
+        found = (rocm_problem(env.variant, g) for g in facts.rocm.gpus)
+    else:
+        return []
+    return [f"{env.name}: {problem}" for problem in found if problem]
+
+
+def _env_notes(env: ResolvedEnv, facts: Facts) -> list[str]:
+    notes = []
+    if isinstance(facts.nvidia, Nvidia):
+        note = minor_version_note(facts.nvidia, env.variant)
+        if note:
+            notes.append(note)
+    found = facts.interpreters
+    if not isinstance(found, Unknown) and found and not any(i.matches(env.python) for i in found):
+        minor = ".".join(env.python.split(".")[:2])
+        notes.append(
+            f"{env.name} wants Python {env.python}, which is not on this machine: install it "
+            f"first (`uv python install {minor}` or `pyenv install {minor}`), or pass "
+            "`--python PATH` to envgen create"
+        )
+    return notes
