@@ -1,7 +1,10 @@
 """Digests written into generated files: what went in (inputs) and what came out (content).
 
 The inputs digest lets ``check`` and ``lock`` tell "stale" from "current" without re-solving;
-the content digest lets ``render`` tell a file we wrote from one somebody edited by hand.
+the content digest lets ``render`` tell a file we wrote from one somebody edited by hand. Next to
+the total, a file records one short digest per part (profile chain, catalog facts, template…),
+so that a stale file can say which part changed. envgen's own version is never an input: an
+upgrade that writes the same bytes must not make a committed file stale.
 """
 
 from __future__ import annotations
@@ -15,6 +18,11 @@ from typing import Any
 CONTENT_PLACEHOLDER = "0" * 64
 _CONTENT_LINE = re.compile(r"(envgen-content-sha256: )([0-9a-f]{64})")
 _INPUTS_LINE = re.compile(r"envgen-inputs-sha256: ([0-9a-f]{64})")
+_PARTS_LINE = re.compile(r"envgen-inputs-parts: ([a-z0-9=_ -]*)")
+_PART_LENGTH = 12
+# Bumped only when the layout of generated files or locks changes, so that every one reads as
+# stale exactly then (and not on every envgen release).
+FORMAT = 1
 
 
 def canonical_json(value: Any) -> str:
@@ -28,6 +36,39 @@ def sha256_text(text: str) -> str:
 def inputs_digest(parts: Mapping[str, Any]) -> str:
     """Digest of named inputs (profile layers as parsed data, catalog digest, template text)."""
     return sha256_text(canonical_json(parts))
+
+
+def part_digests(parts: Mapping[str, Any]) -> dict[str, str]:
+    """A short digest per named part, for the ``envgen-inputs-parts`` line."""
+    return {name: sha256_text(canonical_json(parts[name]))[:_PART_LENGTH] for name in sorted(parts)}
+
+
+def parts_line(parts: Mapping[str, Any]) -> str:
+    """``profiles=… catalog=… template=…``: what the header records next to the total."""
+    return " ".join(f"{name}={digest}" for name, digest in part_digests(parts).items())
+
+
+def read_parts(text: str) -> dict[str, str]:
+    """The per-part digests a generated file recorded (empty for a file from before them)."""
+    found = _PARTS_LINE.search(text)
+    if found is None:
+        return {}
+    pairs = (item.partition("=") for item in found.group(1).split())
+    return {name: digest for name, _, digest in pairs if digest}
+
+
+def changed_parts(recorded_text: str, parts: Mapping[str, Any]) -> list[str]:
+    """Names of the parts that differ between a file on disk and the inputs of now, in order.
+
+    Empty when the file records no parts (written before they existed): the caller then says
+    only that the inputs changed.
+    """
+    recorded = read_parts(recorded_text)
+    if not recorded:
+        return []
+    now = part_digests(parts)
+    names = sorted(set(now) | set(recorded))
+    return [name for name in names if now.get(name) != recorded.get(name)]
 
 
 def seal(text: str) -> str:

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from .digest import inputs_digest, is_generated, read_seal
+from .digest import inputs_digest, is_generated, parts_line, read_seal
 from .errors import OutputError, ToolError
 from .lockers.pip_lockfile import file_name as pip_lock_name
 from .mirrors import Mirrors
@@ -31,12 +30,12 @@ if TYPE_CHECKING:
 
 ENGINES = ("auto", "conda-lock", "rattler")
 CONDA_LOCK_FILE = "conda-lock.yml"
-LOCK_FORMAT = 1  # bump when a lock's layout changes, so every lock reads as stale
+LOCK_FORMAT = 2  # bump when a lock's layout changes, so every lock reads as stale
 _ENGINE_LINE = re.compile(r"envgen_engine: *([\w-]+)")
 _DESCRIBE = {
     CURRENT: "up to date",
     MISSING: "missing (run envgen lock)",
-    STALE: "stale: the profile or the catalog changed since it was locked",
+    STALE: "stale: its inputs changed since it was locked",
     EDITED: "edited by hand since envgen wrote it",
     FOREIGN: "not written by envgen",
 }
@@ -52,9 +51,12 @@ class LockState:
     kind: str  # pip | conda
     platform: str | None
     state: str  # one of output's CURRENT, MISSING, STALE, EDITED, FOREIGN
+    reason: str = ""  # for a stale lock: which inputs changed, in words
 
     @property
     def describe(self) -> str:
+        if self.state == STALE and self.reason:
+            return f"stale: {self.reason} since it was locked"
         return _DESCRIBE[self.state]
 
 
@@ -104,31 +106,40 @@ def pypi_url(project: Project, mirrors: Mapping[str, str] | None) -> str:
     return Mirrors.from_mapping({**project.config.mirrors, **(mirrors or {})}).url(PYPI_SIMPLE)
 
 
-def lock_digest(project: Project, resolved: Resolved) -> str:
-    """Digest of everything a lock depends on.
+def public_env(project: Project, resolved: Resolved) -> ResolvedEnv:
+    """The same profile through no mirror: what a lock records (canonical URLs only)."""
+    return resolve(resolved.profile, project.catalog)
 
-    Mirrors are not part of it: a lock's hashes pin the bytes, and create rewrites every URL
-    through the mirrors in force, so a lock committed against the public indexes stays current
-    on an air-gapped machine that reaches them through a mirror. The conda engine is not part of
-    it either: both write the same file for the same inputs, and "auto" picks differently on
+
+def lock_inputs(project: Project, resolved: Resolved) -> dict[str, Any]:
+    """Everything a lock depends on, by part (for its digest and for naming what changed).
+
+    Mirrors are not part of it: a lock holds canonical URLs and hashes that pin the bytes, and
+    create rewrites every URL through the mirrors in force, so a lock is the same file and stays
+    current whichever mirror it was made or is installed through. envgen's version is not part
+    of it (``format`` is bumped when the layout changes). The conda engine is not part of it
+    either: both write the same file for the same inputs, and "auto" picks differently on
     machines with and without conda. ``--engine NAME`` still re-locks another engine's lock.
     """
-    public = resolve(resolved.profile, project.catalog)  # the same profile, through no mirror
-    parts = {k: v for k, v in project.input_parts(resolved).items() if k != "mirrors"}
-    return inputs_digest(
-        {
-            **parts,
-            "lock": {
-                "format": LOCK_FORMAT,
-                "envgen": __version__,
-                "platforms": list(public.platforms),
-                "index_url": public.index_url,
-                "extra_index_urls": list(public.extra_index_urls),
-                "pypi": PYPI_SIMPLE,
-                "channels": list(public.channels),
-            },
-        }
-    )
+    public = public_env(project, resolved)
+    return {
+        **project.input_parts(resolved),
+        "format": LOCK_FORMAT,
+        "lock": {
+            "platforms": list(public.platforms),
+            "index_url": public.index_url,
+            "extra_index_urls": list(public.extra_index_urls),
+            "pypi": PYPI_SIMPLE,
+            "channels": list(public.channels),
+            "pip": list(public.pip_requirements),
+            "conda": list(public.conda),
+        },
+    }
+
+
+def lock_digest(project: Project, resolved: Resolved) -> str:
+    """Digest of everything a lock depends on (see ``lock_inputs``)."""
+    return inputs_digest(lock_inputs(project, resolved))
 
 
 def _targets(env: ResolvedEnv, directory: Path, conda: bool) -> list[tuple[Path, str, str | None]]:
@@ -168,13 +179,16 @@ def lock_states(
     """
     resolved = project.resolve(name, mirrors)
     directory = output_dir or project.output_dir(name)
-    digest = lock_digest(project, resolved)
+    parts = lock_inputs(project, resolved)
+    digest = inputs_digest(parts)
     if conda is None:
         conda = (directory / CONDA_LOCK_FILE).exists()
-    return [
-        LockState(path, kind, platform, _state(path, digest)[0])
-        for path, kind, platform in _targets(resolved.env, directory, conda)
-    ]
+    states = []
+    for path, kind, platform in _targets(resolved.env, directory, conda):
+        state, text = _state(path, digest)
+        reason = project.stale_reason(resolved, text, parts) if state == STALE and text else ""
+        states.append(LockState(path, kind, platform, state, reason))
+    return states
 
 
 def _recorded_engine(path: Path) -> str | None:
@@ -273,7 +287,8 @@ def lock_profile(
     env = resolved.env
     directory = output_dir or project.output_dir(name)
     pypi = pypi_url(project, mirrors)
-    digest = lock_digest(project, resolved)
+    parts = lock_inputs(project, resolved)
+    digest = inputs_digest(parts)
     targets = _targets(env, directory, conda)
     states = [(path, _state(path, digest)) for path, _, _ in targets]
     same_engine = (
@@ -292,9 +307,16 @@ def lock_profile(
         )
     if not force:
         _refuse_lost_work([(p, s) for p, (s, _) in states], project)
-    contents, timings, used = _solve(
-        project, env, digest, pypi, directory, conda, engine, upgrade, say
+    job = _Job(
+        project=project,
+        env=env,
+        public=public_env(project, resolved),
+        to_public=_to_public(Mirrors.from_mapping({**project.config.mirrors, **(mirrors or {})})),
+        digest=digest,
+        parts=parts_line(parts),
+        spec_text=_spec_text(project, resolved) if conda else None,
     )
+    contents, timings, used = _solve(job, pypi, directory, conda, engine, upgrade, say)
     files = []
     for (path, kind, platform), (_, (_, old)) in zip(targets, states, strict=True):
         text = contents[path]
@@ -308,10 +330,49 @@ def lock_profile(
     return LockResult(name, directory, False, tuple(files), env.platforms, used, digest, timings)
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One profile's solve: what it is solved through (``env``, mirrored) and what the locks
+    record (``public``: canonical URLs only, so a lock is the same bytes through any mirror)."""
+
+    project: Project
+    env: ResolvedEnv
+    public: ResolvedEnv
+    to_public: Callable[[str], str]
+    digest: str
+    parts: str
+    spec_text: str | None
+
+
+def _to_public(mirrors: Mirrors) -> Callable[[str], str]:
+    """Rewrite a mirror URL back to the public URL it stands for (longest mirror prefix wins)."""
+    inverse = Mirrors(
+        tuple(sorted(((m, p) for p, m in mirrors.rules), key=lambda r: len(r[0]), reverse=True))
+    )
+    return inverse.url
+
+
+def _spec_text(project: Project, resolved: Resolved) -> str:
+    """The conda-lock spec as render writes it for the public profile (its hash goes into the
+    lock's metadata.content_hash)."""
+    from .lockers.conda_spec import SPEC_OUTPUT
+
+    public = Resolved(resolved.profile, public_env(project, resolved))
+    (rendered,) = project.render(public, [SPEC_OUTPUT])
+    return rendered.content
+
+
+def _public_solution(solution: PipSolution, to_public: Callable[[str], str]) -> PipSolution:
+    from dataclasses import replace
+
+    packages = tuple(
+        replace(p, url=to_public(p.url), index=to_public(p.index)) for p in solution.lock.packages
+    )
+    return replace(solution, lock=replace(solution.lock, packages=packages))
+
+
 def _solve(
-    project: Project,
-    env: ResolvedEnv,
-    digest: str,
+    job: _Job,
     pypi: str,
     directory: Path,
     conda: bool,
@@ -323,20 +384,25 @@ def _solve(
     from .lockers import pip_lockfile
     from .lockers.uv import GLIBC, PipIndexes, lock_pip
 
+    env = job.env
     contents: dict[Path, str] = {}
     timings: dict[str, float] = {}
     indexes = PipIndexes.for_env(env, pypi)
+    public_indexes = PipIndexes.for_env(job.public, PYPI_SIMPLE)
     solutions: dict[str, PipSolution] = {}
     if env.pip_requirements:
         begun = time.perf_counter()
-        solutions = lock_pip(
-            env, indexes, refresh=upgrade, hint=_catalog_hint(project, env), progress=say
+        solved = lock_pip(
+            env, indexes, refresh=upgrade, hint=_catalog_hint(job.project, env), progress=say
         )
+        solutions = {p: _public_solution(s, job.to_public) for p, s in solved.items()}
         timings["pip"] = time.perf_counter() - begun
         for platform, solution in solutions.items():
             timings[f"pip:{platform}"] = solution.seconds
             path = directory / pip_lock_name(platform)
-            contents[path] = pip_lockfile.render(env, platform, solution, indexes, digest)
+            contents[path] = pip_lockfile.render(
+                job.public, platform, solution, public_indexes, job.digest, job.parts
+            )
     used = None
     if conda:
         chosen = pick_engine(engine)
@@ -345,7 +411,7 @@ def _solve(
         begun = time.perf_counter()
         pip_locks: dict[str, PipLock] = {p: s.lock for p, s in solutions.items()}
         contents[directory / CONDA_LOCK_FILE] = _conda_text(
-            chosen, env, digest, pip_locks, virtual_packages(env, GLIBC)
+            chosen, job, pip_locks, virtual_packages(env, GLIBC)
         )
         timings["conda"] = time.perf_counter() - begun
     return contents, timings, used
@@ -353,8 +419,7 @@ def _solve(
 
 def _conda_text(
     engine: CondaLockEngine,
-    env: ResolvedEnv,
-    digest: str,
+    job: _Job,
     pip_locks: Mapping[str, PipLock],
     virtual: Mapping[str, Mapping[str, str]],
 ) -> str:
@@ -362,6 +427,7 @@ def _conda_text(
     from .lockers.base import CondaLockRequest
 
     with tempfile.TemporaryDirectory(prefix="envgen-conda-lock-") as tmp:
+        env = job.env
         request = CondaLockRequest(
             env=env,
             platforms=env.platforms,
@@ -369,7 +435,11 @@ def _conda_text(
             virtual_packages=virtual,
             pip_locks=pip_locks,
             output=Path(tmp) / CONDA_LOCK_FILE,
-            inputs_digest=digest,
+            inputs_digest=job.digest,
+            inputs_parts=job.parts,
+            public_channels=job.public.channels,
+            public_url=job.to_public,
+            spec_text=job.spec_text,
         )
         engine.lock(request)
         return request.output.read_text(encoding="utf-8")

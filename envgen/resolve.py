@@ -27,7 +27,10 @@ DEFAULT_PLATFORMS = {
     "mps": ("osx-arm64",),
 }
 # A conda-sourced torch has no pip requirements file worth committing.
-DEFAULT_OUTPUTS = {"pip": ("environment.yml", "requirements.txt"), "conda": ("environment.yml",)}
+DEFAULT_OUTPUTS = {
+    "pip": ("environment.yml", "requirements.txt", "conda-lock-spec.yml"),
+    "conda": ("environment.yml", "conda-lock-spec.yml"),
+}
 _OS_LABEL = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
 # PEP 508 markers selecting each target platform.
 PLATFORM_MARKERS = {

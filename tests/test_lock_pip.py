@@ -23,7 +23,13 @@ from envgen.output import CURRENT, EDITED, MISSING, STALE
 from envgen.project import Project
 from tests.conftest import isolated_pip_env
 from tests.fixtures.conda_channel import CondaChannel
-from tests.fixtures.pypi_index import PYPI_INDEX, LocalIndexes, populate_torch
+from tests.fixtures.pypi_index import (
+    PYPI_INDEX,
+    PYPI_PUBLIC,
+    PYTORCH_PUBLIC,
+    LocalIndexes,
+    populate_torch,
+)
 from tests.helpers import Result, run_cli, snapshot, write_profile
 
 GPU = """
@@ -72,6 +78,15 @@ def parse_lock(path: Path) -> LockFile:
     return lock
 
 
+def through_mirrors(lock_file: Path, mirrors: dict[str, str], target: Path) -> Path:
+    """The README's recipe for installing a lock by hand behind a mirror: rewrite its URLs."""
+    text = lock_file.read_text()
+    for public, mirror in mirrors.items():
+        text = text.replace(public, mirror)
+    target.write_text(text)
+    return target
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -117,7 +132,8 @@ def test_lock_writes_a_hashed_lock_per_platform(
         "requirements-linux-64.lock.txt",
         "requirements-win-64.lock.txt",
     ]
-    cu118 = torch_indexes.pytorch_url("cu118")
+    # Solved through the local mirrors, but the lock names the public indexes only.
+    cu118 = f"{PYTORCH_PUBLIC}/cu118"
     for platform, tag in (("linux-64", "manylinux_2_28_x86_64"), ("win-64", "win_amd64")):
         path = directory / f"requirements-{platform}.lock.txt"
         parsed = parse_lock(path)
@@ -133,11 +149,12 @@ def test_lock_writes_a_hashed_lock_per_platform(
         assert all(p.hashes for p in parsed.packages.values())
         assert torch.index == cu118
         assert parsed.packages["torchvision"].index == cu118
-        assert parsed.packages["tqdm"].index == torch_indexes.pypi_url
+        assert parsed.packages["tqdm"].index == PYPI_PUBLIC
         # uv reads extra indexes first, so the PyTorch index is an extra: see pip_lockfile.
-        assert parsed.index_url == torch_indexes.pypi_url
+        assert parsed.index_url == PYPI_PUBLIC
         assert parsed.extra_index_urls == [cu118]
         text = path.read_text()
+        assert "127.0.0.1" not in text
         digest, intact = read_seal(text)
         assert intact and digest and len(digest) == 64
         assert "envgen lock gpu" in text
@@ -148,7 +165,8 @@ def test_lock_installs_with_pip_require_hashes_and_with_uv(
     project: Path, torch_indexes: LocalIndexes, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     assert lock(capsys, "gpu", "--no-conda").code == 0
-    path = project / "envs" / "gpu" / "requirements-linux-64.lock.txt"
+    locked = project / "envs" / "gpu" / "requirements-linux-64.lock.txt"
+    path = through_mirrors(locked, torch_indexes.mirrors, tmp_path / "mirrored.lock.txt")
     env = isolated_pip_env(tmp_path)
     for installer in ("pip", "uv"):
         venv = tmp_path / f"venv-{installer}"
@@ -193,7 +211,7 @@ def test_dependency_confusion_planted_on_pypi_is_never_locked(
     assert parsed.packages["torchvision"].hashes == [good["torchvision"]]
     assert parsed.packages["pytorch-triton"].version == "3.0.0"
     assert parsed.packages["pytorch-triton"].hashes == [good["pytorch_triton"]]
-    assert parsed.packages["pytorch-triton"].index == torch_indexes.pytorch_url("cu118")
+    assert parsed.packages["pytorch-triton"].index == f"{PYTORCH_PUBLIC}/cu118"
     text = path.read_text()
     assert "9.9.9" not in text
     for planted in evil:
@@ -390,7 +408,7 @@ def test_builtin_profile_locks_both_sides_and_installs(
         assert set(pip_part) == set(locked)
         torch = pip_part["torch"]
         assert torch.version == f"{env.torch}+{env.variant.name}"
-        assert torch.url.startswith(local_indexes.pytorch_url(env.variant.name) + "/")
+        assert torch.url.startswith(f"{PYTORCH_PUBLIC}/{env.variant.name}/")
         assert [torch.hash.sha256] == locked["torch"].hashes
         python = [p for p in conda.package if p.platform == platform and p.name == "python"]
         assert python and python[0].version.startswith("3.11")
@@ -398,7 +416,8 @@ def test_builtin_profile_locks_both_sides_and_installs(
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     install = [sys.executable, "-m", "pip", "--isolated", "--python", str(venv / "bin" / "python")]
-    install += ["install", "--require-hashes", "-r", str(directory / names[1])]
+    mirrored = through_mirrors(directory / names[1], local_indexes.mirrors, tmp_path / "l.txt")
+    install += ["install", "--require-hashes", "-r", str(mirrored)]
     done = subprocess.run(install, env=isolated_pip_env(tmp_path), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 

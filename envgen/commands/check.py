@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .. import output as out
-from ..project import Project
+from ..project import Project, Resolved
 from ._common import all_option, output_option, profiles_argument, select_profiles
 
 
@@ -15,7 +15,7 @@ from ._common import all_option, output_option, profiles_argument, select_profil
 @profiles_argument
 @all_option
 @output_option
-@click.option("-q", "--quiet", is_flag=True, help="No diffs, only the summary.")
+@click.option("-q", "--quiet", is_flag=True, help="No diffs, only the summary and the failures.")
 def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool) -> int:
     """Exit 0 when every generated file is current, 1 (with a diff) when any is not.
 
@@ -33,49 +33,90 @@ def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool)
             click.echo("nothing to check: no rendered profiles found (run 'envgen render NAME')")
             return 0
     many = len(selected) > 1 or not (names or all_)
-    bad = 0
+    stale_files: list[str] = []  # profiles to re-render, in order
+    stale_locks: list[str] = []  # profiles to re-lock
     edited = False
+    checked = 0
     for name in selected:
         resolved = project.resolve(name)
         directory = project.output_dir(name, output, many)
-        for state in out.plan((directory / f.name, f) for f in project.render(resolved)):
+        rendered = project.render(resolved, None, output, many)
+        for state in out.plan((directory / f.name, f) for f in rendered):
+            checked += 1
             shown = project.display(state.path)
             if state.state == out.CURRENT:
-                click.echo(f"ok       {shown}")
+                if not quiet:
+                    click.echo(f"ok       {shown}")
                 continue
-            bad += 1
+            stale_files += [name] if name not in stale_files else []
             edited = edited or state.state in (out.EDITED, out.FOREIGN)
-            click.echo(f"FAIL     {shown}: {state.describe}")
+            click.echo(f"FAIL     {shown}: {_describe(project, resolved, state)}")
             if not quiet and state.existing is not None:
                 click.echo(state.diff(shown), nl=False)
-        bad += _check_locks(project, name, directory)
-    if bad:
-        click.echo(
-            f"{bad} file(s) out of date. Run 'envgen render "
-            + (" ".join(selected) if names else "--all")
-            + "' and commit the result"
-            + (" (add --force to overwrite hand edits)." if edited else "."),
-            err=True,
+        bad, total = _check_locks(project, resolved, directory, quiet)
+        checked += total
+        if bad:
+            stale_locks.append(name)
+    failed = len(stale_files) + len(stale_locks)
+    if not failed:
+        click.echo(f"{checked} file(s) checked, all current.")
+        return 0
+    fixes = []
+    if stale_files:
+        fixes.append(
+            "'envgen render "
+            + _command_args(project, stale_files, output)
+            + ("' (add --force to overwrite hand edits)" if edited else "'")
         )
-        return 1
-    return 0
+    if stale_locks:
+        fixes.append("'envgen lock " + " ".join(stale_locks) + "'")
+    click.echo(
+        f"{checked} file(s) checked; out of date in profile(s) "
+        + ", ".join(dict.fromkeys(stale_files + stale_locks))
+        + ". Run "
+        + " and ".join(fixes)
+        + " and commit the result.",
+        err=True,
+    )
+    return 1
 
 
-def _check_locks(project: Project, name: str, directory: Path) -> int:
-    """Check the locks of a profile that has any; a project that never locks is not nagged."""
+def _command_args(project: Project, names: list[str], output: str | None) -> str:
+    import shlex
+
+    args = " ".join(names)
+    return args + (f" -o {shlex.quote(output)}" if output is not None else "")
+
+
+def _describe(project: Project, resolved: Resolved, state: out.FileState) -> str:
+    """The state in words; for a stale file, which of its inputs changed."""
+    if state.state != out.STALE or state.existing is None:
+        return state.describe
+    reason = project.stale_reason(resolved, state.existing, state.rendered.input_parts)
+    return f"stale: {reason} since it was rendered"
+
+
+def _check_locks(
+    project: Project, resolved: Resolved, directory: Path, quiet: bool
+) -> tuple[int, int]:
+    """(failing, checked) locks of a profile that has any; a project that never locks is not
+    nagged."""
     if (
         not any(directory.glob("requirements-*.lock.txt"))
         and not (directory / "conda-lock.yml").exists()
     ):
-        return 0
+        return 0, 0
     from ..lock import lock_states  # the lock machinery is only loaded for locked profiles
 
+    name = resolved.env.name
     bad = 0
-    for state in lock_states(project, name, directory):
+    states = lock_states(project, name, directory)
+    for state in states:
         shown = project.display(state.path)
         if state.state == out.CURRENT:
-            click.echo(f"ok       {shown}")
+            if not quiet:
+                click.echo(f"ok       {shown}")
         else:
             bad += 1
             click.echo(f"FAIL     {shown}: {state.describe} (run 'envgen lock {name}')")
-    return bad
+    return bad, len(states)

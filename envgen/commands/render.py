@@ -42,7 +42,7 @@ def command(
     for name in selected:
         resolved = project.resolve(name)
         directory = project.output_dir(name, output, many)
-        for rendered in project.render(resolved, formats or None):
+        for rendered in project.render(resolved, formats or None, output, many):
             targets.append((directory / rendered.name, rendered))
     if to_stdout:
         for path, rendered in targets:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -36,6 +36,12 @@ class CondaLockRequest:
     pip_locks: Mapping[str, PipLock]  # platform -> locked pip part (already solved by uv)
     output: Path  # where conda-lock.yml goes
     inputs_digest: str
+    inputs_parts: str = ""  # the ``envgen-inputs-parts`` line (names what changed when stale)
+    # What the lock records: canonical channels and URLs, never the mirrors solved through.
+    public_channels: tuple[str, ...] = ()
+    public_url: Callable[[str], str] = str
+    # The rendered conda-lock-spec.yml: metadata.content_hash is conda-lock's hash of it.
+    spec_text: str | None = None
 
 
 class CondaLockEngine(Protocol):

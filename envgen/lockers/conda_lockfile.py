@@ -90,7 +90,7 @@ def _pip_packages(request: CondaLockRequest) -> list[Any]:
                     manager="pip",
                     platform=platform,
                     dependencies={},
-                    url=pkg.url,
+                    url=request.public_url(pkg.url),
                     hash=HashModel(sha256=pkg.sha256),
                     categories={"main"},
                 )
@@ -101,9 +101,17 @@ def _pip_packages(request: CondaLockRequest) -> list[Any]:
 def content_hashes(request: CondaLockRequest) -> dict[str, str]:
     """Per-platform digests of everything that decides a platform's solution.
 
-    conda-lock needs one per platform; deriving it from envgen's inputs (not the clock) keeps
-    re-locks of unchanged inputs byte-identical.
+    With the rendered ``conda-lock-spec.yml``, conda-lock's own hash of it, so that
+    ``conda-lock lock --check-input-hash -f conda-lock-spec.yml`` agrees with envgen's lock.
+    Without one, a digest of envgen's inputs (never the clock), so that re-locks of unchanged
+    inputs stay byte-identical.
     """
+    if request.spec_text is not None:
+        from .conda_spec import content_hashes as spec_hashes
+
+        env = request.env
+        cuda = env.variant.version if env.accelerator == "cuda" else None
+        return spec_hashes(request.spec_text, cuda)
     return {
         platform: sha256_text(
             canonical_json(
@@ -125,11 +133,11 @@ def build_lockfile(request: CondaLockRequest, conda_packages: Sequence[Any], eng
     plus the request's pip locks."""
     from conda_lock.lockfile.v2prelim.models import Lockfile, LockMeta
 
+    public = [pkg.model_copy(update={"url": request.public_url(pkg.url)}) for pkg in conda_packages]
     metadata = LockMeta(
         content_hash=content_hashes(request),
-        channels=list(request.channels),
+        channels=list(request.public_channels or request.channels),
         platforms=sorted(request.platforms),
-        # The spec is rendered by envgen, never committed: nothing for `conda-lock -f` to reuse.
         sources=[],
         custom_metadata={
             ENGINE_KEY: engine,
@@ -137,7 +145,7 @@ def build_lockfile(request: CondaLockRequest, conda_packages: Sequence[Any], eng
             PROFILE_KEY: request.env.name,
         },
     )
-    return Lockfile(package=[*conda_packages, *_pip_packages(request)], metadata=metadata)
+    return Lockfile(package=[*public, *_pip_packages(request)], metadata=metadata)
 
 
 def header(request: CondaLockRequest, engine: str) -> str:
@@ -150,6 +158,7 @@ def header(request: CondaLockRequest, engine: str) -> str:
         f"    conda-lock install -n YOURENV {name}",
         f"    micromamba create -n YOURENV -f {name}",
         f"envgen-inputs-sha256: {request.inputs_digest}",
+        *([f"envgen-inputs-parts: {request.inputs_parts}"] if request.inputs_parts else []),
         f"envgen-content-sha256: {CONTENT_PLACEHOLDER}",
     ]
     return "".join(f"# {line}\n" for line in lines)
