@@ -109,6 +109,8 @@ class Project:
             "format": "envgen's file format",
             "lock": "what the lock is solved for (platforms, requirements, indexes, channels)",
         }
+        order = list(labels)
+        names.sort(key=lambda n: order.index(n) if n in order else len(order))
         shown = [labels.get(name, name) for name in names]
         if not shown:
             return "its inputs changed"
