@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import shutil
 import sys
 import threading
 from collections.abc import Iterator
@@ -25,7 +26,8 @@ from envgen.catalog import load_catalog
 from envgen.paths import CATALOG_FILE, builtin_profiles
 from envgen.project import Project
 from tests.conftest import isolated_pip_env
-from tests.fixtures.pypi_index import PYPI_PUBLIC, PYTORCH_PUBLIC, LocalIndexes
+from tests.fixtures.conda_channel import CondaChannel
+from tests.fixtures.pypi_index import PYPI_PUBLIC, PYTORCH_PUBLIC, LocalIndexes, populate_torch
 from tests.helpers import run_cli, write_profile
 
 BUILTINS = sorted(p.stem for p in builtin_profiles().glob("*.yaml"))
@@ -304,3 +306,54 @@ def test_upgrading_envgen_leaves_locks_current(
     assert stale.code == 1
     assert "FAIL     envs/gpu/requirements-win-64.lock.txt: stale: profile 'gpu'" in stale.out
     assert "Run 'envgen lock gpu'" in stale.err
+
+
+def test_conda_lock_yml_is_canonical_and_carries_conda_locks_hash_of_the_spec(
+    plain_project: Path,
+    torch_indexes: LocalIndexes,
+    conda_channel: CondaChannel,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """Both sides through mirrors (two different ones), one and the same canonical lock; its
+    content_hash is what conda-lock computes for the committed spec, so conda-lock's
+    --check-input-hash would accept it."""
+    from conda_lock.content_hash import backwards_compatible_content_hashes
+    from conda_lock.lockfile import parse_conda_lock_file
+    from conda_lock.src_parser import make_lock_spec
+    from conda_lock.virtual_package import default_virtual_package_repodata
+
+    env = Project.open().resolve("gpu-cu118").env
+    populate_torch(torch_indexes, {env.variant.name: env.platforms}, env.companions)
+    channel_copy = shutil.copytree(conda_channel.path, tmp_path / "channel-copy")
+    directory = plain_project / "envs" / "gpu-cu118"
+
+    def locked_through(indexes: str, channel: str) -> bytes:
+        mirrors = {**LocalIndexes(torch_indexes.root, indexes).mirrors, "conda-forge": channel}
+        args = [f"--mirror={public}={local}" for public, local in mirrors.items()]
+        result = run_cli(capsys, "lock", "gpu-cu118", "--engine", "rattler", "--upgrade", *args)
+        assert result.code == 0, result.err
+        return (directory / "conda-lock.yml").read_bytes()
+
+    first = locked_through(torch_indexes.base_url, conda_channel.url)
+    with second_server(torch_indexes.root) as other:
+        second = locked_through(other, channel_copy.as_uri())
+    assert first == second
+    assert b"127.0.0.1" not in first and b"file://" not in first
+
+    lock = parse_conda_lock_file(directory / "conda-lock.yml")
+    assert [c.url for c in lock.metadata.channels] == ["conda-forge"]
+    urls = [p.url for p in lock.package]
+    assert any(u.startswith("https://conda.anaconda.org/conda-forge/") for u in urls)
+    assert any(u.startswith(f"{PYTORCH_PUBLIC}/cu118/") for u in urls)
+
+    assert run_cli(capsys, "render", "gpu-cu118").code == 0
+    spec = make_lock_spec(
+        src_files=[directory / "conda-lock-spec.yml"], mapping_url=_mapping(tmp_path)
+    )
+    assert env.variant.version == "11.8"
+    with default_virtual_package_repodata(cuda_version="11.8") as repo:
+        for platform in env.platforms:
+            accepted = backwards_compatible_content_hashes(spec, repo, platform)
+            assert lock.metadata.content_hash[platform] in accepted, platform
+    assert run_cli(capsys, "check", "gpu-cu118").code == 0
