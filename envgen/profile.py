@@ -29,9 +29,9 @@ class Key:
 
     schema: Mapping[str, Any]
     doc: str
-    merge: str = (
-        "replace"  # how a child's value combines with its parents': replace | extend | update
-    )
+    # How a child's value combines with its parents': replace | extend | update, or "own" for
+    # a key that describes one file and is never inherited (abstract).
+    merge: str = "replace"
 
 
 _STR_LIST = {"type": "array", "items": {"type": "string"}}
@@ -40,6 +40,12 @@ _OUTPUT = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"  # becomes a file name: no paths, no 
 
 KEYS: dict[str, Key] = {
     "description": Key({"type": "string"}, "One line saying what the environment is for."),
+    "abstract": Key(
+        {"type": "boolean"},
+        "true for a profile that exists only to be extended (like 'base'): render --all and "
+        "check --all skip it; naming it still works. Not inherited.",
+        merge="own",
+    ),
     "extends": Key(
         {"oneOf": [{"type": "string"}, _STR_LIST]},
         "Parent profile name(s) whose values this profile starts from; 'builtin:NAME' names a "
@@ -389,7 +395,14 @@ def _check_pytorch(ctx: _Ctx, value: Any) -> dict[str, Any]:
     return out
 
 
+def _check_bool(ctx: _Ctx, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ctx.fail(f"expected true or false, found {_type_name(value)}", "write true or false")
+    return value
+
+
 _CHECKS: dict[str, Callable[[_Ctx, Any], Any]] = {
+    "abstract": _check_bool,
     "extends": _check_extends,
     "name": _check_pattern(r"^[A-Za-z0-9_.-]+$", '"my-env"'),
     "python": _check_pattern(r"^3\.\d+(\.\d+)?$", '"3.11" or "3.11.7"'),
@@ -421,7 +434,11 @@ def merge_layers(chain: tuple[ProfileLayer, ...]) -> MergedProfile:
             if key == "extends":
                 continue
             how = KEYS[key].merge
-            if how == "extend" and key in values:
+            if how == "own":
+                if layer is chain[-1]:
+                    values[key] = value
+                    provenance[key] = layer.name
+            elif how == "extend" and key in values:
                 name_of = conda_spec_name if key == "conda" else pip_requirement_name
                 mine = {name_of(v) for v in value}
                 values[key] = [v for v in values[key] if name_of(v) not in mine] + list(value)

@@ -357,3 +357,18 @@ def test_conda_lock_yml_is_canonical_and_carries_conda_locks_hash_of_the_spec(
             accepted = backwards_compatible_content_hashes(spec, repo, platform)
             assert lock.metadata.content_hash[platform] in accepted, platform
     assert run_cli(capsys, "check", "gpu-cu118").code == 0
+
+
+def test_abstract_is_not_inherited_and_must_be_a_boolean(
+    capsys: pytest.CaptureFixture[str], project_dir: Path
+) -> None:
+    write_profile(project_dir, "shared", 'abstract: true\npython: "3.12"\n')
+    write_profile(project_dir, "team", "extends: [shared, builtin:cpu]\n")
+    assert run_cli(capsys, "render", "--all").code == 0
+    rendered = {p.name for p in (project_dir / "envs").iterdir()}
+    assert "team" in rendered and "shared" not in rendered and "base" not in rendered
+    write_profile(project_dir, "shared", 'abstract: "yes"\n')
+    bad = run_cli(capsys, "render", "shared")
+    assert bad.code == 2
+    assert "profiles/shared.yaml" in bad.err and "abstract" in bad.err
+    assert "true or false" in bad.err

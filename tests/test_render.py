@@ -234,7 +234,14 @@ def test_output_options(capsys, project_dir: Path) -> None:
 def test_render_all(capsys, project_dir: Path) -> None:
     result = run_cli(capsys, "render", "--all")
     assert result.code == 0, result.err
-    assert sorted(p.name for p in (project_dir / "envs").iterdir()) == BUILTINS
+    # 'base' exists only to be extended (abstract: true): --all skips it.
+    assert sorted(p.name for p in (project_dir / "envs").iterdir()) == [
+        n for n in BUILTINS if n != "base"
+    ]
+    assert run_cli(capsys, "check", "--all").code == 0
+    listed = run_cli(capsys, "list")
+    assert any(line.startswith("base") and "abstract" in line for line in listed.out.splitlines())
+    assert run_cli(capsys, "render", "base").code == 0  # naming it still works
 
 
 def test_project_template_overrides_builtin(capsys, project_dir: Path) -> None:

@@ -32,7 +32,7 @@ def select_profiles(project: Project, names: tuple[str, ...], all_: bool) -> lis
     if all_ and names:
         raise EnvgenError("give profile names or --all, not both", fix="drop one of them")
     if all_:
-        return project.registry.names()
+        return concrete_profiles(project)
     if not names:
         raise EnvgenError(
             "no profile named; known profiles: " + ", ".join(project.registry.names()),
@@ -42,6 +42,12 @@ def select_profiles(project: Project, names: tuple[str, ...], all_: bool) -> lis
     for name in chosen:
         project.registry.find(name)
     return list(dict.fromkeys(chosen))
+
+
+def concrete_profiles(project: Project) -> list[str]:
+    """Every profile except the abstract ones (those that exist only to be extended)."""
+    registry = project.registry
+    return [s.name for s in registry.all() if not registry.load_layer(s).values.get("abstract")]
 
 
 profiles_argument = click.argument("names", nargs=-1, metavar="[PROFILE]...")

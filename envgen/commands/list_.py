@@ -18,6 +18,8 @@ def command(as_json: bool) -> int:
     for source in project.registry.all():
         layer = project.registry.load_layer(source)
         origin = source.origin + (" (overrides built-in)" if source.overrides_builtin else "")
+        if layer.values.get("abstract"):
+            origin += ", abstract"
         rows.append(
             {
                 "name": source.name,
@@ -25,6 +27,7 @@ def command(as_json: bool) -> int:
                 "path": project.display(source.path),
                 "description": layer.values.get("description", ""),
                 "extends": list(layer.extends),
+                "abstract": bool(layer.values.get("abstract", False)),
             }
         )
     if as_json:
