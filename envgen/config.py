@@ -39,12 +39,40 @@ class ProjectConfig:
         return path if path.is_absolute() else self.root / path
 
 
+def _has_tool_section(pyproject: Path) -> bool:
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if "tool.envgen" not in text:  # cheap test first: most pyproject.toml files say nothing
+        return False
+    try:
+        tool = tomllib.loads(text).get("tool", {})
+    except tomllib.TOMLDecodeError:
+        return True  # load_config reports the syntax error with the file's name
+    return isinstance(tool, dict) and "envgen" in tool
+
+
 def find_project_root(start: Path) -> Path:
-    """The nearest directory at or above ``start`` with a pyproject.toml, else ``start``."""
+    """The envgen project ``start`` is in, so that every command works from any subdirectory.
+
+    Walking up from ``start``, the first directory holding ``profiles/`` or a pyproject.toml
+    with ``[tool.envgen]`` is the project; the walk stops at the repository root (a directory
+    with ``.git``). Without either marker: the nearest directory with a pyproject.toml, else
+    the repository root, else ``start``.
+    """
+    nearest_pyproject: Path | None = None
+    repository: Path | None = None
     for candidate in (start, *start.parents):
-        if (candidate / "pyproject.toml").is_file():
+        pyproject = candidate / "pyproject.toml"
+        if (candidate / "profiles").is_dir() or _has_tool_section(pyproject):
             return candidate
-    return start
+        if nearest_pyproject is None and pyproject.is_file():
+            nearest_pyproject = candidate
+        if (candidate / ".git").exists():
+            repository = candidate
+            break
+    return nearest_pyproject or repository or start
 
 
 def load_config(start: Path | None = None) -> ProjectConfig:

@@ -97,6 +97,7 @@ def init_project(
     base = (
         "# Shared by this project's profiles: the Python version and common packages.\n"
         "description: Shared base of this project's environments\n"
+        "abstract: true\n"
         f'python: "{result.python}"\n'
         "channels:\n  - conda-forge\n"
         "pip: []\n"
@@ -124,7 +125,16 @@ def init_project(
 
 
 def _add_tool_section(pyproject: Path, result: InitResult) -> None:
-    if not pyproject.is_file():
+    """Settings live in pyproject.toml's [tool.envgen], always: a repository without a
+    pyproject.toml gets one holding only that section."""
+    if not pyproject.exists():
+        try:
+            with pyproject.open("x", encoding="utf-8", newline="\n") as fh:
+                fh.write(_TOOL_SECTION.lstrip("\n"))
+        except FileExistsError:
+            result.skipped.append(pyproject)
+        else:
+            result.written.append(pyproject)
         return
     text = pyproject.read_text(encoding="utf-8")
     if "envgen" in tomllib.loads(text).get("tool", {}):

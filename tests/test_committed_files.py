@@ -372,3 +372,62 @@ def test_abstract_is_not_inherited_and_must_be_a_boolean(
     assert bad.code == 2
     assert "profiles/shared.yaml" in bad.err and "abstract" in bad.err
     assert "true or false" in bad.err
+
+
+# -- finding the project ----------------------------------------------------------------------
+
+
+def test_the_project_is_found_from_any_subdirectory(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outer = tmp_path / "outer"
+    (outer / "profiles").mkdir(parents=True)  # above the repository: never reached
+    write_profile(outer, "cpu", "extends: builtin:cpu\npython: '3.10'\n")
+    repo = outer / "repo"
+    (repo / ".git").mkdir(parents=True)
+    write_profile(repo, "cpu", "extends: builtin:cpu\npython: '3.12'\n")
+    deep = repo / "src" / "pkg"
+    deep.mkdir(parents=True)
+    (repo / "src" / "pyproject.toml").write_text('[project]\nname = "sub"\nversion = "0"\n')
+    monkeypatch.chdir(deep)
+    result = run_cli(capsys, "render", "cpu")
+    assert result.code == 0, result.err
+    text = (repo / "envs" / "cpu" / "environment.yml").read_text()
+    assert "python=3.12" in yaml.safe_load(text)["dependencies"]  # the project's, not built-in
+    assert not (deep / "envs").exists() and not (outer / "envs").exists()
+    checked = run_cli(capsys, "check", "cpu")
+    assert checked.code == 0, checked.out
+
+    # Without profiles/ but with [tool.envgen], the pyproject.toml marks the project.
+    other = tmp_path / "other"
+    (other / ".git").mkdir(parents=True)
+    (other / "pyproject.toml").write_text('[tool.envgen]\noutput = "gen/{profile}"\n')
+    (other / "a" / "b").mkdir(parents=True)
+    monkeypatch.chdir(other / "a" / "b")
+    assert run_cli(capsys, "render", "cpu").code == 0
+    assert (other / "gen" / "cpu" / "requirements.txt").is_file()
+
+
+def test_init_without_a_pyproject_writes_one_with_the_tool_section(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_machine: object,
+) -> None:
+    from envgen.config import tomllib
+
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "docs").mkdir()
+    monkeypatch.chdir(repo / "docs")
+    result = run_cli(capsys, "init")
+    assert result.code == 0, result.err
+    assert "wrote     pyproject.toml" in result.out
+    settings = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["envgen"]
+    assert settings["profiles"] == "profiles"
+    assert (repo / "profiles" / "base.yaml").is_file()
+    assert yaml.safe_load((repo / "profiles" / "base.yaml").read_text())["abstract"] is True
+    assert (repo / ".gitignore").is_file()
+    assert run_cli(capsys, "render", "--all").code == 0
+    assert not (repo / "envs" / "base").exists()  # the project's base is abstract too
+    assert (repo / "envs" / "cpu" / "environment.yml").is_file()
