@@ -68,30 +68,61 @@ def cli(debug: bool) -> None:
     """Turn one small profile into every environment file a PyTorch project needs."""
 
 
+def _wants_json(args: list[str]) -> bool:
+    """``--json`` among envgen's own arguments (not those ``run`` passes on after ``--``)."""
+    own = args[: args.index("--")] if "--" in args else args
+    return "--json" in own
+
+
+def json_error(code: int, kind: str, message: str, error: EnvgenError | None = None) -> str:
+    """The error object a ``--json`` caller gets on stdout instead of nothing."""
+    import json
+
+    body: dict[str, Any] = {"code": code, "type": kind, "message": message}
+    if error is not None:
+        body["message"] = error.message
+        for key in ("file", "line", "key", "fix"):
+            value = getattr(error, key)
+            if value is not None:
+                body[key] = value
+    return json.dumps({"error": body}, indent=2)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or bool(os.environ.get("ENVGEN_DEBUG"))
+    as_json = _wants_json(args)
     try:
         result: Any = cli.main(args=args, prog_name="envgen", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
+        if as_json:
+            click.echo(json_error(130, "Aborted", "aborted"))
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
+        if as_json:
+            click.echo(json_error(exc.exit_code, "UsageError", exc.format_message()))
         sys.exit(exc.exit_code)
     except EnvgenError as exc:
         click.echo(f"error: {exc.render()}", err=True)
+        if as_json:
+            click.echo(json_error(exc.exit_code, type(exc).__name__, exc.render(), exc))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
+        if as_json:
+            click.echo(json_error(130, "Interrupted", "interrupted"))
         sys.exit(130)
     except Exception as exc:
         if debug:
             raise
-        click.echo(
+        message = (
             f"internal error: {type(exc).__name__}: {exc}. This is a bug in envgen; "
-            "re-run with --debug for the traceback and report it.",
-            err=True,
+            "re-run with --debug for the traceback and report it."
         )
+        click.echo(message, err=True)
+        if as_json:
+            click.echo(json_error(123, "InternalError", message))
         sys.exit(123)
     sys.exit(result if isinstance(result, int) else 0)

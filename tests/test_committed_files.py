@@ -431,3 +431,46 @@ def test_init_without_a_pyproject_writes_one_with_the_tool_section(
     assert run_cli(capsys, "render", "--all").code == 0
     assert not (repo / "envs" / "base").exists()  # the project's base is abstract too
     assert (repo / "envs" / "cpu" / "environment.yml").is_file()
+
+
+# -- --json failures --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["show", "no-such-profile", "--json"],
+        ["list", "--json"],
+        ["lock", "bad", "--json", "--no-conda"],
+        ["create", "bad", "--json"],
+        ["verify", "bad", "--json"],
+        ["doctor", "--json", "--timeout", "nonsense"],
+    ],
+)
+def test_every_json_command_prints_a_json_error(
+    capsys: pytest.CaptureFixture[str], project_dir: Path, args: list[str]
+) -> None:
+    write_profile(project_dir, "bad", "extends: cpu\npython: '3.11'\nchannels: [1]\n")
+    if args[0] == "list":
+        write_profile(project_dir, "broken", "python: [\n")
+    result = run_cli(capsys, *args)
+    assert result.code == 2, result
+    error = json.loads(result.out)["error"]
+    assert error["code"] == 2 and error["message"]
+    assert error["message"].split(".")[0] in result.err  # the same story as the human message
+    if args[0] in ("lock", "create", "verify", "list"):
+        assert error["file"].startswith("profiles/")
+        assert error.get("key") or error.get("line")
+
+
+def test_json_errors_name_file_line_and_key(
+    capsys: pytest.CaptureFixture[str], project_dir: Path
+) -> None:
+    write_profile(project_dir, "p", 'extends: cpu\npytohn: "2.4"\n')
+    error = json.loads(run_cli(capsys, "show", "p", "--json").out)["error"]
+    assert error["type"] == "ProfileError"
+    assert (error["file"], error["line"], error["key"]) == ("profiles/p.yaml", 2, "pytohn")
+    assert "pytorch" in error["fix"]
+    # `run` passes its arguments on: a --json after -- is the command's, not envgen's.
+    passed = run_cli(capsys, "run", "p", "--", "tool", "--json")
+    assert passed.code == 2 and passed.out == ""
