@@ -3,8 +3,10 @@
 The lock spec is not the rendered ``environment.yml``: conda-lock's parser rejects the
 ``--index-url`` line that ``conda env create`` needs in ``pip:``, so the spec names the PyTorch
 index under ``pip-repositories:`` and lists ``platforms:``; the target machine (``__cuda`` …)
-goes into a virtual-package spec file. The result is re-written through ``conda_lockfile`` so
-both engines produce the same file for the same solution.
+goes into a virtual-package spec file. It is the committed ``conda-lock-spec.yml`` as the solve
+needs it: channels through their mirrors, and no pip part when envgen locked that itself. The
+result is re-written through ``conda_lockfile`` (canonical URLs, conda-lock's hash of the
+committed spec) so both engines produce the same file for the same solution.
 """
 
 from __future__ import annotations
