@@ -474,3 +474,35 @@ def test_json_errors_name_file_line_and_key(
     # `run` passes its arguments on: a --json after -- is the command's, not envgen's.
     passed = run_cli(capsys, "run", "p", "--", "tool", "--json")
     assert passed.code == 2 and passed.out == ""
+
+
+@pytest.mark.e2e
+def test_create_installs_a_canonical_lock_through_a_mirror(
+    plain_project: Path, torch_indexes: LocalIndexes, tmp_path: Path
+) -> None:
+    """The lock names only public URLs; create reaches them through the mirror it is given."""
+    import os
+    import subprocess
+
+    from envgen.create import create_env
+    from envgen.lock import lock_profile
+    from tests.fixtures.envs import pyenv_python
+
+    python = pyenv_python("3.11")
+    profile = "python: '3.11'\npytorch: {version: '2.4.1', packages: [torch]}\n"
+    write_profile(plain_project, "p", profile + "platforms: [linux-64]\npip: [tqdm]\n")
+    project = Project.open()
+    lock_profile(project, "p", conda=False, mirrors=torch_indexes.mirrors)
+    lock_file = plain_project / "envs" / "p" / "requirements-linux-64.lock.txt"
+    assert "127.0.0.1" not in lock_file.read_text()
+    environ = {**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv"), "PIP_CACHE_DIR": str(tmp_path)}
+    result = create_env(project, "p", python=python, mirrors=torch_indexes.mirrors, environ=environ)
+    assert result.sources == ("envs/p/requirements-linux-64.lock.txt",)
+    probe = "import torch, tqdm; print(torch.__version__, torch.BUILD)"
+    shown = subprocess.run(
+        [str(result.prefix / "bin" / "python"), "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout.split() == ["2.4.1+cpu", "whl/cpu"]
