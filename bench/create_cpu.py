@@ -2,70 +2,54 @@
 
 The manual recipe: `python3.11 -m venv ENV && ENV/bin/python -m pip install torch==2.13.0+cpu
 --index-url <the same local index>`. envgen: `envgen create` of a locked CPU profile (hashes
-checked), with pip and with uv. Cold = empty installer cache, warm = the cache a previous run
-filled. Everything is served from one loopback index (torch from pip's find-links directory, its
-dependencies from the local simple index), timed in this run, so ratios compare like with like.
+checked), with uv (the default) and, with --pip, with pip. Cold = empty installer cache, warm =
+the cache a previous run filled. Everything is served from one loopback index (torch from pip's
+find-links directory, its dependencies from the local simple index), timed in this run, so
+ratios compare like with like. The warm uv case also runs with UV_OFFLINE=1 (no network at all).
 Not a test.
 
-    python bench/create_cpu.py [--runs 1]
+    python bench/create_cpu.py [--runs 3] [--pip]
 """
 
 from __future__ import annotations
 
 import argparse
-import http.server
-import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-from functools import partial
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._common import envgen_command, isolated, median, ratio, run, serve
 from tests.fixtures.pypi_index import PYPI_INDEX, LocalIndexes
 from tests.torch_local import TORCH, dependency_closure, torch_wheel
 
 PROFILE = (
     f'python: "3.11"\npytorch: {{version: "{TORCH}", packages: [torch]}}\nplatforms: [linux-64]\n'
 )
+MANUAL = "manual: python -m venv + pip install torch"
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+def python311() -> Path:
+    found = next(Path("/root/.pyenv/versions").glob("3.11.*/bin/python3.11"), None)
+    return found or Path(sys.executable)
 
 
-def serve(root: Path) -> str:
-    handler = partial(_Quiet, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}"
+def measure(runs: int = 3, with_pip: bool = False, keep: Path | None = None) -> dict[str, Any]:
+    """Median seconds per case and temperature, and each one's ratio to the manual recipe.
 
-
-def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd[:8])} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    return time.perf_counter() - start
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=1)
-    args = parser.parse_args()
+    ``keep``: where the last warm uv-made environment is built and left (bench/verify.py
+    reuses it instead of building another torch environment).
+    """
     wheel = torch_wheel()
-    deps = dependency_closure(wheel) if wheel else "no torch wheel"
+    deps = dependency_closure(wheel) if wheel else "no torch wheel in pip's find-links"
     if wheel is None or isinstance(deps, str):
-        sys.exit(f"cannot build the local index: {deps}")
-    python = next(Path("/root/.pyenv/versions").glob("3.11.*/bin/python3.11"), None)
-    python = python or Path(sys.executable)
-    with tempfile.TemporaryDirectory(prefix="envgen-bench-") as tmp_name:
+        return {"skipped": f"cannot build the local index: {deps}"}
+    python = python311()
+    cases = [MANUAL, "envgen create (uv)"] + (["envgen create (pip)"] if with_pip else [])
+    with tempfile.TemporaryDirectory(prefix="envgen-bench-create-") as tmp_name:
         tmp = Path(tmp_name)
         indexes = LocalIndexes(tmp / "indexes")
         for index in ("whl/cpu", PYPI_INDEX):
@@ -75,73 +59,77 @@ def main() -> None:
             if path != wheel:
                 indexes.add_file(PYPI_INDEX, path)
         indexes.publish()
-        indexes.base_url = serve(indexes.root)
+        indexes.base_url, server = serve(indexes.root)
         project = tmp / "project"
         (project / "profiles").mkdir(parents=True)
         (project / "pyproject.toml").write_text(
             '[project]\nname = "bench"\nversion = "0"\n\n' + indexes.mirror_toml()
         )
         (project / "profiles" / "cpu.yaml").write_text(PROFILE)
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
-        envgen = [sys.executable, "-m", "envgen"]
-        subprocess.run([*envgen, "lock", "cpu", "--no-conda"], cwd=project, env=base, check=True)
+        envgen = [*envgen_command()]
+        run([*envgen, "lock", "cpu", "--no-conda"], cwd=project, env=isolated(tmp / "c-lock"))
         index = indexes.pytorch_url("cpu")
-        results: dict[str, list[float]] = {}
-        for run in range(args.runs):
-            for temperature in ("cold", "warm"):
-                for case in ("manual pip", "envgen create (pip)", "envgen create (uv)"):
-                    cache = tmp / f"cache-{case.split()[-1]}-{run}"
+        seconds: dict[str, list[float]] = {}
+        for n in range(runs):
+            for temperature in ("cold", "warm", "warm, offline"):
+                for case in cases:
+                    if temperature == "warm, offline" and case != "envgen create (uv)":
+                        continue
+                    cache = tmp / f"cache-{cases.index(case)}-{n}"
                     if temperature == "cold":
                         shutil.rmtree(cache, ignore_errors=True)
-                    env = {
-                        **base,
-                        "PIP_CONFIG_FILE": os.devnull,
-                        "PIP_CACHE_DIR": str(cache),
-                        "UV_CACHE_DIR": str(cache),
-                    }
-                    prefix = tmp / "envs" / f"{case.split()[-1]}-{temperature}-{run}"
-                    if case == "manual pip":
-                        seconds = timed([str(python), "-m", "venv", str(prefix)], env, project)
-                        seconds += timed(
-                            [
-                                str(prefix / "bin/python"),
-                                "-m",
-                                "pip",
-                                "install",
-                                "-q",
-                                "--index-url",
-                                index,
-                                f"torch=={TORCH}+cpu",
-                            ],
-                            env,
-                            project,
-                        )
+                    env = isolated(cache)
+                    if temperature == "warm, offline":
+                        env["UV_OFFLINE"] = "1"
+                    prefix = tmp / "envs" / f"{cases.index(case)}-{n}"
+                    kept = keep and n == runs - 1 and (case, temperature) == (cases[1], "warm")
+                    prefix = keep if kept and keep else prefix
+                    if case == MANUAL:
+                        took = run([str(python), "-m", "venv", str(prefix)], cwd=project, env=env)
+                        pip = [str(prefix / "bin/python"), "-m", "pip", "install", "-q"]
+                        pip += ["--index-url", index, f"torch=={TORCH}+cpu"]
+                        total = took.seconds + run(pip, cwd=project, env=env).seconds
                     else:
                         installer = "uv" if "uv" in case else "pip"
-                        seconds = timed(
-                            [
-                                *envgen,
-                                "create",
-                                "cpu",
-                                "--python",
-                                str(python),
-                                "--prefix",
-                                str(prefix),
-                                "--installer",
-                                installer,
-                            ],
-                            env,
-                            project,
-                        )
-                    results.setdefault(f"{case}, {temperature} cache", []).append(seconds)
-                    shutil.rmtree(prefix)
-    print(f"create of torch {TORCH}+cpu (Python 3.11, local loopback index), median of {args.runs}")
-    for temperature in ("cold", "warm"):
-        baseline = statistics.median(results[f"manual pip, {temperature} cache"])
-        for case in ("manual pip", "envgen create (pip)", "envgen create (uv)"):
-            value = statistics.median(results[f"{case}, {temperature} cache"])
-            label = f"{case}, {temperature} cache"
-            print(f"  {label:36} {value:7.1f} s  {value / baseline:5.2f}x")
+                        cmd = [*envgen, "create", "cpu", "--python", str(python)]
+                        cmd += ["--prefix", str(prefix), "--installer", installer]
+                        total = run(cmd, cwd=project, env=env).seconds
+                        verify = [*envgen, "verify", "cpu", "--prefix", str(prefix)]
+                        run(verify, cwd=project, env=env)  # complete: every check passes
+                    seconds.setdefault(f"{case}|{temperature}", []).append(total)
+                    if not kept:
+                        shutil.rmtree(prefix)
+        server.shutdown()
+    rows = []
+    for key, values in seconds.items():
+        case, temperature = key.split("|")
+        base = median(seconds[f"{MANUAL}|{temperature.split(',')[0]}"])
+        rows.append(
+            {
+                "case": case,
+                "cache": temperature,
+                "seconds": round(median(values), 3),
+                "runs": [round(v, 3) for v in values],
+                "ratio": ratio(median(values), base),
+            }
+        )
+    return {"torch": f"{TORCH}+cpu", "python": str(python), "runs": runs, "rows": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--pip", action="store_true", help="also time envgen create --installer pip"
+    )
+    args = parser.parse_args()
+    result = measure(args.runs, args.pip)
+    if "skipped" in result:
+        sys.exit(result["skipped"])
+    print(f"create of torch {result['torch']} (local loopback index), median of {args.runs}")
+    for row in result["rows"]:
+        label = f"{row['case']}, {row['cache']} cache"
+        print(f"  {label:56} {row['seconds']:7.2f} s  {row['ratio']:5.2f}x")
 
 
 if __name__ == "__main__":

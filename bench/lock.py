@@ -2,9 +2,9 @@
 
 Baseline, measured in the same run: one `uv pip compile --generate-hashes` for ONE platform of
 the same requirements from the same loopback indexes (what a hand-written lock script would
-run per platform). envgen locks three platforms (pip side with uv, conda side with the
-embedded rattler solver on a tiny local channel is left out: --no-conda), cold (empty uv cache)
-and again with unchanged inputs (the fast path). Not a test.
+run per platform), as typed, and once more with `--python` given (no interpreter discovery: the
+fastest raw uv can be). envgen locks three platforms (pip side only, --no-conda), cold (empty uv
+cache) and again with unchanged inputs (the fast path). Not a test.
 
     python bench/lock.py [--runs 3]
 """
@@ -12,19 +12,14 @@ and again with unchanged inputs (the fast path). Not a test.
 from __future__ import annotations
 
 import argparse
-import http.server
-import os
-import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-from functools import partial
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._common import envgen_command, isolated, median, ratio, run, serve
 from tests.fixtures.pypi_index import LocalIndexes, populate_torch
 
 PROFILE = (
@@ -32,96 +27,68 @@ PROFILE = (
     'pytorch: {version: "2.4.1", packages: [torch, torchvision]}\n'
     "platforms: [linux-64, osx-arm64, win-64]\npip: [tqdm]\n"
 )
+BASELINE = "uv pip compile --generate-hashes, 1 platform"
+CASES = (
+    f"{BASELINE}, --python given",
+    "envgen lock, 3 platforms, cold cache",
+    "envgen lock, unchanged inputs",
+)
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+def measure(runs: int = 3) -> dict[str, Any]:
+    from uv import find_uv_bin
 
-
-def isolated_env(cache: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
-    env.update(PIP_CONFIG_FILE=os.devnull, UV_NO_CONFIG="1", UV_CACHE_DIR=str(cache))
-    return env
-
-
-def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd[:6])} failed:\n{proc.stdout[-1500:]}{proc.stderr[-1500:]}")
-    return time.perf_counter() - start
+    uv_bin = str(find_uv_bin())
+    seconds: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="envgen-bench-lock-") as tmp_name:
+        tmp = Path(tmp_name)
+        root = tmp / "indexes"
+        root.mkdir()
+        url, server = serve(root)
+        indexes = LocalIndexes(root, url)
+        populate_torch(indexes, {"cpu": ("linux-64", "osx-arm64", "win-64")})
+        for n in range(runs):
+            project = tmp / f"project-{n}"
+            (project / "profiles").mkdir(parents=True)
+            (project / "pyproject.toml").write_text(indexes.mirror_toml())
+            (project / "profiles" / "cpu3.yaml").write_text(PROFILE)
+            (project / "in.txt").write_text("torch==2.4.1+cpu\ntorchvision==0.19.1+cpu\ntqdm\n")
+            raw = [uv_bin, "pip", "compile", "--no-config", "--generate-hashes", "--quiet"]
+            raw += ["--python-version", "3.11", "--python-platform", "x86_64-manylinux_2_28"]
+            raw += ["--index-url", indexes.pytorch_url("cpu"), "--extra-index-url"]
+            raw += [indexes.pypi_url, "--index-strategy", "first-index", "in.txt", "-o", "out.txt"]
+            for label, cmd in (
+                (BASELINE, raw),
+                (f"{BASELINE}, --python given", [*raw, "--python", sys.executable]),
+            ):
+                env = isolated(tmp / f"cache-{label[-5:]}-{n}")
+                seconds.setdefault(label, []).append(run(cmd, cwd=project, env=env).seconds)
+            envgen = [*envgen_command(), "lock", "cpu3", "--no-conda"]
+            env = isolated(tmp / f"cache-envgen-{n}")
+            seconds.setdefault(CASES[1], []).append(run(envgen, cwd=project, env=env).seconds)
+            seconds.setdefault(CASES[2], []).append(run(envgen, cwd=project, env=env).seconds)
+        server.shutdown()
+    base = median(seconds[BASELINE])
+    rows = [
+        {
+            "case": label,
+            "seconds": round(median(values), 3),
+            "runs": [round(v, 3) for v in values],
+            "ratio": ratio(median(values), base),
+        }
+        for label, values in seconds.items()
+    ]
+    return {"runs": runs, "rows": rows}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    import uv
-
-    uv_bin = uv.find_uv_bin()
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        root = tmp / "indexes"
-        root.mkdir()
-        server = http.server.ThreadingHTTPServer(
-            ("127.0.0.1", 0), partial(_Quiet, directory=str(root))
-        )
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        indexes = LocalIndexes(root, f"http://127.0.0.1:{server.server_address[1]}")
-        populate_torch(indexes, {"cpu": ("linux-64", "osx-arm64", "win-64")})
-
-        baseline, cold, unchanged = [], [], []
-        for run in range(args.runs):
-            project = tmp / f"project-{run}"
-            (project / "profiles").mkdir(parents=True)
-            (project / "pyproject.toml").write_text(indexes.mirror_toml())
-            (project / "profiles" / "cpu3.yaml").write_text(PROFILE)
-            reqs = project / "in.txt"
-            reqs.write_text("torch==2.4.1+cpu\ntorchvision==0.19.1+cpu\ntqdm\n")
-            env = isolated_env(tmp / f"cache-{run}")
-            baseline.append(
-                timed(
-                    [
-                        uv_bin,
-                        "pip",
-                        "compile",
-                        "--no-config",
-                        "--generate-hashes",
-                        "--quiet",
-                        "--python-version",
-                        "3.11",
-                        "--python-platform",
-                        "x86_64-manylinux_2_28",
-                        "--index-url",
-                        indexes.pytorch_url("cpu"),
-                        "--extra-index-url",
-                        indexes.pypi_url,
-                        "--index-strategy",
-                        "first-index",
-                        str(reqs),
-                        "-o",
-                        str(project / "out.txt"),
-                    ],
-                    env,
-                    project,
-                )
-            )
-            envgen = [sys.executable, "-m", "envgen", "lock", "cpu3", "--no-conda"]
-            env = isolated_env(tmp / f"cache-envgen-{run}")
-            cold.append(timed(envgen, env, project))
-            unchanged.append(timed(envgen, env, project))
-        server.shutdown()
-
-    base = statistics.median(baseline)
+    result = measure(args.runs)
     print(f"runs: {args.runs} (median wall time; loopback indexes, tiny wheels)")
-    print(f"{'baseline: uv pip compile, 1 platform, cold cache':54} {base:6.2f} s  1.00x")
-    for label, values in (
-        ("envgen lock, 3 platforms, cold cache", cold),
-        ("envgen lock, unchanged inputs", unchanged),
-    ):
-        median = statistics.median(values)
-        print(f"{label:54} {median:6.2f} s  {median / base:4.2f}x")
+    for row in result["rows"]:
+        print(f"  {row['case']:58} {row['seconds']:6.2f} s  {row['ratio']:5.2f}x")
 
 
 if __name__ == "__main__":

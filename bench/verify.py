@@ -2,7 +2,8 @@
 
 Builds a throw-away venv with the local torch CPU wheel (pip's find-links directory, the
 configured local index for its dependencies, via uv) unless --prefix names an existing one, then
-times both in the same run, so the printed ratio means something anywhere. Not a test.
+times both in the same run, interleaved, so the printed ratio means something anywhere. Not a
+test.
 
     python bench/verify.py [--runs 5] [--prefix ENV]
 """
@@ -10,51 +11,73 @@ times both in the same run, so the printed ratio means something anywhere. Not a
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+from typing import Any
 
-TORCH = "2.13.0"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import envgen_command, isolated, median, ratio, run
+from tests.torch_local import TORCH, pip_config
+
 PROFILE = f'python: "3.11"\npytorch: {{version: "{TORCH}", packages: [torch]}}\n'
+BASELINE = "python -c 'import torch'"
 
 
-def median_seconds(cmd: list[str], cwd: Path, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
-        times.append(time.perf_counter() - start)
-        if proc.returncode != 0:
-            sys.exit(f"{' '.join(cmd[:6])}... failed:\n{proc.stdout}{proc.stderr}")
-    return statistics.median(times)
-
-
-def pip_config(key: str) -> list[str]:
-    cmd = [sys.executable, "-m", "pip", "config", "get", key]
-    return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.split()
-
-
-def build_env(where: Path) -> Path:
+def build_env(where: Path) -> Path | str:
     wheels = [w for d in pip_config("global.find-links") for w in Path(d).glob("torch-*.whl")]
     wheels = [w for w in wheels if w.name.startswith(f"torch-{TORCH}+cpu-cp311")]
     if not wheels:
-        sys.exit(f"no torch-{TORCH}+cpu cp311 wheel in pip's find-links; pass --prefix")
+        return f"no torch-{TORCH}+cpu cp311 wheel in pip's find-links; pass --prefix"
     python = next(Path("/root/.pyenv/versions").glob("3.11.*/bin/python3.11"), None)
     prefix = where / "env"
     subprocess.run([str(python or sys.executable), "-m", "venv", str(prefix)], check=True)
     indexes = pip_config("global.extra-index-url") + pip_config("global.index-url")
-    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"
-    cmd = [uv, "pip", "install", "-q", "--python", str(prefix / "bin" / "python")]
+    from uv import find_uv_bin
+
+    cmd = [str(find_uv_bin()), "pip", "install", "-q", "--python", str(prefix / "bin" / "python")]
     cmd += ["--index-url", indexes[0], "--find-links", str(wheels[0].parent)]
     cmd += [f"torch=={TORCH}+cpu"]
-    env = {**os.environ, "UV_NO_CONFIG": "1", "UV_CACHE_DIR": str(where / "uv-cache")}
-    subprocess.run(cmd, check=True, env=env)
+    subprocess.run(cmd, check=True, env=isolated(where / "cache"))
     return prefix
+
+
+def measure(runs: int = 5, prefix: Path | None = None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="envgen-bench-verify-") as tmp:
+        root = Path(tmp) / "project"
+        (root / "profiles").mkdir(parents=True)
+        (root / "pyproject.toml").write_text('[project]\nname = "bench"\nversion = "0"\n')
+        (root / "profiles" / "cpu.yaml").write_text(PROFILE)
+        built = prefix or build_env(Path(tmp))
+        if isinstance(built, str):
+            return {"skipped": built}
+        python = str(built.absolute() / "bin" / "python")
+        verify = [*envgen_command(), "verify", "cpu", "--python", python]
+        cases = {
+            BASELINE: [python, "-c", "import torch"],
+            "env python -c pass": [python, "-c", "pass"],
+            "envgen verify cpu --python ENV/bin/python": verify,
+            "envgen verify cpu --python ENV/bin/python --json": [*verify, "--json"],
+        }
+        env = isolated(Path(tmp) / "cache")
+        run(cases[BASELINE], cwd=root, env=env)  # warm the page cache and the bytecode
+        seconds: dict[str, list[float]] = {label: [] for label in cases}
+        for _ in range(runs):  # interleaved: a busy moment hits every case alike
+            for label, cmd in cases.items():
+                seconds[label].append(run(cmd, cwd=root, env=env).seconds)
+    base = median(seconds[BASELINE])
+    rows = [
+        {
+            "case": label,
+            "seconds": round(median(values), 3),
+            "runs": [round(v, 3) for v in values],
+            "ratio": ratio(median(values), base),
+        }
+        for label, values in seconds.items()
+    ]
+    return {"runs": runs, "rows": rows}
 
 
 def main() -> None:
@@ -62,40 +85,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--prefix", type=Path, help="an existing env holding torch")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "project"
-        (root / "profiles").mkdir(parents=True)
-        (root / "pyproject.toml").write_text('[project]\nname = "bench"\nversion = "0"\n')
-        (root / "profiles" / "cpu.yaml").write_text(PROFILE)
-        prefix = (args.prefix or build_env(Path(tmp))).absolute()
-        python = str(prefix / "bin" / "python")
-        envgen = [sys.executable, "-m", "envgen"]
-        cases = {
-            "baseline: python -c 'import torch'": [python, "-c", "import torch"],
-            "env python -c pass": [python, "-c", "pass"],
-            "envgen verify cpu --python ENV/bin/python": [
-                *envgen,
-                "verify",
-                "cpu",
-                "--python",
-                python,
-            ],
-            "envgen verify cpu --python ... --json": [
-                *envgen,
-                "verify",
-                "cpu",
-                "--python",
-                python,
-                "--json",
-            ],
-        }
-        median_seconds(cases["baseline: python -c 'import torch'"], root, 1)  # warm the cache
-        print(f"runs per case: {args.runs} (median wall time), env: {prefix}")
-        baseline = 0.0
-        for label, cmd in cases.items():
-            seconds = median_seconds(cmd, root, args.runs)
-            baseline = baseline or seconds
-            print(f"{label:46} {seconds * 1000:8.1f} ms  {seconds / baseline:5.2f}x")
+    result = measure(args.runs, args.prefix)
+    if "skipped" in result:
+        sys.exit(result["skipped"])
+    print(f"runs per case: {args.runs} (median wall time)")
+    for row in result["rows"]:
+        print(f"  {row['case']:50} {row['seconds'] * 1000:8.1f} ms  {row['ratio']:5.2f}x")
 
 
 if __name__ == "__main__":
