@@ -121,3 +121,17 @@ def test_an_interpreter_without_bundled_wheels_falls_back_to_python_m_venv(
     venv.BACKEND.create(plan)
     assert "uv = " not in (plan.prefix / "pyvenv.cfg").read_text()
     assert str(plan.prefix) in pip_in(plan.prefix)
+
+
+def test_a_uv_made_venv_needs_no_network_even_when_uv_is_told_to_seed(
+    project_dir: Path, tmp_path: Path
+) -> None:
+    if pip_part.find_uv() is None:
+        pytest.skip("uv is not installed")
+    plan = plan_for(project_dir, tmp_path, "uv")
+    # UV_VENV_SEED would make uv fetch pip from an index; UV_OFFLINE forbids any fetch, and the
+    # uv cache is empty: only the interpreter's bundled wheels can get pip in.
+    plan = replace(plan, environ={**plan.environ, "UV_VENV_SEED": "1", "UV_OFFLINE": "1"})
+    venv.BACKEND.create(plan)
+    assert "uv = " in (plan.prefix / "pyvenv.cfg").read_text()
+    assert str(plan.prefix) in pip_in(plan.prefix)

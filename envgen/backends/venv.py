@@ -76,6 +76,7 @@ def make_with_uv(plan: CreatePlan, uv: str, seeds: list[Path]) -> None:
     """``uv venv`` for the plan's interpreter, then its bundled pip, both without any network."""
     assert plan.interpreter is not None
     environ = pip_part.installer_environ(plan.environ)
+    environ.pop("UV_VENV_SEED", None)  # seeding fetches pip from an index: the bundled one is used
     version = plan.interpreter.version
     made = ["--python", str(plan.interpreter.path), str(plan.prefix)]
     run_tool(
