@@ -5,7 +5,7 @@ generated profiles, with a PNG plot) and verify, each against a baseline timed i
 and checks each target. Meant to finish in under 10 minutes on a 2-core machine. Not a test:
 a shared, busy machine moves the numbers; run it again when it is quiet.
 
-    python bench/run.py [--quick] [--only create lock render scale verify] [--out bench/results]
+    python bench/run.py [--quick] [--create-runs 3] [--only create lock render scale verify]
 """
 
 from __future__ import annotations
@@ -171,6 +171,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--quick", action="store_true", help="one run per case (a smoke test)")
+    parser.add_argument(
+        "--create-runs", type=int, default=3, help="runs of the create section (the longest)"
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     runs = 1 if args.quick else None
@@ -179,7 +182,7 @@ def main() -> None:
     shared = Path(tempfile.mkdtemp(prefix="envgen-bench-run-"))
     env = shared / "torch-env"  # built by the create section, reused by verify
     steps: dict[str, Callable[[], dict[str, Any]]] = {
-        "create": lambda: create_cpu.measure(runs or 3, keep=env),
+        "create": lambda: create_cpu.measure(runs or args.create_runs, keep=env),
         "lock": lambda: lock.measure(runs or 3),
         "render": lambda: render.measure(runs or 10),
         "scale": lambda: scale.measure((1, 10, 100) if args.quick else (1, 10, 100, 1000)),
