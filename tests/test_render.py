@@ -297,9 +297,12 @@ def test_pixi_manifest_means_the_same_environment(project_dir: Path) -> None:
     assert doc["workspace"] == {
         "name": "px",
         "channels": ["conda-forge"],
-        "platforms": ["linux-64", "win-64"],
+        "platforms": [
+            {"platform": "linux-64", "cuda": "11.8"},
+            {"platform": "win-64", "cuda": "11.8"},
+        ],
     }
-    assert doc["system-requirements"] == {"cuda": "11.8"}
+    assert "system-requirements" not in doc  # deprecated in pixi >= 0.71
     assert doc["dependencies"] == {
         "python": "3.11.*",
         "ffmpeg": ">=6",
