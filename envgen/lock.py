@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .digest import inputs_digest, is_generated, parts_line, read_seal
 from .errors import OutputError, ToolError
 from .lockers.pip_lockfile import file_name as pip_lock_name
+from .lockers.pylock import FILE_NAME as PYLOCK_FILE  # written on request, then kept current
 from .mirrors import Mirrors
 from .output import CURRENT, EDITED, FOREIGN, MISSING, STALE, write_atomic
 from .project import Project, Resolved
@@ -142,10 +143,14 @@ def lock_digest(project: Project, resolved: Resolved) -> str:
     return inputs_digest(lock_inputs(project, resolved))
 
 
-def _targets(env: ResolvedEnv, directory: Path, conda: bool) -> list[tuple[Path, str, str | None]]:
+def _targets(
+    env: ResolvedEnv, directory: Path, conda: bool, pylock: bool = False
+) -> list[tuple[Path, str, str | None]]:
     targets: list[tuple[Path, str, str | None]] = []
     if env.pip_requirements:
         targets += [(directory / pip_lock_name(p), "pip", p) for p in env.platforms]
+        if pylock:
+            targets.append((directory / PYLOCK_FILE, "pylock", None))
     if conda:
         targets.append((directory / CONDA_LOCK_FILE, "conda", None))
     return targets
@@ -171,11 +176,12 @@ def lock_states(
     *,
     mirrors: Mapping[str, str] | None = None,
     conda: bool | None = None,
+    pylock: bool | None = None,
 ) -> list[LockState]:
     """Every lock file ``envgen lock NAME`` writes, and whether it is current (for ``check``).
 
     ``conda=None`` expects ``conda-lock.yml`` only where one exists (a profile locked with
-    --no-conda has none).
+    --no-conda has none); ``pylock=None`` likewise for ``pylock.toml``.
     """
     resolved = project.resolve(name, mirrors)
     directory = output_dir or project.output_dir(name)
@@ -183,8 +189,10 @@ def lock_states(
     digest = inputs_digest(parts)
     if conda is None:
         conda = (directory / CONDA_LOCK_FILE).exists()
+    if pylock is None:
+        pylock = (directory / PYLOCK_FILE).exists()
     states = []
-    for path, kind, platform in _targets(resolved.env, directory, conda):
+    for path, kind, platform in _targets(resolved.env, directory, conda, pylock):
         state, text = _state(path, digest)
         reason = project.stale_reason(resolved, text, parts) if state == STALE and text else ""
         states.append(LockState(path, kind, platform, state, reason))
@@ -279,8 +287,12 @@ def lock_profile(
     output_dir: Path | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    pylock: bool | None = None,
 ) -> LockResult:
-    """Lock profile ``name`` into ``output_dir`` (default: its render directory)."""
+    """Lock profile ``name`` into ``output_dir`` (default: its render directory).
+
+    ``pylock`` also writes ``pylock.toml`` (PEP 751); None keeps one current where it exists.
+    """
     started = time.perf_counter()
     say = progress or (lambda _text: None)
     resolved = project.resolve(name, mirrors)
@@ -289,7 +301,9 @@ def lock_profile(
     pypi = pypi_url(project, mirrors)
     parts = lock_inputs(project, resolved)
     digest = inputs_digest(parts)
-    targets = _targets(env, directory, conda)
+    if pylock is None:
+        pylock = (directory / PYLOCK_FILE).exists()
+    targets = _targets(env, directory, conda, pylock)
     states = [(path, _state(path, digest)) for path, _, _ in targets]
     same_engine = (
         engine == "auto" or not conda or _recorded_engine(directory / CONDA_LOCK_FILE) == engine
@@ -316,7 +330,7 @@ def lock_profile(
         parts=parts_line(parts),
         spec_text=_spec_text(project, resolved) if conda else None,
     )
-    contents, timings, used = _solve(job, pypi, directory, conda, engine, upgrade, say)
+    contents, timings, used = _solve(job, pypi, directory, conda, engine, upgrade, say, pylock)
     files = []
     for (path, kind, platform), (_, (_, old)) in zip(targets, states, strict=True):
         text = contents[path]
@@ -379,6 +393,7 @@ def _solve(
     engine: str,
     upgrade: bool,
     say: Progress,
+    pylock: bool = False,
 ) -> tuple[dict[Path, str], dict[str, float], str | None]:
     """Every lock's text, solved but not written: (contents by path, timings, conda engine)."""
     from .lockers import pip_lockfile
@@ -402,6 +417,12 @@ def _solve(
             path = directory / pip_lock_name(platform)
             contents[path] = pip_lockfile.render(
                 job.public, platform, solution, public_indexes, job.digest, job.parts
+            )
+        if pylock:
+            from .lockers import pylock as pylock_file
+
+            contents[directory / PYLOCK_FILE] = pylock_file.render(
+                job.public, solutions, public_indexes, job.digest, job.parts
             )
     used = None
     if conda:

@@ -50,6 +50,11 @@ def _report(project: Project, result: LockResult) -> None:
 @click.option("--no-conda", is_flag=True, help="Lock only the pip side (no conda-lock.yml).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.option("--force", is_flag=True, help="Overwrite lock files that were edited by hand.")
+@click.option(
+    "--pylock",
+    is_flag=True,
+    help="Also write pylock.toml (PEP 751, read by uv and pip); kept current once written.",
+)
 def command(
     names: tuple[str, ...],
     all_: bool,
@@ -60,6 +65,7 @@ def command(
     no_conda: bool,
     as_json: bool,
     force: bool,
+    pylock: bool,
 ) -> int:
     """Lock PROFILE(s) for every platform they target, e.g. `envgen lock gpu-cu118`."""
     mirrors = parse_mirrors(mirror_values)
@@ -82,6 +88,7 @@ def command(
             output_dir=project.output_dir(name, output, many),
             force=force,
             progress=progress,
+            pylock=pylock or None,
         )
         results.append(result)
         if not as_json:

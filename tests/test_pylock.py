@@ -1,0 +1,138 @@
+"""``envgen lock --pylock``: pylock.toml (PEP 751) from the same solves as the hashed locks.
+
+Judged by uv, which installs from pylock.toml, against the loopback PyTorch index and PyPI stand-in
+of tests/fixtures/pypi_index.py. (The pip in this environment cannot install from pylock.toml:
+pip only writes the format, with ``pip lock``.)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+
+from envgen.lock import lock_states
+from envgen.output import CURRENT, EDITED
+from envgen.project import Project
+from tests.conftest import isolated_pip_env
+from tests.fixtures.pypi_index import PYPI_INDEX, PYPI_PUBLIC, PYTORCH_PUBLIC, LocalIndexes
+from tests.helpers import run_cli, write_profile
+from tests.test_lock_pip import GPU, parse_lock, sha256, through_mirrors, wheel
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+TORCH_FAMILY = {"torch", "torchvision", "pytorch-triton"}
+
+
+@pytest.fixture
+def project(
+    project_dir: Path, torch_indexes: LocalIndexes, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    with (project_dir / "pyproject.toml").open("a") as fh:
+        fh.write("\n" + torch_indexes.mirror_toml())
+    for key, value in isolated_pip_env(project_dir.parent).items():
+        if key.startswith(("UV_", "PIP_")):
+            monkeypatch.setenv(key, value)
+    write_profile(project_dir, "gpu", GPU)
+    return project_dir
+
+
+def _packages(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in doc["packages"]}
+
+
+def test_pylock_holds_the_same_artifacts_and_hashes_as_the_requirements_locks(
+    project: Path, torch_indexes: LocalIndexes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    planted = torch_indexes.add(PYPI_INDEX, "torch", "9.9.9", marker="EVIL")
+    torch_indexes.publish()
+    result = run_cli(capsys, "lock", "gpu", "--no-conda", "--pylock")
+    assert result.code == 0, result.err
+    directory = project / "envs" / "gpu"
+    text = (directory / "pylock.toml").read_text()
+    doc = tomllib.loads(text)
+    assert doc["lock-version"] == "1.0"
+    assert doc["created-by"] == "envgen"
+    assert doc["requires-python"] == "==3.11.*"
+    assert len(doc["environments"]) == 2
+    packages = _packages(doc)
+    assert set(packages) == {"torch", "torchvision", "pytorch-triton", "filelock", "tqdm"}
+    # canonical URLs only, as in the requirements locks (a mirror applies at install time)
+    cu118 = f"{PYTORCH_PUBLIC}/cu118"
+    assert "127.0.0.1" not in text
+    for name in TORCH_FAMILY:
+        assert packages[name]["index"] == cu118
+        assert all(w["url"].startswith(cu118 + "/") for w in packages[name]["wheels"])
+    assert packages["tqdm"]["index"] == PYPI_PUBLIC
+    assert packages["torch"]["version"] == "2.4.1+cu118"
+    assert "9.9.9" not in text and sha256(planted) not in text
+    # pytorch-triton is a Linux-only dependency; everything else is locked for both platforms
+    assert packages["pytorch-triton"]["marker"] == (
+        "sys_platform == 'linux' and platform_machine == 'x86_64'"
+    )
+    assert all("marker" not in p for n, p in packages.items() if n != "pytorch-triton")
+    # every hash is the one the platform's requirements lock carries
+    for platform in ("linux-64", "win-64"):
+        locked = parse_lock(directory / f"requirements-{platform}.lock.txt")
+        for name, entry in locked.packages.items():
+            hashes = {w["hashes"]["sha256"] for w in packages[name]["wheels"]}
+            assert set(entry.hashes) <= hashes, (platform, name)
+    names = {unquote(w["url"].rsplit("/", 1)[-1]) for w in packages["torch"]["wheels"]}
+    assert names == {w["name"] for w in packages["torch"]["wheels"]}
+    assert {p.name for p in (torch_indexes.root / "whl/cu118").glob("torch-*.whl")} == names
+    torch_sha = sha256(wheel(torch_indexes, "whl/cu118", "torch-*-win_amd64.whl"))
+    assert torch_sha in {w["hashes"]["sha256"] for w in packages["torch"]["wheels"]}
+
+
+def test_uv_installs_the_pylock_for_this_platform(
+    project: Path, torch_indexes: LocalIndexes, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert run_cli(capsys, "lock", "gpu", "--no-conda", "--pylock").code == 0
+    locked = project / "envs" / "gpu" / "pylock.toml"
+    # behind a mirror, by the README's recipe: the URLs rewritten, the hashes unchanged
+    path = through_mirrors(locked, torch_indexes.mirrors, tmp_path / "pylock.toml")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    command = [sys.executable, "-m", "uv", "pip", "install", "--no-config"]
+    command += ["--python", python, "-r", str(path)]
+    done = subprocess.run(command, env=isolated_pip_env(tmp_path), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    probe = "import torch, pytorch_triton, tqdm; print(torch.__version__, pytorch_triton.BUILD)"
+    shown = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True)
+    assert shown.stdout.split() == ["2.4.1+cu118", "whl/cu118"]
+
+
+def test_a_written_pylock_is_kept_current_and_checked(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(capsys, "lock", "gpu", "--no-conda").code == 0
+    directory = project / "envs" / "gpu"
+    assert not (directory / "pylock.toml").exists()  # opt-in
+    assert run_cli(capsys, "lock", "gpu", "--no-conda", "--pylock").code == 0
+    states = {s.path.name: s.state for s in lock_states(Project.open(), "gpu")}
+    assert states["pylock.toml"] == CURRENT
+    # once written, a later lock without the flag keeps it current
+    write_profile(project, "gpu", GPU.replace("[tqdm]", "[tqdm, filelock]"))
+    before = (directory / "pylock.toml").read_text()
+    assert run_cli(capsys, "lock", "gpu", "--no-conda").code == 0
+    assert (directory / "pylock.toml").read_text() != before
+    states = {s.path.name: s.state for s in lock_states(Project.open(), "gpu")}
+    assert states["pylock.toml"] == CURRENT
+    # a hand edit is caught by check and protected from lock
+    path = directory / "pylock.toml"
+    path.write_text(path.read_text().replace('"tqdm"', '"tqdm2"'))
+    states = {s.path.name: s.state for s in lock_states(Project.open(), "gpu")}
+    assert states["pylock.toml"] == EDITED
+    assert run_cli(capsys, "render", "gpu").code == 0
+    failed = run_cli(capsys, "check", "gpu")
+    assert failed.code == 1 and "envs/gpu/pylock.toml" in failed.out
+    refused = run_cli(capsys, "lock", "gpu", "--no-conda", "--upgrade")
+    assert refused.code == 2 and "pylock.toml" in refused.err
