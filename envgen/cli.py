@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "Run a command inside a profile's environment, activated."),
     "doctor": ("doctor", "Inspect this machine and recommend the profile that fits it."),
     "init": ("init", "Set up profiles/ for this repository, fitted to this machine."),
+    "matrix": ("matrix", "Print the CI matrix (profiles x platforms x runners) for GitHub/GitLab."),
 }
 
 

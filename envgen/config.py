@@ -19,7 +19,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 DEFAULT_OUTPUT = "envs/{profile}"
-_KNOWN = ("profiles", "templates", "output", "mirrors")
+_KNOWN = ("profiles", "templates", "output", "mirrors", "runners")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class ProjectConfig:
     output: str = DEFAULT_OUTPUT  # relative to root; '{profile}' is replaced by the profile name
     mirrors: Mapping[str, str] = field(default_factory=dict)
     pyproject: Path | None = None
+    runners: Mapping[str, Any] = field(default_factory=dict)  # checked by envgen.matrix
 
     def output_dir(self, profile: str, override: str | None = None) -> Path:
         pattern = override if override is not None else self.output
@@ -106,7 +107,7 @@ def load_config(start: Path | None = None) -> ProjectConfig:
                 key=f"tool.envgen.{key}",
                 fix="use one of " + ", ".join(_KNOWN),
             )
-        if key != "mirrors" and not isinstance(value, str):
+        if key not in ("mirrors", "runners") and not isinstance(value, str):
             raise EnvgenError(
                 "expected a string",
                 file=str(pyproject),
@@ -130,4 +131,16 @@ def load_config(start: Path | None = None) -> ProjectConfig:
         output=settings.get("output", DEFAULT_OUTPUT),
         mirrors=dict(mirrors),
         pyproject=pyproject if pyproject.is_file() else None,
+        runners=_table(settings.get("runners", {}), pyproject, "runners"),
     )
+
+
+def _table(value: Any, pyproject: Path, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise EnvgenError(
+            "expected a table",
+            file=str(pyproject),
+            key=f"tool.envgen.{key}",
+            fix=f"write it as a [tool.envgen.{key}] table",
+        )
+    return dict(value)

@@ -1,0 +1,204 @@
+"""The CI fan-out: profiles × platforms, each with the runner that can create and verify it.
+
+envgen schedules nothing; it prints the matrix in the shape the CI system's own fan-out reads
+(GitHub's ``strategy.matrix`` via ``fromJSON``, GitLab's ``parallel: matrix:``), and each job runs
+``envgen create NAME && envgen verify NAME --json`` on its runner. Runner labels come from
+``[tool.envgen.runners]``: keys ``ACCELERATOR`` or ``ACCELERATOR/PLATFORM`` (the more specific
+wins); CPU and MPS default to GitHub's hosted labels, GPUs to a placeholder the team must set.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .catalog import PLATFORM_OS
+from .errors import EnvgenError
+from .profile import ACCELERATORS
+from .project import Project
+
+FORMATS = ("github", "gitlab", "json")
+GITLAB_MAX_JOBS = 200  # GitLab's limit on the jobs one parallel: matrix: makes
+GPU_ACCELERATORS = ("cuda", "rocm", "xpu")  # verify must see the device on these runners
+# Hosted runner labels per platform (GitHub: "GitHub-hosted runners"; GitLab: "Hosted runners
+# on GitLab.com"). None: no hosted runner can run the job, so a placeholder stands in. GitLab's
+# hosted Windows runners run PowerShell, and the child pipeline's script is POSIX shell.
+HOSTED: dict[str, dict[str, str | None]] = {
+    "github": {
+        "linux-64": "ubuntu-latest",
+        "linux-aarch64": "ubuntu-24.04-arm",
+        "osx-64": "macos-15-intel",
+        "osx-arm64": "macos-latest",
+        "win-64": "windows-latest",
+    },
+    "gitlab": {
+        "linux-64": "saas-linux-small-amd64",
+        "linux-aarch64": "saas-linux-small-arm64",
+        "osx-64": None,
+        "osx-arm64": "saas-macos-medium-m1",
+        "win-64": None,
+    },
+}
+
+Runner = str | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    profile: str
+    platform: str
+    accelerator: str
+    python: str  # the profile's Python minor: the runner needs it to create the environment
+    runner: Runner
+    placeholder: bool  # True: nobody set a runner for this GPU kind yet
+
+    @property
+    def verify_args(self) -> str:
+        return "--expect-gpu" if self.accelerator in GPU_ACCELERATORS else ""
+
+    @property
+    def artifact(self) -> str:
+        return f"verify-{self.profile}-{self.platform}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "platform": self.platform,
+            "accelerator": self.accelerator,
+            "python": self.python,
+            "runner": list(self.runner) if isinstance(self.runner, tuple) else self.runner,
+            "verify_args": self.verify_args,
+            "artifact": self.artifact,
+        }
+
+
+def placeholder_label(accelerator: str, platform: str) -> str:
+    return f"{accelerator}-gpu" if accelerator in GPU_ACCELERATORS else f"{platform}-runner"
+
+
+def parse_runners(table: Mapping[str, Any], pyproject: Path | None) -> dict[str, Runner]:
+    """``[tool.envgen.runners]`` checked: known keys, one label or a list of labels each."""
+    where = str(pyproject) if pyproject else "pyproject.toml"
+    runners: dict[str, Runner] = {}
+    for key, value in table.items():
+        accelerator, _, platform = key.partition("/")
+        if accelerator not in ACCELERATORS or (platform and platform not in PLATFORM_OS):
+            raise EnvgenError(
+                "unknown runner key",
+                file=where,
+                key=f"tool.envgen.runners.{key}",
+                fix="name an accelerator (" + ", ".join(ACCELERATORS) + ") or ACCELERATOR/"
+                'PLATFORM, e.g. "cuda/linux-64" = "gpu-a100"',
+            )
+        labels = [value] if isinstance(value, str) else value
+        if (
+            not isinstance(labels, list)
+            or not labels
+            or not all(isinstance(x, str) and x.strip() and x.isprintable() for x in labels)
+        ):
+            raise EnvgenError(
+                "expected a runner label or a list of labels",
+                file=where,
+                key=f"tool.envgen.runners.{key}",
+                fix='write it like cuda = "gpu-a100" or cuda = ["self-hosted", "linux", "a100"]',
+            )
+        runners[key] = labels[0] if isinstance(value, str) else tuple(labels)
+    return runners
+
+
+def runner_for(
+    accelerator: str, platform: str, runners: Mapping[str, Runner], ci: str = "github"
+) -> tuple[Runner, bool]:
+    """(runner, whether it is a placeholder) for one row."""
+    for key in (f"{accelerator}/{platform}", accelerator):
+        if key in runners:
+            return runners[key], False
+    hosted = HOSTED[ci][platform]
+    if accelerator in GPU_ACCELERATORS or hosted is None:
+        return placeholder_label(accelerator, platform), True
+    return hosted, False
+
+
+def build_matrix(project: Project, names: Sequence[str], ci: str = "github") -> list[MatrixRow]:
+    """Every profile × platform row; ``ci`` picks whose hosted runners are the defaults."""
+    runners = parse_runners(project.config.runners, project.config.pyproject)
+    rows = []
+    for name in names:
+        env = project.resolve(name).env
+        for platform in env.platforms:
+            runner, placeholder = runner_for(env.accelerator, platform, runners, ci)
+            rows.append(
+                MatrixRow(name, platform, env.accelerator, env.python_minor, runner, placeholder)
+            )
+    return rows
+
+
+def format_github(rows: Sequence[MatrixRow]) -> str:
+    """One line of JSON for ``$GITHUB_OUTPUT`` and ``fromJSON``."""
+    return json.dumps({"include": [r.as_dict() for r in rows]}, separators=(",", ":"))
+
+
+def format_json(rows: Sequence[MatrixRow]) -> str:
+    return json.dumps(
+        {"matrix": [r.as_dict() | {"placeholder": r.placeholder} for r in rows]}, indent=2
+    )
+
+
+def format_gitlab(rows: Sequence[MatrixRow]) -> str:
+    """A child pipeline: one job whose ``parallel: matrix:`` is the matrix.
+
+    GitLab expands a matrix variable into one tag, so a runner given as a list of labels cannot
+    be expressed; such a setting is refused rather than half-applied.
+    """
+    import yaml
+
+    entries = []
+    for row in rows:
+        if isinstance(row.runner, tuple):
+            raise EnvgenError(
+                f"GitLab cannot select runner {list(row.runner)} (profile '{row.profile}', "
+                f"{row.platform}): a matrix variable expands into one tag",
+                key="tool.envgen.runners",
+                fix="give one runner tag per accelerator for GitLab",
+            )
+        entries.append(
+            {  # prefixed: PROFILE is a built-in variable of PowerShell, among others
+                "ENVGEN_PROFILE": row.profile,
+                "ENVGEN_PLATFORM": row.platform,
+                "ENVGEN_PYTHON": row.python,
+                "ENVGEN_RUNNER": row.runner,
+                "ENVGEN_VERIFY_ARGS": row.verify_args,
+            }
+        )
+    if len(entries) > GITLAB_MAX_JOBS:
+        raise EnvgenError(
+            f"the matrix has {len(entries)} jobs; GitLab's parallel: matrix: allows "
+            f"{GITLAB_MAX_JOBS}",
+            fix="split the profiles over several 'envgen matrix' calls and child pipelines",
+        )
+    artifact = "verify-$ENVGEN_PROFILE-$ENVGEN_PLATFORM.json"
+    job = {
+        "stage": "test",
+        "tags": ["$ENVGEN_RUNNER"],
+        "before_script": ["${ENVGEN_INSTALL:-python3 -m pip install envgen}"],
+        "script": [
+            'envgen create "$ENVGEN_PROFILE"',
+            f'envgen verify "$ENVGEN_PROFILE" --json $ENVGEN_VERIFY_ARGS > "{artifact}"',
+        ],
+        "artifacts": {"when": "always", "paths": [artifact]},
+        "parallel": {"matrix": entries},
+    }
+    header = (
+        f"# Generated by envgen {__version__}: envgen matrix --format gitlab\n"
+        "# A child pipeline (trigger: include: artifact:): create + verify each profile on its "
+        "runner.\n"
+    )
+    body = yaml.safe_dump({"envgen-verify": job}, sort_keys=False, default_flow_style=False)
+    return header + body
+
+
+FORMATTERS = {"github": format_github, "gitlab": format_gitlab, "json": format_json}
