@@ -50,6 +50,11 @@ def concrete_profiles(project: Project) -> list[str]:
     return [s.name for s in registry.all() if not registry.load_layer(s).values.get("abstract")]
 
 
+def rendered_profiles(project: Project, output: str | None) -> list[str]:
+    """The profiles whose output directory exists: what a project has rendered so far."""
+    return [n for n in project.registry.names() if project.output_dir(n, output, True).is_dir()]
+
+
 profiles_argument = click.argument("names", nargs=-1, metavar="[PROFILE]...")
 all_option = click.option("--all", "all_", is_flag=True, help="Every profile the project can use.")
 mirror_option = click.option(

@@ -5,8 +5,15 @@ from __future__ import annotations
 import click
 
 from .. import output as out
+from ..errors import EnvgenError
 from ..project import Project
-from ._common import all_option, output_option, profiles_argument, select_profiles
+from ._common import (
+    all_option,
+    output_option,
+    profiles_argument,
+    rendered_profiles,
+    select_profiles,
+)
 
 
 @click.command("render")
@@ -25,6 +32,11 @@ from ._common import all_option, output_option, profiles_argument, select_profil
     help="Render only this output (e.g. requirements.txt); repeatable.",
 )
 @click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")
+@click.option(
+    "--existing",
+    is_flag=True,
+    help="Re-render every profile that already has rendered files (the pre-commit hook).",
+)
 def command(
     names: tuple[str, ...],
     all_: bool,
@@ -32,11 +44,22 @@ def command(
     to_stdout: bool,
     formats: tuple[str, ...],
     force: bool,
+    existing: bool,
 ) -> int:
     """Render PROFILE(s) into environment files, e.g. `envgen render gpu-cu118`."""
     project = Project.open()
-    selected = select_profiles(project, names, all_)
-    many = len(selected) > 1
+    if existing:
+        if names or all_:
+            raise EnvgenError(
+                "--existing picks the profiles itself", fix="drop the profile names or --all"
+            )
+        selected = rendered_profiles(project, output)
+        if not selected:
+            click.echo("nothing to render: no rendered profiles found (run 'envgen render NAME')")
+            return 0
+    else:
+        selected = select_profiles(project, names, all_)
+    many = len(selected) > 1 or existing
     # Resolve and render everything before touching the disk: one bad profile writes nothing.
     targets = []
     for name in selected:
