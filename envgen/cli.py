@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -89,12 +90,23 @@ def json_error(code: int, kind: str, message: str, error: EnvgenError | None = N
     return json.dumps({"error": body}, indent=2)
 
 
+def color_setting(environ: Mapping[str, str]) -> bool | None:
+    """False when NO_COLOR is set to anything non-empty (no-color.org); else click decides
+    (colour on a terminal, none in a pipe or file)."""
+    return False if environ.get("NO_COLOR") else None
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or bool(os.environ.get("ENVGEN_DEBUG"))
     as_json = _wants_json(args)
     try:
-        result: Any = cli.main(args=args, prog_name="envgen", standalone_mode=False)
+        result: Any = cli.main(
+            args=args,
+            prog_name="envgen",
+            standalone_mode=False,
+            color=color_setting(os.environ),
+        )
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         if as_json:

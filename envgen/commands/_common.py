@@ -55,7 +55,18 @@ def rendered_profiles(project: Project, output: str | None) -> list[str]:
     return [n for n in project.registry.names() if project.output_dir(n, output, True).is_dir()]
 
 
-profiles_argument = click.argument("names", nargs=-1, metavar="[PROFILE]...")
+def complete_profiles(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of profile names; a broken project completes nothing, silently."""
+    try:
+        names = Project.open().registry.names()
+    except Exception:  # noqa: BLE001 - completion must never print a traceback into a shell
+        return []
+    return [n for n in names if n.startswith(incomplete)]
+
+
+profiles_argument = click.argument(
+    "names", nargs=-1, metavar="[PROFILE]...", shell_complete=complete_profiles
+)
 all_option = click.option("--all", "all_", is_flag=True, help="Every profile the project can use.")
 mirror_option = click.option(
     "--mirror",
