@@ -94,9 +94,53 @@ def pip_parts(spec: str) -> dict[str, Any]:
     }
 
 
+def docker_str(value: object) -> str:
+    """A Dockerfile double-quoted word (ENV, LABEL): ``$`` escaped, so nothing expands."""
+    return double_quoted(str(value)).replace("$", "\\$")
+
+
+def shell_quote(value: object) -> str:
+    """One POSIX shell word, for values inside a Dockerfile's RUN line."""
+    import shlex
+
+    return shlex.quote(str(value))
+
+
+# conda subdir -> the platform Docker builds for; images are Linux
+DOCKER_PLATFORMS = {"linux-64": "linux/amd64", "linux-aarch64": "linux/arm64"}
+
+
+def docker_platform(platforms: list[str]) -> dict[str, str]:
+    """The profile's first Linux platform, as the conda subdir and Docker's name for it."""
+    for platform in platforms:
+        if platform in DOCKER_PLATFORMS:
+            return {"conda": platform, "docker": DOCKER_PLATFORMS[platform]}
+    raise TemplateError(
+        f"a container image needs a Linux platform; the profile targets {', '.join(platforms)}",
+        key="platforms",
+        fix="add linux-64 (or linux-aarch64) to 'platforms', or leave Dockerfile out of 'outputs'",
+    )
+
+
+def docker_pip_source(source: str) -> str:
+    """The Dockerfile installs the hashed pip lock; conda-forge's torch has other needs."""
+    if source != "pip":
+        raise TemplateError(
+            "the Dockerfile output installs the hashed pip lock; 'source: conda' profiles "
+            "are not supported yet",
+            key="source",
+            fix="use source: pip for the container profile, or leave Dockerfile out of 'outputs'",
+        )
+    return source
+
+
 FILTERS = {
     "yaml_str": yaml_str,
     "toml_str": toml_str,
     "conda_parts": conda_parts,
     "pip_parts": pip_parts,
+    "docker_str": docker_str,
+    "shell_quote": shell_quote,
+    "docker_platform": docker_platform,
+    "docker_pip_source": docker_pip_source,
 }
