@@ -19,7 +19,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 DEFAULT_OUTPUT = "envs/{profile}"
-_KNOWN = ("profiles", "templates", "output", "mirrors", "runners")
+_KNOWN = ("profiles", "templates", "output", "mirrors", "runners", "uv-profile")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class ProjectConfig:
     mirrors: Mapping[str, str] = field(default_factory=dict)
     pyproject: Path | None = None
     runners: Mapping[str, Any] = field(default_factory=dict)  # checked by envgen.matrix
+    uv_profile: str | None = None  # render keeps pyproject's [tool.uv] torch keys on it
 
     def output_dir(self, profile: str, override: str | None = None) -> Path:
         pattern = override if override is not None else self.output
@@ -132,6 +133,7 @@ def load_config(start: Path | None = None) -> ProjectConfig:
         mirrors=dict(mirrors),
         pyproject=pyproject if pyproject.is_file() else None,
         runners=_table(settings.get("runners", {}), pyproject, "runners"),
+        uv_profile=settings.get("uv-profile"),
     )
 
 

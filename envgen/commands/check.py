@@ -57,6 +57,15 @@ def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool)
         checked += total
         if bad:
             stale_locks.append(name)
+    if project.config.uv_profile in selected:
+        from ..uvproject import check_problems
+
+        checked += 1
+        problems = check_problems(project)
+        for problem in problems:
+            click.echo(f"FAIL     pyproject.toml: {problem}")
+        if problems and project.config.uv_profile not in stale_files:
+            stale_files.append(project.config.uv_profile)  # render repairs it
     failed = len(stale_files) + len(stale_locks)
     if not failed:
         click.echo(f"{checked} file(s) checked, all current.")

@@ -76,7 +76,15 @@ def command(
     states = out.plan(targets)
     if not force:
         out.refuse_lost_work(states, {s.path: project.display(s.path) for s in states})
+    uv = None
+    if not formats and project.config.uv_profile is not None:
+        from ..uvproject import planned_update
+
+        uv = planned_update(project, selected)
     out.apply(states)
+    if uv is not None and uv[1] != uv[2]:
+        out.write_atomic(uv[0], uv[2])
+        click.echo(f"updated   {project.display(uv[0])} ([tool.uv] torch index and sources)")
     for state in states:
         verb = (
             "unchanged"

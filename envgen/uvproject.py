@@ -1,0 +1,186 @@
+"""The torch part of a project's ``pyproject.toml`` for uv, kept in step with one profile.
+
+envgen owns exactly two things there: one ``[[tool.uv.index]]`` entry for the profile's PyTorch
+index (``name = "pytorch-<variant>"``, ``explicit = true``) and the ``[tool.uv.sources]`` entries
+of the torch family pinning it to that index, with ``sys_platform`` markers when the profile
+targets only some operating systems (uv's documented PyTorch pattern). Everything else in the
+file is the user's: edits go through tomlkit, so comments, order and formatting stay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .catalog import PLATFORM_OS
+from .errors import EnvgenError
+from .resolve import ResolvedEnv
+
+if TYPE_CHECKING:
+    from .project import Project
+
+OWNED_PREFIX = "pytorch-"  # index entries envgen writes are named pytorch-<variant>
+TORCH_FAMILY = ("torch", "torchvision", "torchaudio")
+_SYS_PLATFORM = {"linux": "linux", "macos": "darwin", "windows": "win32"}
+
+
+@dataclass(frozen=True)
+class UvTorch:
+    """What the profile asks of pyproject.toml: the index entry and each package's source."""
+
+    index_name: str
+    index_url: str
+    sources: Mapping[str, Any]  # package -> uv source value (a table, or a list of tables)
+
+
+def wanted(env: ResolvedEnv, pyproject: Path | None = None) -> UvTorch:
+    if not env.index_url or env.source != "pip":
+        raise EnvgenError(
+            f"profile '{env.name}' takes torch from "
+            + ("conda" if env.source != "pip" else "PyPI")
+            + ", so there is no PyTorch index for uv to pin",
+            file=str(pyproject) if pyproject else None,
+            key="tool.envgen.uv-profile",
+            fix="name a profile whose torch comes from PyTorch's index (e.g. cpu, gpu-cu128)",
+        )
+    name = OWNED_PREFIX + env.variant.name
+    systems = sorted({_SYS_PLATFORM[PLATFORM_OS[p]] for p in env.platforms})
+    source: dict[str, Any] = {"index": name}
+    if len(systems) < len(_SYS_PLATFORM):
+        source["marker"] = " or ".join(f"sys_platform == '{s}'" for s in systems)
+    value: Any = [source] if "marker" in source else source
+    return UvTorch(name, env.index_url, {pkg: value for pkg in env.packages})
+
+
+def _owned_index(entry: Mapping[str, Any]) -> bool:
+    return str(entry.get("name", "")).startswith(OWNED_PREFIX)
+
+
+def _leftover(package: str, value: Any, want: UvTorch) -> bool:
+    """A torch-family source envgen wrote for a package the profile no longer has."""
+    if package not in TORCH_FAMILY or package in want.sources:
+        return False
+    items = value if isinstance(value, list) else [value]
+    return any(
+        isinstance(i, Mapping) and str(i.get("index", "")).startswith(OWNED_PREFIX) for i in items
+    )
+
+
+def _plain(value: Any) -> Any:
+    """tomlkit items as plain Python values, for comparison."""
+    if hasattr(value, "unwrap"):
+        return value.unwrap()
+    return value
+
+
+def problems(data: Mapping[str, Any], want: UvTorch) -> list[str]:
+    """How the parsed pyproject differs from what envgen would write (empty: current)."""
+    uv = data.get("tool", {}).get("uv", {})
+    found = []
+    indexes = [i for i in uv.get("index", []) if isinstance(i, dict) and _owned_index(i)]
+    match = [i for i in indexes if i.get("name") == want.index_name]
+    if not match:
+        found.append(f"[[tool.uv.index]] '{want.index_name}' is missing")
+    elif match[0].get("url") != want.index_url or match[0].get("explicit") is not True:
+        found.append(f"[[tool.uv.index]] '{want.index_name}' differs")
+    if len(indexes) > len(match[:1]):
+        found.append("[[tool.uv.index]] has a stale pytorch-* entry")
+    sources = uv.get("sources", {})
+    for package, value in want.sources.items():
+        if sources.get(package) != value:
+            found.append(f"[tool.uv.sources] '{package}' differs")
+    for package, value in sources.items():
+        if _leftover(package, value, want):
+            found.append(f"[tool.uv.sources] '{package}' is no longer in the profile")
+    return found
+
+
+def update(text: str, want: UvTorch, path: Path) -> str:
+    """``text`` with envgen's keys set as ``want`` says; nothing else touched."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        doc = tomlkit.parse(text)
+    except TOMLKitError as exc:
+        raise EnvgenError(f"cannot parse ({exc})", file=str(path), fix="fix the TOML") from None
+    if "tool" not in doc:
+        doc["tool"] = tomlkit.table(is_super_table=True)
+    tool: Any = doc["tool"]
+    if "uv" not in tool:
+        tool["uv"] = tomlkit.table()
+    uv: Any = tool["uv"]
+    if "index" not in uv:
+        uv["index"] = tomlkit.aot()
+    indexes: Any = uv["index"]
+    owned = [i for i, entry in enumerate(indexes) if _owned_index(entry)]
+    for i in reversed(owned[1:]):  # more than one: keep the first, as the one to update
+        del indexes[i]
+    if owned:
+        entry = indexes[owned[0]]
+        if _plain(entry.get("name")) != want.index_name:
+            entry["name"] = want.index_name
+        if _plain(entry.get("url")) != want.index_url:
+            entry["url"] = want.index_url
+        if _plain(entry.get("explicit")) is not True:
+            entry["explicit"] = True
+    else:
+        entry = tomlkit.table()
+        entry["name"] = want.index_name
+        entry["url"] = want.index_url
+        entry["explicit"] = True
+        indexes.append(entry)
+    if "sources" not in uv:
+        uv["sources"] = tomlkit.table()
+    sources: Any = uv["sources"]
+    for package in [p for p in sources if _leftover(p, _plain(sources[p]), want)]:
+        del sources[package]
+    for package, value in want.sources.items():
+        if _plain(sources.get(package)) == value:
+            continue
+        if isinstance(value, list):
+            array = tomlkit.array()
+            for item in value:
+                inline = tomlkit.inline_table()
+                inline.update(item)
+                array.append(inline)
+            sources[package] = array
+        else:
+            inline = tomlkit.inline_table()
+            inline.update(value)
+            sources[package] = inline
+    return tomlkit.dumps(doc)
+
+
+def planned_update(project: Project, names: Sequence[str]) -> tuple[Path, str, str] | None:
+    """(pyproject path, old text, new text) when ``[tool.envgen] uv-profile`` is among
+    ``names``; None when the project does not ask for it."""
+    config = project.config
+    if config.uv_profile is None or config.uv_profile not in names or config.pyproject is None:
+        return None
+    path = config.pyproject
+    want = wanted(project.resolve(config.uv_profile).env, path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise EnvgenError(f"cannot read ({exc.strerror})", file=str(path)) from None
+    return path, text, update(text, want, path)
+
+
+def check_problems(project: Project) -> list[str]:
+    """What ``envgen check`` reports about pyproject's [tool.uv] torch keys (empty: current)."""
+    config = project.config
+    if config.uv_profile is None or config.pyproject is None:
+        return []
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+
+    want = wanted(project.resolve(config.uv_profile).env, config.pyproject)
+    with config.pyproject.open("rb") as fh:
+        return problems(tomllib.load(fh), want)

@@ -1,0 +1,159 @@
+"""``[tool.envgen] uv-profile``: render keeps pyproject's [tool.uv] torch keys, check verifies
+them, and uv itself (``uv lock`` against loopback indexes) takes torch from the PyTorch index
+only. The user's file stays theirs: comments, order and every other key survive."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from envgen.project import Project
+from envgen.uvproject import problems, update, wanted
+from tests.conftest import isolated_pip_env
+from tests.fixtures.pypi_index import PYPI_INDEX, LocalIndexes
+from tests.helpers import run_cli, write_profile
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+USER_PART = """\
+# the team's project
+[project]
+name = "demo"   # keep this comment
+version = "0"
+requires-python = ">=3.11,<3.12"
+dependencies = ["torch==2.4.1", "tqdm"]
+
+[tool.uv]
+environments = ["sys_platform == 'linux' or sys_platform == 'win32'"]
+
+[[tool.uv.index]]
+name = "corp"          # the team's own index stays first and untouched
+url = "{pypi}"
+default = true
+"""
+
+
+def _user_text(pypi: str = "https://corp.example/simple") -> str:
+    return USER_PART.format(pypi=pypi)
+
+
+def _lines_kept_in_order(old: str, new: str) -> bool:
+    remaining = iter(new.splitlines())
+    return all(any(line == candidate for candidate in remaining) for line in old.splitlines())
+
+
+def test_update_edits_only_envgens_keys_and_is_stable(project_dir: Path) -> None:
+    env = Project.open().resolve("gpu-cu128").env
+    want = wanted(env)
+    path = project_dir / "pyproject.toml"
+    new = update(_user_text(), want, path)
+    assert _lines_kept_in_order(_user_text(), new)  # every user line, comments included
+    data = tomllib.loads(new)
+    uv = data["tool"]["uv"]
+    assert uv["index"][0]["name"] == "corp"
+    assert uv["index"][1] == {
+        "name": "pytorch-cu128",
+        "url": "https://download.pytorch.org/whl/cu128",
+        "explicit": True,
+    }
+    marker = "sys_platform == 'linux' or sys_platform == 'win32'"
+    assert uv["sources"]["torch"] == [{"index": "pytorch-cu128", "marker": marker}]
+    assert set(uv["sources"]) == set(env.packages)
+    assert problems(data, want) == []
+    assert update(new, want, path) == new  # unchanged inputs: identical bytes
+    # a new variant replaces envgen's entry in place; a dropped package's source goes
+    cpu = Project.open().resolve("cpu").env
+    moved = tomllib.loads(update(new, wanted(cpu), path))
+    names = [i["name"] for i in moved["tool"]["uv"]["index"]]
+    assert names == ["corp", "pytorch-cpu"]
+    assert moved["tool"]["uv"]["sources"] == {p: {"index": "pytorch-cpu"} for p in cpu.packages}
+
+
+def test_profiles_without_a_pytorch_index_are_refused(
+    project_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with (project_dir / "pyproject.toml").open("a") as fh:
+        fh.write('\n[tool.envgen]\nuv-profile = "mps"\n')
+    result = run_cli(capsys, "render", "mps")
+    assert result.code == 2 and "no PyTorch index for uv to pin" in result.err
+    assert "tool.envgen.uv-profile" in result.err
+    assert not (project_dir / "envs").exists()
+
+
+@pytest.fixture
+def uv_project(
+    project_dir: Path, torch_indexes: LocalIndexes, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    for key, value in isolated_pip_env(project_dir.parent).items():
+        if key.startswith(("UV_", "PIP_")):
+            monkeypatch.setenv(key, value)
+    text = (
+        _user_text(torch_indexes.pypi_url)
+        + '\n[tool.envgen]\nuv-profile = "box"\n'
+        + torch_indexes.mirror_toml()
+    )
+    (project_dir / "pyproject.toml").write_text(text)
+    write_profile(
+        project_dir,
+        "box",
+        'python: "3.11"\naccelerator: cpu\npytorch: {version: "2.4.1", packages: [torch]}\n'
+        "platforms: [linux-64, win-64]\n",
+    )
+    return project_dir
+
+
+def test_uv_lock_takes_torch_from_the_pytorch_index_only(
+    uv_project: Path,
+    torch_indexes: LocalIndexes,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    # dependency confusion: PyPI (the default index here) offers a higher and a same-version torch
+    torch_indexes.add(PYPI_INDEX, "torch", "9.9.9", marker="EVIL")
+    torch_indexes.add(PYPI_INDEX, "torch", "2.4.1", marker="EVIL")
+    torch_indexes.publish()
+    before = (uv_project / "pyproject.toml").read_text()
+    result = run_cli(capsys, "render", "box")
+    assert result.code == 0, result.err
+    assert "pyproject.toml ([tool.uv] torch index and sources)" in result.out
+    after = (uv_project / "pyproject.toml").read_text()
+    assert _lines_kept_in_order(before, after)
+    assert run_cli(capsys, "check", "box").code == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "uv", "lock"],
+        cwd=uv_project,
+        # uv must read this project's [tool.uv]; only user/system uv.toml files stay out
+        env={k: v for k, v in isolated_pip_env(tmp_path).items() if k != "UV_NO_CONFIG"}
+        | {"XDG_CONFIG_HOME": str(tmp_path / "config")},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    lock = tomllib.loads((uv_project / "uv.lock").read_text())
+    torch = [p for p in lock["package"] if p["name"] == "torch"]
+    cpu = torch_indexes.pytorch_url("cpu")
+    assert torch and all(p["source"] == {"registry": cpu} for p in torch)
+    assert {p["version"] for p in torch} == {"2.4.1+cpu"}
+    tqdm = next(p for p in lock["package"] if p["name"] == "tqdm")
+    assert tqdm["source"] == {"registry": torch_indexes.pypi_url}
+
+
+def test_check_fails_when_envgens_keys_are_edited(
+    uv_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(capsys, "render", "box").code == 0
+    path = uv_project / "pyproject.toml"
+    path.write_text(path.read_text().replace("explicit = true", "explicit = false"))
+    failed = run_cli(capsys, "check", "box")
+    assert failed.code == 1
+    assert "FAIL     pyproject.toml: [[tool.uv.index]] 'pytorch-cpu' differs" in failed.out
+    # render repairs it, and touches nothing else
+    assert run_cli(capsys, "render", "box").code == 0
+    assert "explicit = true" in path.read_text()
+    assert run_cli(capsys, "check", "box").code == 0
