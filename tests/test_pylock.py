@@ -1,8 +1,8 @@
 """``envgen lock --pylock``: pylock.toml (PEP 751) from the same solves as the hashed locks.
 
 Judged by uv, which installs from pylock.toml, against the loopback PyTorch index and PyPI stand-in
-of tests/fixtures/pypi_index.py. (The pip in this environment cannot install from pylock.toml:
-pip only writes the format, with ``pip lock``.)
+of tests/fixtures/pypi_index.py. (Not with pip: the pip of the test environment cannot read
+pylock.toml.)
 """
 
 from __future__ import annotations
