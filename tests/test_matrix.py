@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from envgen.commands._common import concrete_profiles
 from envgen.project import Project
 from tests.helpers import run_cli, write_profile
 
@@ -45,10 +46,11 @@ def test_github_matrix_is_every_profile_times_its_platforms(
     project = Project.open()
     expected = [
         (name, platform)
-        for name in project.registry.names()
+        for name in concrete_profiles(project)
         for platform in project.resolve(name).env.platforms
     ]
     assert [(r["profile"], r["platform"]) for r in rows] == expected
+    assert "base" not in {r["profile"] for r in rows}  # abstract: nothing to create
     by = {(r["profile"], r["platform"]): r for r in rows}
     assert by["cpu", "linux-64"]["runner"] == "ubuntu-latest"
     assert by["cpu", "win-64"]["runner"] == "windows-latest"
@@ -120,7 +122,7 @@ def test_gitlab_child_pipeline_passes_gitlabs_schema(
     job = yaml.safe_load(result.out)["envgen-verify"]
     entries = job["parallel"]["matrix"]
     project = Project.open()
-    count = sum(len(project.resolve(n).env.platforms) for n in project.registry.names())
+    count = sum(len(project.resolve(n).env.platforms) for n in concrete_profiles(project))
     assert len(entries) == count
     by = {(e["ENVGEN_PROFILE"], e["ENVGEN_PLATFORM"]): e for e in entries}
     assert by["cpu", "linux-64"]["ENVGEN_RUNNER"] == "saas-linux-small-amd64"
