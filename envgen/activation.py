@@ -186,9 +186,12 @@ def _source(scripts: tuple[Path, ...], environ: dict[str, str]) -> dict[str, str
             fix="install bash (Git Bash on Windows), or activate the environment with conda",
         )
     code = "import json, os, sys; json.dump(dict(os.environ), open(sys.argv[1], 'w'))"
-    # The dump goes to a file: activation scripts are free to print to stdout.
-    lines = [f'. "{script}" || exit $?' for script in scripts]
-    lines.append('exec "$ENVGEN_DUMP_PYTHON" -c "$ENVGEN_DUMP_CODE" "$ENVGEN_DUMP_FILE"')
+    # The dump goes to a file: activation scripts are free to print to stdout. The script paths
+    # are arguments, never part of the code: a prefix named 'x$(touch PWNED)' stays a name.
+    program = (
+        'for envgen_script do . "$envgen_script" || exit $?; done\n'
+        'exec "$ENVGEN_DUMP_PYTHON" -c "$ENVGEN_DUMP_CODE" "$ENVGEN_DUMP_FILE"'
+    )
     with tempfile.TemporaryDirectory(prefix="envgen-activate-") as tmp:
         dump = Path(tmp) / "environ.json"
         extra = {"ENVGEN_DUMP_PYTHON": sys.executable, "ENVGEN_DUMP_CODE": code}
@@ -196,7 +199,7 @@ def _source(scripts: tuple[Path, ...], environ: dict[str, str]) -> dict[str, str
         problem = ""
         try:
             proc = subprocess.run(
-                [shell, "-c", "\n".join(lines)],
+                [shell, "-c", program, "envgen-activate", *map(str, scripts)],
                 env={**environ, **extra},
                 capture_output=True,
                 text=True,

@@ -47,6 +47,7 @@ from .errors import EnvgenError, ToolError
 from .interpreters import Interpreter, probe, select
 from .mirrors import Mirrors
 from .output import CURRENT, MISSING
+from .prefix_rules import check_prefix, check_replaceable
 from .project import Project, Resolved
 from .resolve import ResolvedEnv
 from .specs import conda_spec_name
@@ -127,6 +128,10 @@ def choose_backend(env: ResolvedEnv, requested: str) -> tuple[str, str]:
         if backend(tool).unavailable() is None:
             return tool, f"the profile needs conda ({why}) and {tool} is installed"
     return "rattler", f"the profile needs conda ({why}); no conda, mamba or micromamba here"
+
+
+def _quiet(_text: str) -> None:
+    """Progress for a look-ahead whose findings are reported again later."""
 
 
 @dataclass(frozen=True)
@@ -261,8 +266,21 @@ def _python_inside(prefix: Path, chosen: str) -> str:
     )
 
 
-def _looks_like_env(prefix: Path) -> bool:
-    return (prefix / "pyvenv.cfg").is_file() or (prefix / "conda-meta").is_dir()
+def _existing_marker(final: Path, force: bool, progress: Progress) -> tuple[EnvMarker | None, bool]:
+    """(the marker at ``final``, whether there is a marker file at all).
+
+    A broken marker still says envgen built the environment: ``--force`` may replace it, and
+    without ``--force`` the error says so, so the user is never stuck with it.
+    """
+    if not (final / MARKER).is_file():
+        return None, False
+    try:
+        return read_marker(final), True
+    except EnvgenError:
+        if not force:
+            raise
+        progress(f"{final / MARKER} is unreadable: --force replaces the environment")
+        return None, True
 
 
 @contextmanager
@@ -285,17 +303,11 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 def _build(final: Path, plan: CreatePlan, force: bool, marker: EnvMarker) -> tuple[str, str | None]:
     """Build at ``final``, marker last; (created | rebuilt, pip installer). Cleans up on failure."""
     progress = plan.progress
-    existing = read_marker(final) if final.exists() else None
+    _, marked = _existing_marker(final, force, progress)
     backup: Path | None = None
-    foreign = final.exists() and existing is None and any(final.iterdir())
-    if foreign and not (force and _looks_like_env(final)):
-        raise EnvgenError(
-            f"{final} exists and is not an envgen environment (no {MARKER})",
-            fix="choose another --prefix, or remove it (--force replaces it only when it "
-            "is a venv or conda prefix)",
-        )
+    check_replaceable(final, force=force, has_marker=marked)
     if final.exists():
-        if existing is not None or any(final.iterdir()):
+        if marked or any(final.iterdir()):
             backup = _aside(final, "old")
             _remove(backup)
             final.replace(backup)
@@ -375,6 +387,9 @@ def create_env(
             fix="drop --python, or use --backend venv",
         )
     final = (prefix or default_prefix(project.config.root, name)).absolute()
+    # Refused here, before the lock file, the building note or a temporary folder exist.
+    check_prefix(final, project.config.root, given=prefix is not None)
+    check_replaceable(final, force=force, has_marker=_existing_marker(final, force, _quiet)[1])
     all_mirrors = Mirrors.from_mapping({**project.config.mirrors, **(mirrors or {})})
     with tempfile.TemporaryDirectory(prefix="envgen-create-") as tmp:
         work = Path(tmp)
@@ -382,7 +397,7 @@ def create_env(
         inputs = _inputs(project, resolved, chosen, version, platform, mirrors, work)
         with PrefixLock(_aside(final, "lock"), f"'{name}' at {final}", wait, say):
             _recover(final, say)
-            existing = read_marker(final) if final.exists() else None
+            existing = _existing_marker(final, force, say)[0]
             tool = None
             if (
                 not force

@@ -3,6 +3,8 @@
 An OS lock (``fcntl.flock`` / ``msvcrt.locking``) on a file next to the prefix: the kernel drops
 it when its holder dies, however it dies, so a killed create never leaves a stale lock behind and
 no pid-file guessing is needed. The holder's pid is written into the file only to name it.
+The holder removes the file when it is done (a refused or finished create leaves nothing beside
+the prefix); a waiter that then wins the lock on the removed file notices and takes a fresh one.
 """
 
 from __future__ import annotations
@@ -63,13 +65,19 @@ class PrefixLock:
 
     def __enter__(self) -> PrefixLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+", encoding="utf-8")
         deadline = time.monotonic() + self.wait
         told = False
-        while not _try_lock(handle):
+        while True:
+            handle = self.path.open("a+", encoding="utf-8")
+            if _try_lock(handle):
+                if self._still_ours(handle):
+                    break
+                _unlock(handle)  # its holder removed it on the way out: lock the new one
+                handle.close()
+                continue
+            handle.close()
             holder = self._holder()
             if time.monotonic() >= deadline:
-                handle.close()
                 raise EnvgenError(
                     f"another envgen create of {self.what} is running ({holder}) and still "
                     f"holds {self.path}" + (f" after {self.wait:.0f}s" if self.wait else ""),
@@ -87,6 +95,15 @@ class PrefixLock:
         self._handle = handle
         return self
 
+    def _still_ours(self, handle: IO[str]) -> bool:
+        """The locked file is still the one at ``path`` (not removed by the last holder)."""
+        try:
+            on_disk = self.path.stat()
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(handle.fileno())
+        return (on_disk.st_ino, on_disk.st_dev) == (mine.st_ino, mine.st_dev)
+
     def _holder(self) -> str:
         try:
             pid = self.path.read_text(encoding="utf-8").strip()
@@ -101,6 +118,8 @@ class PrefixLock:
         tb: TracebackType | None,
     ) -> None:
         if self._handle is not None:
+            if sys.platform != "win32":  # Windows cannot remove an open file
+                self.path.unlink(missing_ok=True)
             _unlock(self._handle)
             self._handle.close()
             self._handle = None

@@ -48,16 +48,34 @@ def read_marker(prefix: Path) -> EnvMarker | None:
     path = prefix / MARKER
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        data["source_files"] = tuple(data.get("source_files", ()))
-        return EnvMarker(**data)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, TypeError) as exc:
-        raise EnvgenError(
-            f"the environment marker is unreadable ({exc})",
-            file=str(path),
-            fix="re-create the environment with 'envgen create --force'",
-        ) from None
+    except (OSError, ValueError) as exc:
+        problem = getattr(exc, "strerror", None) or str(exc)
+        raise _broken(path, f"it is unreadable ({problem})") from None
+    if not isinstance(data, dict):
+        raise _broken(path, f"it holds {type(data).__name__} where a JSON object belongs")
+    fields = {name: kind for name, kind in EnvMarker.__annotations__.items()}
+    missing = sorted(set(fields) - set(data) - {"source_files"})
+    unknown = sorted(set(data) - set(fields))
+    if missing or unknown:
+        raise _broken(path, "its keys are wrong (" + ", ".join(missing + unknown) + ")")
+    files = data.get("source_files", [])
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise _broken(path, "source_files is not a list of strings")
+    if not all(isinstance(data[name], str) for name in fields if name != "source_files"):
+        raise _broken(path, "a value that must be a string is not one")
+    data["source_files"] = tuple(files)
+    return EnvMarker(**data)
+
+
+def _broken(path: Path, why: str) -> EnvgenError:
+    return EnvgenError(
+        f"the environment marker is broken: {why}",
+        file=str(path),
+        fix="re-create the environment with 'envgen create --force' (it replaces an "
+        "environment whose marker is broken)",
+    )
 
 
 def write_marker(prefix: Path, marker: EnvMarker) -> None:

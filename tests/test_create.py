@@ -223,4 +223,4 @@ def test_a_failing_tool_leaves_no_environment(
     with pytest.raises(ToolError, match=r"creating from environment\.yml with micromamba failed"):
         create_env(Project.open(), "c")
     envs = project_dir / ".envgen" / "envs"
-    assert sorted(p.name for p in envs.iterdir()) == [".c.envgen-lock"]
+    assert sorted(p.name for p in envs.iterdir()) == []  # not even the lock file
