@@ -125,6 +125,10 @@ def load_config(start: Path | None = None) -> ProjectConfig:
             key="tool.envgen.mirrors",
             fix='write it like "https://download.pytorch.org/whl" = "https://mirror.example/whl"',
         )
+    if mirrors:
+        from .mirrors import Mirrors  # checked here, where the file is known
+
+        Mirrors.from_mapping(mirrors, "tool.envgen.mirrors", file=str(pyproject))
     return ProjectConfig(
         root=root,
         profiles_dir=(root / settings.get("profiles", "profiles")).resolve(),

@@ -7,6 +7,9 @@ Anything that is not an ``EnvgenError`` is a bug in envgen and is allowed to sho
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
+
+from .textcheck import escape_unsafe
 
 
 @dataclass(eq=False)
@@ -19,6 +22,8 @@ class EnvgenError(Exception):
     line: int | None = None
     fix: str | None = None
     exit_code: int = field(default=2, kw_only=True)
+    # Only a tool's own output may span lines; a user's value never does (it is escaped).
+    keeps_lines: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         super().__init__(self.render())
@@ -27,12 +32,13 @@ class EnvgenError(Exception):
         """Format as one paragraph, so a CI log or a terminal shows the whole story at once."""
         where = []
         if self.file:
-            where.append(self.file + (f", line {self.line}" if self.line else ""))
+            where.append(escape_unsafe(self.file) + (f", line {self.line}" if self.line else ""))
         if self.key:
-            where.append(f"key '{self.key}'")
-        text = (": ".join(where) + ": " if where else "") + self.message.rstrip(".") + "."
+            where.append(f"key '{escape_unsafe(self.key)}'")
+        message = escape_unsafe(self.message, keep="\n" if self.keeps_lines else "")
+        text = (": ".join(where) + ": " if where else "") + message.rstrip(".") + "."
         if self.fix:
-            text += " Fix: " + self.fix.rstrip(".") + "."
+            text += " Fix: " + escape_unsafe(self.fix).rstrip(".") + "."
         return text
 
     def __str__(self) -> str:
@@ -57,3 +63,5 @@ class OutputError(EnvgenError):
 
 class ToolError(EnvgenError):
     """An external tool (uv, pip, conda, a solver) failed or is missing."""
+
+    keeps_lines: ClassVar[bool] = True  # the last lines of the tool's output

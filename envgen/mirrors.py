@@ -2,7 +2,8 @@
 
 Air-gapped sites and corporate proxies map public URLs to mirrors; we rewrite by longest
 prefix. Credentials never reach a committed file: a mirror URL may carry a user and a
-``${ENV_VAR}`` placeholder (pip and uv expand those), but never a literal secret.
+``${ENV_VAR}`` placeholder (pip and uv expand those), but never a literal secret. Every URL is
+parsed and re-serialised here, at the boundary, so no URL can add a line or an option to a file.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit, urlunsplit
 
 from .errors import EnvgenError
+from .textcheck import why_unsafe
 
 CONDA_BASE = "https://conda.anaconda.org"
 _PLACEHOLDER = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
@@ -25,20 +27,90 @@ def channel_url(channel: str) -> str:
     return f"{CONDA_BASE}/{channel}"
 
 
-def check_credentials(url: str, where: str) -> None:
+# Characters a URL may hold (RFC 3986) plus '{}' for ${VAR} placeholders; no space, quote,
+# backslash or '#', so a URL can never carry a second option or a comment into a file.
+_URL_CHARS = re.compile(r"^[A-Za-z0-9\-._~:/?\[\]@!$&()*+,;=%{}]+$")
+_SCHEMES = ("http", "https", "file")
+# Query parameters that carry a secret (S3/Azure signatures, GitLab/Artifactory tokens …).
+_SECRET_PARAMS = re.compile(
+    r"(token|secret|password|passwd|pwd|key|auth|sig|signature|credential)", re.IGNORECASE
+)
+
+
+def redact(url: str) -> str:
+    """``url`` fit for a message: no user, password or query (any of them may be a secret)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return "(an unparseable URL)"
+    if not parts.scheme:
+        return "(a URL without a scheme)"
+    user = "***@" if parts.username is not None or parts.password is not None else ""
+    port = f":{parts.port}" if _port(parts) else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}" + ("?***" if parts.query else "")
+
+
+def _port(parts: SplitResult) -> int | None:
+    try:
+        return parts.port
+    except ValueError:
+        return None
+
+
+def check_url(url: str, where: str, *, file: str | None = None) -> str:
+    """``url`` parsed, checked and re-serialised, or an error that never echoes a secret.
+
+    Refused: line breaks and control characters, anything a URL cannot hold (a space and a
+    second option, a quote, '#'), schemes other than http, https and file, and literal
+    credentials (``user:pass@``, ``?token=…``); ``${VAR}`` placeholders are fine.
+    """
+    shown = redact(url)
+    fix = "write one http(s) or file URL, without spaces, quotes or '#'"
+    bad = why_unsafe(url)
+    if bad is None and not _URL_CHARS.match(url):
+        odd = sorted({c for c in url if not _URL_CHARS.match(c)})
+        bad = "it contains " + " ".join(map(repr, odd)) + ", which a URL cannot hold"
+    if bad is not None:
+        raise EnvgenError(f"the URL {shown} is not usable: {bad}", file=file, key=where, fix=fix)
+    try:
+        parts = urlsplit(url)
+        if parts.port == 0:  # reading .port also refuses one that is not a number
+            raise ValueError("port 0")
+    except ValueError as exc:
+        raise EnvgenError(
+            f"the URL {shown} is not usable ({exc})", file=file, key=where, fix=fix
+        ) from None
+    if parts.scheme not in _SCHEMES or (parts.scheme != "file" and not parts.hostname):
+        raise EnvgenError(
+            f"the URL {shown} is not an http, https or file URL with a host",
+            file=file,
+            key=where,
+            fix=fix,
+        )
+    check_credentials(url, where, file=file)
+    return urlunsplit(parts)
+
+
+def check_credentials(url: str, where: str, *, file: str | None = None) -> None:
     """Refuse a literal password or token in ``url``; ``${VAR}`` placeholders are fine."""
     parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
+    secrets = []
+    if parts.password is not None or parts.username is not None:
+        secrets.append(parts.password if parts.password is not None else parts.username or "")
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if _SECRET_PARAMS.search(name):
+            secrets.append(value)
+    if all(_PLACEHOLDER.match(s.replace("%7B", "{").replace("%7D", "}")) for s in secrets):
         return
-    secret = parts.password if parts.password is not None else parts.username or ""
-    if not _PLACEHOLDER.match(secret.replace("%7B", "{").replace("%7D", "}")):
-        raise EnvgenError(
-            f"the URL {parts.scheme}://***@{parts.hostname}{parts.path} carries a credential, "
-            "which would be written into files you commit",
-            key=where,
-            fix="put the secret in an environment variable and write it as "
-            f"{parts.scheme}://USER:${{TOKEN_VAR}}@{parts.hostname}{parts.path}",
-        )
+    raise EnvgenError(
+        f"the URL {redact(url)} carries a credential, which would be written into files you commit",
+        file=file,
+        key=where,
+        fix="put the secret in an environment variable and write it as "
+        f"{parts.scheme}://USER:${{TOKEN_VAR}}@{parts.hostname}{parts.path} (or "
+        "?token=${TOKEN_VAR}); pip, uv and conda expand it when they run",
+    )
 
 
 @dataclass(frozen=True)
@@ -46,10 +118,29 @@ class Mirrors:
     rules: tuple[tuple[str, str], ...] = ()  # (public prefix, mirror prefix), longest first
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping[str, str], where: str = "mirrors") -> Mirrors:
+    def from_mapping(
+        cls, mapping: Mapping[str, str], where: str = "mirrors", file: str | None = None
+    ) -> Mirrors:
+        try:
+            return cls._from_mapping(mapping, where)
+        except EnvgenError as exc:
+            exc.file = exc.file or file
+            raise
+
+    @classmethod
+    def _from_mapping(cls, mapping: Mapping[str, str], where: str) -> Mirrors:
         rules = []
         for public, mirror in mapping.items():
-            check_credentials(mirror, f"{where}.{public}")
+            key = f"{where}.{redact(public) if '://' in public else public}"
+            if "://" in public:
+                public = check_url(public, key)
+            elif why_unsafe(public) or not re.fullmatch(r"[A-Za-z0-9_.-]+", public):
+                raise EnvgenError(
+                    "a mirror's key must be a URL or a channel name",
+                    key=where,
+                    fix='write it like "https://download.pytorch.org/whl" = "https://m/whl"',
+                )
+            mirror = check_url(mirror, key)
             rules.append((channel_url(public).rstrip("/"), mirror.rstrip("/")))
         rules.sort(key=lambda rule: len(rule[0]), reverse=True)
         return cls(tuple(rules))

@@ -15,6 +15,7 @@ from typing import Any
 
 from .errors import ProfileError
 from .specs import check_conda_spec, check_pip_requirement, conda_spec_name, pip_requirement_name
+from .textcheck import why_unsafe
 from .yamlsource import YamlDocument
 
 ACCELERATORS = ("cpu", "cuda", "rocm", "xpu", "mps")
@@ -37,6 +38,8 @@ class Key:
 _STR_LIST = {"type": "array", "items": {"type": "string"}}
 _CHANNEL = r"^(?:[A-Za-z0-9_.-]+|(?:https?|file)://[^\s'\"#]+)$"
 _OUTPUT = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"  # becomes a file name: no paths, no hidden files
+# A profile's name is its file name; it reaches headers and the "Regenerate with:" command line.
+PROFILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
 
 KEYS: dict[str, Key] = {
     "description": Key({"type": "string"}, "One line saying what the environment is for."),
@@ -154,6 +157,15 @@ class MergedProfile:
 
 def validate_layer(name: str, origin: str, document: YamlDocument, shown: str) -> ProfileLayer:
     """Check every key of one profile file and normalise its values (strings, lists)."""
+    if not PROFILE_NAME.fullmatch(name):
+        raise ProfileError(
+            f"the profile name {name!r} (from the file name) may only hold letters, digits and "
+            "'_', '.', '+', '-': it is written into generated files and commands",
+            file=shown,
+            fix="rename the file, e.g. to "
+            + (re.sub(r"[^A-Za-z0-9_.+-]+", "-", name).strip("-.") or "my-profile")
+            + ".yaml",
+        )
     data = document.data
     if data is None:
         data = {}
@@ -219,8 +231,9 @@ def _type_name(value: Any) -> str:
 def _check_string(ctx: _Ctx, value: Any) -> str:
     if not isinstance(value, str):
         raise ctx.fail(f"expected a string, found {_type_name(value)}", "write a quoted string")
-    if "\n" in value or "\r" in value:
-        raise ctx.fail("the value spans several lines", "write it on one line")
+    bad = why_unsafe(value)
+    if bad:
+        raise ctx.fail(f"the value cannot be used: {bad}", "write it on one line")
     return value
 
 
@@ -229,7 +242,7 @@ def _check_pattern(pattern: str, example: str) -> Callable[[_Ctx, Any], str]:
 
     def check(ctx: _Ctx, value: Any) -> str:
         text = ctx.text(value)
-        if text is None or not regex.match(text.strip()):
+        if text is None or why_unsafe(text) or not regex.fullmatch(text.strip()):
             raise ctx.fail(
                 f"'{value}' is not a valid {ctx.key} value",
                 f"write it like {example} (quoted, so YAML keeps it a string)",
@@ -270,6 +283,13 @@ def _check_string_list(ctx: _Ctx, value: Any) -> list[str]:
                 "quote the item",
                 key=f"{ctx.key}[{index}]",
             )
+        bad = why_unsafe(item)
+        if bad:  # said without the item: it may be a URL with a credential in it
+            raise ctx.fail(
+                f"item {index + 1} cannot be used: {bad}",
+                "write each item on one line, without control characters",
+                key=f"{ctx.key}[{index}]",
+            )
         out.append(item.strip())
     return out
 
@@ -290,6 +310,43 @@ def _check_each(pattern: str, what: str) -> Callable[[_Ctx, Any], list[str]]:
     return check
 
 
+def _check_channels(ctx: _Ctx, value: Any) -> list[str]:
+    """Names, or URLs parsed and re-serialised; a credential is refused without echoing it."""
+    from .mirrors import check_url
+
+    items = _check_string_list(ctx, value)
+    out = []
+    for index, item in enumerate(items):
+        key = f"{ctx.key}[{index}]"
+        if "://" in item:
+            url = check_url(item, key, file=ctx.shown)
+            if not re.fullmatch(_CHANNEL, url):
+                raise ctx.fail("the channel URL is not usable", "write an http(s) or file URL", key)
+            out.append(url)
+        elif re.fullmatch(_CHANNEL, item):
+            out.append(item)
+        else:
+            raise ctx.fail(
+                f"{item!r} is not a channel name (conda-forge) or a channel URL",
+                "write a channel name like conda-forge, or its URL",
+                key=key,
+            )
+    return out
+
+
+def _check_pip_urls(ctx: _Ctx, items: list[str]) -> None:
+    """A direct URL (name @ https://…) must not carry a credential into a committed file."""
+    from packaging.requirements import Requirement
+
+    from .mirrors import check_credentials
+
+    for index, item in enumerate(items):
+        if "@" in item and "://" in item:
+            url = Requirement(item).url
+            if url:
+                check_credentials(url, f"{ctx.key}[{index}]", file=ctx.shown)
+
+
 def _check_extends(ctx: _Ctx, value: Any) -> str | list[str]:
     items = _check_string_list(ctx, value)
     return items[0] if isinstance(value, str) else items
@@ -300,6 +357,8 @@ def _check_package_list(
 ) -> Callable[[_Ctx, Any], list[str]]:
     def run(ctx: _Ctx, value: Any) -> list[str]:
         items = _check_string_list(ctx, value)
+        if kind == "pip requirement":
+            _check_pip_urls(ctx, items)
         seen: dict[str, int] = {}
         for index, item in enumerate(items):
             why = check(item)
@@ -338,9 +397,9 @@ def _check_variables(ctx: _Ctx, value: Any) -> dict[str, str]:
     out = {}
     for name, raw in value.items():
         key = f"{ctx.key}.{name}"
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise ctx.fail(
-                f"'{name}' is not a valid environment variable name",
+                f"{name!r} is not a valid environment variable name",
                 "use letters, digits and '_' and start with a letter",
                 key=key,
             )
@@ -351,10 +410,9 @@ def _check_variables(ctx: _Ctx, value: Any) -> dict[str, str]:
             raise ctx.fail(
                 f"expected a string, found {_type_name(raw)}", "quote the value", key=key
             )
-        if re.search(r"[\x00-\x1f\x7f]", text):
-            raise ctx.fail(
-                "the value contains a newline or control character", "put it on one line", key=key
-            )
+        bad = why_unsafe(text)
+        if bad:
+            raise ctx.fail(f"the value cannot be used: {bad}", "put it on one line", key=key)
         out[name] = text
     return out
 
@@ -375,6 +433,9 @@ def _check_pytorch(ctx: _Ctx, value: Any) -> dict[str, Any]:
             text = ctx.text(item, sub)
             if text is None or not text.strip():
                 raise ctx.fail("expected a version string", 'write version: "2.4.1"', key=sub)
+            bad = why_unsafe(text)
+            if bad:
+                raise ctx.fail(f"the version cannot be used: {bad}", 'write version: "2.4.1"', sub)
             out["version"] = text.strip()
         elif key == "packages":
             names = _check_string_list(_Ctx(ctx.document, ctx.shown, sub), item)
@@ -411,7 +472,7 @@ _CHECKS: dict[str, Callable[[_Ctx, Any], Any]] = {
     "rocm": _check_pattern(r"^(rocm)?\d+\.\d+(\.\d+)?$", '"6.2" or "rocm6.2.4"'),
     "pytorch": _check_pytorch,
     "source": _check_enum(SOURCES),
-    "channels": _check_each(_CHANNEL, "a channel name (conda-forge) or a channel URL"),
+    "channels": _check_channels,
     "conda": _check_package_list(
         check_conda_spec, conda_spec_name, "conda match spec", "'numpy>=1.26'"
     ),

@@ -137,6 +137,7 @@ def render_env(
     """Render every output of ``env``; errors name the template and its line."""
     import jinja2
 
+    _refuse_line_breaks(asdict(env), "")
     files = []
     for output in outputs or env.outputs:
         template = templates.get(output)
@@ -164,6 +165,31 @@ def render_env(
         _check_parses(output, body, path)
         files.append(RenderedFile(env.name, output, seal(body), digest, parts))
     return files
+
+
+def _refuse_line_breaks(value: Any, where: str) -> None:
+    """Second line of defence behind profile validation: no value may start a line of its own.
+
+    Templates write some values bare (requirements.txt lines, YAML keys, comment headers), so
+    a value holding any line separator could add a line that pip, conda or pixi would act on.
+    """
+    from .textcheck import why_unsafe
+
+    if isinstance(value, str):
+        bad = why_unsafe(value)
+        if bad:
+            raise TemplateError(
+                f"a value cannot be written into a generated file: {bad}",
+                key=where or None,
+                fix="correct the profile (or the mirror) this value comes from",
+            )
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _refuse_line_breaks(str(key), f"{where}.{key}" if where else str(key))
+            _refuse_line_breaks(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _refuse_line_breaks(item, f"{where}[{index}]")
 
 
 def _template_line(exc: BaseException) -> int | None:

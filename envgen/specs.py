@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+from .textcheck import why_unsafe
+
 # Characters a conda match spec can use; everything else (quotes, '#', '$', ';', '&', '{', '`' …)
 # is either meaningless to conda or an injection vector for YAML and shells.
 _CONDA_ALLOWED = re.compile(r"^[A-Za-z0-9_.*+!<>=,|~:\[\] -]+$")
@@ -23,8 +24,9 @@ _CONDA_BRACKET = re.compile(r"\[([A-Za-z_]+=[A-Za-z0-9_.*+<>=!,|-]+)(?:,\s*[A-Za
 
 def check_pip_requirement(spec: str) -> str | None:
     """Return None if ``spec`` is a safe PEP 508 requirement, else why it is not."""
-    if _CONTROL.search(spec):
-        return "it contains a newline or control character"
+    bad = why_unsafe(spec)
+    if bad:
+        return bad
     stripped = spec.strip()
     if not stripped:
         return "it is empty"
@@ -55,16 +57,17 @@ def pip_requirement_name(spec: str) -> str:
 
 def check_conda_spec(spec: str) -> str | None:
     """Return None if ``spec`` is a conda match spec we can copy safely, else why it is not."""
-    if _CONTROL.search(spec):
-        return "it contains a newline or control character"
+    bad = why_unsafe(spec)
+    if bad:
+        return bad
     stripped = spec.strip()
     if not stripped:
         return "it is empty"
     if stripped.startswith("-"):
         return "it starts with '-', which YAML or a shell would read as something else"
     if not _CONDA_ALLOWED.match(stripped):
-        bad = sorted({c for c in stripped if not _CONDA_ALLOWED.match(c)})
-        return f"it contains characters a conda match spec cannot ({' '.join(map(repr, bad))})"
+        odd = sorted({c for c in stripped if not _CONDA_ALLOWED.match(c)})
+        return f"it contains characters a conda match spec cannot ({' '.join(map(repr, odd))})"
     body = stripped
     bracket = re.search(r"\[.*\]$", body)
     if bracket:

@@ -205,9 +205,9 @@ def test_credentials_in_mirrors_are_refused(capsys, project_dir: Path) -> None:
     [
         ("outputs", "../../escape.txt", "is not a template name"),
         ("outputs", ".hidden", "is not a template name"),
-        ("channels", "conda-forge\n  - evil", "is not a channel name"),
+        ("channels", "conda-forge\n  - evil", "a newline"),
         ("channels", "conda forge", "is not a channel name"),
-        ("channels", "https://x.example/c#frag", "is not a channel name"),
+        ("channels", "https://x.example/c#frag", "which a URL cannot hold"),
     ],
 )
 def test_values_that_become_paths_or_lines_are_checked(

@@ -91,7 +91,7 @@ def parse_mirrors(values: tuple[str, ...]) -> dict[str, str]:
         public, sep, mirror = value.partition("=")
         if not sep or not public or not mirror:
             raise EnvgenError(
-                f"--mirror {value!r} is not FROM=TO",
+                "a --mirror value is not FROM=TO (not repeated here: it may hold a credential)",
                 fix="write it like --mirror https://download.pytorch.org/whl=https://mirror/whl",
             )
         mirrors[public] = mirror

@@ -1,0 +1,54 @@
+"""One question asked of every value that reaches a generated file: could it start a new line?
+
+pip splits requirement files with ``str.splitlines``, which breaks on far more than ``\\n``
+(``\\r``, ``\\v``, ``\\f``, ``\\x1c``-``\\x1e``, U+0085, U+2028, U+2029), and YAML and TOML readers
+have their own lists. Refusing every separator Python knows, and every control character,
+closes them all at once; profile loading, mirrors and rendering all ask here.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+_NAMES = {
+    "\n": "a newline",
+    "\r": "a carriage return",
+    "\t": "a tab",
+    "\v": "a vertical tab",
+    "\f": "a form feed",
+    "\x1c": "a file separator",
+    "\x1d": "a group separator",
+    "\x1e": "a record separator",
+    "\x85": "a next-line character",
+    "\u2028": "a line separator",
+    "\u2029": "a paragraph separator",
+}
+
+
+def unsafe_char(text: str) -> str | None:
+    """The first line separator or control character in ``text``, described; else None."""
+    for char in text:
+        if char.splitlines() == [""] or unicodedata.category(char) == "Cc":
+            return f"{_NAMES.get(char, 'a control character')} (U+{ord(char):04X})"
+    return None
+
+
+def why_unsafe(text: str) -> str | None:
+    """A sentence for an error message when ``text`` could break its line, else None."""
+    found = unsafe_char(text)
+    if found is None:
+        return None
+    return f"it contains {found}, which could start a new line in a generated file"
+
+
+def escape_unsafe(text: str, keep: str = "") -> str:
+    """``text`` with every line separator and control character (but those in ``keep``) escaped,
+    so a message that quotes a user's value stays one paragraph."""
+    if unsafe_char(text) is None:
+        return text
+    return "".join(
+        char
+        if char in keep or unsafe_char(char) is None
+        else char.encode("unicode_escape").decode()
+        for char in text
+    )
