@@ -18,13 +18,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from .envmeta import default_prefix, env_python, read_marker
 from .errors import EnvgenError
+from .leftovers import temporary_directory
 
 SCRIPT_TIMEOUT = 60.0
 _WINDOWS = sys.platform == "win32"
@@ -192,8 +192,8 @@ def _source(scripts: tuple[Path, ...], environ: dict[str, str]) -> dict[str, str
         'for envgen_script do . "$envgen_script" || exit $?; done\n'
         'exec "$ENVGEN_DUMP_PYTHON" -c "$ENVGEN_DUMP_CODE" "$ENVGEN_DUMP_FILE"'
     )
-    with tempfile.TemporaryDirectory(prefix="envgen-activate-") as tmp:
-        dump = Path(tmp) / "environ.json"
+    with temporary_directory("envgen-activate-") as tmp:
+        dump = tmp / "environ.json"
         extra = {"ENVGEN_DUMP_PYTHON": sys.executable, "ENVGEN_DUMP_CODE": code}
         extra["ENVGEN_DUMP_FILE"] = str(dump)
         problem = ""

@@ -27,7 +27,6 @@ import platform as platform_mod
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -45,6 +44,7 @@ from .envlock import PrefixLock
 from .envmeta import MARKER, EnvMarker, default_prefix, env_python, read_marker, write_marker
 from .errors import EnvgenError, ToolError
 from .interpreters import Interpreter, probe, select
+from .leftovers import temporary_directory
 from .mirrors import Mirrors
 from .output import CURRENT, MISSING
 from .prefix_rules import check_prefix, check_replaceable
@@ -314,10 +314,18 @@ def _build(final: Path, plan: CreatePlan, force: bool, marker: EnvMarker) -> tup
         else:
             final.rmdir()
     note = _aside(final, "building")
-    note.write_text(
-        json.dumps({"pid": os.getpid(), "backup": str(backup) if backup else None}) + "\n",
-        encoding="utf-8",
-    )
+    try:
+        note.write_text(
+            json.dumps({"pid": os.getpid(), "backup": str(backup) if backup else None}) + "\n",
+            encoding="utf-8",
+        )
+    except OSError as exc:
+        if backup is not None:
+            backup.replace(final)
+        raise EnvgenError(
+            f"cannot write {note}: {exc.strerror or exc}",
+            fix="make the prefix's directory writable and check the disk is not full",
+        ) from None
     try:
         with _sigterm_as_interrupt():
             tool = backend(marker.backend).create(plan)
@@ -391,8 +399,7 @@ def create_env(
     check_prefix(final, project.config.root, given=prefix is not None)
     check_replaceable(final, force=force, has_marker=_existing_marker(final, force, _quiet)[1])
     all_mirrors = Mirrors.from_mapping({**project.config.mirrors, **(mirrors or {})})
-    with tempfile.TemporaryDirectory(prefix="envgen-create-") as tmp:
-        work = Path(tmp)
+    with temporary_directory("envgen-create-") as work:
         version = interpreter.version if interpreter else env.python
         inputs = _inputs(project, resolved, chosen, version, platform, mirrors, work)
         with PrefixLock(_aside(final, "lock"), f"'{name}' at {final}", wait, say):

@@ -64,11 +64,10 @@ class PrefixLock:
         self._handle: IO[str] | None = None
 
     def __enter__(self) -> PrefixLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.wait
         told = False
         while True:
-            handle = self.path.open("a+", encoding="utf-8")
+            handle = self._open()
             if _try_lock(handle):
                 if self._still_ours(handle):
                     break
@@ -94,6 +93,17 @@ class PrefixLock:
         handle.flush()
         self._handle = handle
         return self
+
+    def _open(self) -> IO[str]:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return self.path.open("a+", encoding="utf-8")
+        except OSError as exc:
+            raise EnvgenError(
+                f"cannot create the lock file {self.path}: {exc.strerror or exc}",
+                fix="make that directory writable (and check the disk is not full), or choose "
+                "another --prefix",
+            ) from None
 
     def _still_ours(self, handle: IO[str]) -> bool:
         """The locked file is still the one at ``path`` (not removed by the last holder)."""

@@ -58,8 +58,13 @@ class FileState:
 def classify(path: Path, rendered: RenderedFile) -> FileState:
     try:
         existing = path.read_bytes().decode("utf-8", errors="replace")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # under a file: writing it says so
         return FileState(path, rendered, MISSING, None)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot read {path}: {exc.strerror or exc}",
+            fix="make it a readable file (or move what is there), then run again",
+        ) from None
     if existing == rendered.content:
         state = CURRENT
     elif not is_generated(existing):
@@ -87,25 +92,103 @@ def refuse_lost_work(states: Sequence[FileState], shown: dict[Path, str]) -> Non
     )
 
 
-def write_atomic(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+@dataclass
+class _Staged:
+    """A complete temporary copy of one file next to its target, waiting for its rename."""
+
+    path: Path
+    tmp: Path
+
+    def commit(self) -> None:
+        try:
+            self.tmp.replace(self.path)
+        except OSError as exc:
+            self.discard()
+            raise _write_error(self.path, exc) from None
+
+    def discard(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
+_TMP_SUFFIX = ".tmp"
+
+
+def _tmp_prefix(path: Path) -> str:
+    return f".{path.name}.envgen-"
+
+
+def _write_error(path: Path, exc: OSError) -> OutputError:
+    """One paragraph naming the path, for the ways a disk refuses a write."""
+    import errno
+
+    why = exc.strerror or str(exc)
+    fixes = {
+        errno.ENOSPC: "free some disk space and run again",
+        errno.EDQUOT: "free some space (a disk quota is full) and run again",
+        errno.EROFS: "the file system is read-only: choose another --output directory",
+        errno.EACCES: "make the directory writable, or choose another --output directory",
+        errno.EPERM: "make the directory writable, or choose another --output directory",
+        errno.ENOTDIR: "a file is in the way of a directory: move it, or choose another --output",
+        errno.EEXIST: "a file is in the way of a directory: move it, or choose another --output",
+    }
+    where = exc.filename if isinstance(exc.filename, str) else str(path)
+    return OutputError(
+        f"cannot write {path}: {why} ({where}). Nothing was changed",
+        fix=fixes.get(exc.errno or 0, "check the path and the disk, then run again"),
+    )
+
+
+def _stage(path: Path, content: str) -> _Staged:
+    """Write ``content`` to a temporary beside ``path``; an OSError becomes an OutputError."""
+    from .leftovers import sweep, tag
+
+    tmp: Path | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sweep(path.parent, _tmp_prefix(path), _TMP_SUFFIX)  # what killed runs left
+        fd, name = tempfile.mkstemp(
+            prefix=tag(_tmp_prefix(path)), suffix=_TMP_SUFFIX, dir=path.parent
+        )
+        tmp = Path(name)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(content)
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        Path(tmp).chmod(mode)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.chmod(mode)
+    except BaseException as exc:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _write_error(path, exc) from None
         raise
+    return _Staged(path, tmp)
+
+
+def write_atomic(path: Path, content: str) -> None:
+    """Replace ``path`` with ``content`` in one rename: a reader sees the old or the new file."""
+    _stage(path, content).commit()
 
 
 def apply(states: Sequence[FileState]) -> list[FileState]:
-    """Write every file that differs; return those written."""
-    written = []
-    for state in states:
-        if state.state != CURRENT:
-            write_atomic(state.path, state.rendered.content)
-            written.append(state)
-    return written
+    """Write every file that differs, all or nothing; return those written.
+
+    Every new file is written in full beside its target first; only when all of them are on
+    disk are they renamed into place. A directory that cannot be written, a full disk or an
+    interrupt while staging leaves every target as it was.
+    """
+    changing = [state for state in states if state.state != CURRENT]
+    staged: list[_Staged] = []
+    try:
+        for state in changing:
+            staged.append(_stage(state.path, state.rendered.content))
+    except BaseException:
+        for item in staged:
+            item.discard()
+        raise
+    for index, item in enumerate(staged):
+        try:
+            item.commit()
+        except BaseException:
+            for rest in staged[index + 1 :]:
+                rest.discard()
+            raise
+    return changing

@@ -63,6 +63,14 @@ class TemplateSet:
 
     def source(self, output: str) -> tuple[str, str]:
         """(template text, path) of the template for ``output``, the project's when it has one."""
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", output):  # '../x', '/etc/x'
+            raise TemplateError(
+                f"{output!r} is not a template name (a plain file name, no paths)",
+                key="outputs",
+                fix="use one of " + ", ".join(self.available()),
+            )
         for directory in self.directories:
             path = directory / (output + TEMPLATE_SUFFIX)
             if path.is_file():

@@ -145,15 +145,9 @@ def expected_requirements(
     if subdir is not None:
         lock = project.output_dir(env.name) / f"requirements-{subdir}.lock.txt"
         if lock.is_file():
-            try:
-                found = vc.parse_lock(lock.read_text(encoding="utf-8"))
-            except InvalidRequirement as exc:
-                raise EnvgenError(
-                    f"unreadable lock line: {exc}",
-                    file=project.display(lock),
-                    fix=f"re-create it with 'envgen lock {env.name}'",
-                ) from None
-            return vc.applicable(found, markers), project.display(lock)
+            shown = project.display(lock)
+            found = _trusted_lock(lock, shown, env.name)
+            return vc.applicable(found, markers), shown
     found = []
     for line in env.pip_requirements:
         try:
@@ -161,6 +155,37 @@ def expected_requirements(
         except InvalidRequirement:
             continue  # options and paths (-e ., --find-links) pin no version to check
     return vc.applicable(found, markers), "the profile's pins"
+
+
+class UntrustedLock(EnvgenError):
+    """The lock on disk is not what ``envgen lock`` wrote, so it cannot say what is expected."""
+
+
+def _trusted_lock(lock: Path, shown: str, name: str) -> list[Requirement]:
+    """The requirements of a lock whose seal is intact and that lists packages; else refused.
+
+    An empty, unsealed or hand-edited lock is not the truth: comparing the environment with it
+    would pass an environment that is not what ``envgen lock`` decided.
+    """
+    from .digest import is_generated, read_seal
+
+    fix = f"re-lock with 'envgen lock {name}' (or restore the lock from version control)"
+    try:
+        text = lock.read_bytes().decode("utf-8")
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or "it is not UTF-8 text"
+        raise UntrustedLock(f"{shown} is unreadable ({why})", fix=fix) from None
+    if not is_generated(text):
+        raise UntrustedLock(f"{shown} is not sealed by envgen (no envgen-content-sha256)", fix=fix)
+    if not read_seal(text)[1]:
+        raise UntrustedLock(f"{shown} was edited by hand since envgen wrote it", fix=fix)
+    try:
+        found = vc.parse_lock(text)
+    except InvalidRequirement as exc:
+        raise UntrustedLock(f"{shown} has an unreadable line: {exc}", fix=fix) from None
+    if not found:
+        raise UntrustedLock(f"{shown} lists no packages", fix=fix)
+    return found
 
 
 def verify_env(
@@ -217,13 +242,19 @@ def _check_marker(prefix: Path, name: str) -> vc.Check:
 def _interpreter_checks(
     project: Project, env: ResolvedEnv, activation: Activation, facts: Mapping[str, Any]
 ) -> list[vc.Check]:
-    requirements, source = expected_requirements(project, env, facts["markers"])
     installed = facts.get("distributions")
-    packages = (
-        vc.check_packages(requirements, installed, source)
-        if installed is not None
-        else vc.Check("packages", vc.FAIL, f"cannot list them: {facts.get('distributions_error')}")
-    )
+    try:
+        requirements, source = expected_requirements(project, env, facts["markers"])
+    except UntrustedLock as exc:
+        packages = vc.Check("packages", vc.FAIL, f"{exc.message}. Fix: {exc.fix}")
+    else:
+        packages = (
+            vc.check_packages(requirements, installed, source)
+            if installed is not None
+            else vc.Check(
+                "packages", vc.FAIL, f"cannot list them: {facts.get('distributions_error')}"
+            )
+        )
     return [
         vc.check_activation(facts, activation.kind, activation.describe()),
         vc.check_interpreter(facts, activation.prefix),

@@ -187,6 +187,8 @@ def check_packages(
             problems.append(f"{requirement.name} is {have} ({source}: {wanted})")
     if problems:
         return Check("packages", FAIL, "; ".join(problems))
+    if not requirements:  # nothing compared is nothing proven: never "0 of 0" as a pass
+        return Check("packages", SKIP, f"no pip packages to compare ({source} lists none here)")
     return Check("packages", PASS, f"{len(requirements)} of {len(requirements)} as in {source}")
 
 

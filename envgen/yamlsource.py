@@ -2,6 +2,11 @@
 
 Error messages must point at a line in the user's file; PyYAML only keeps marks on nodes, so we
 compose the node tree ourselves and record ``key path -> line`` on the way down.
+
+Every YAML envgen reads is untrusted input, so loading is bounded: at most ``MAX_ALIASES``
+aliases and ``MAX_NODES`` values after expansion (an alias bomb is refused in milliseconds, not
+expanded for hours), only the plain YAML types (an explicit ``!tag`` is refused), and the ``<<``
+merge key is supported for mappings.
 """
 
 from __future__ import annotations
@@ -12,7 +17,73 @@ from typing import Any
 
 import yaml
 
-from .errors import ProfileError
+from .errors import EnvgenError, ProfileError
+
+MAX_ALIASES = 100  # per document: profiles use a few anchors at most; locks use none
+MAX_NODES = 200_000  # values after alias expansion: far above the largest real lock file
+_MERGE = "tag:yaml.org,2002:merge"
+_PLAIN_TAGS = frozenset(
+    "tag:yaml.org,2002:" + t
+    for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that counts aliases while composing, so a bomb never gets to expand."""
+
+    aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise yaml.MarkedYAMLError(
+                    problem=f"more than {MAX_ALIASES} aliases (*name): refused as a possible "
+                    "alias bomb",
+                    problem_mark=event.start_mark,
+                )
+        return super().compose_node(parent, index)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    loader = _BoundedLoader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def load_text(text: str, shown: str, what: str = "file") -> Any:
+    """Parse YAML ``text`` (a lock, a marker, a data file) with the same bounds as profiles.
+
+    Errors are EnvgenError naming ``shown``: a broken lock is the user's to fix, not a bug.
+    """
+    try:
+        node = _compose(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise EnvgenError(
+            f"the {what} is not valid YAML: {exc.problem or exc.context or 'invalid YAML'}",
+            file=shown,
+            line=(mark.line + 1) if mark else None,
+            fix=f"regenerate the {what} (or restore it from version control)",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise EnvgenError(
+            f"the {what} is not valid YAML ({exc})", file=shown, fix=f"regenerate the {what}"
+        ) from None
+    if node is None:
+        return None
+    try:
+        return _Builder(shown).build(node, "")
+    except ProfileError as exc:
+        raise EnvgenError(
+            f"the {what} cannot be read: {exc.message}",
+            file=shown,
+            line=exc.line,
+            fix=f"regenerate the {what} (or restore it from version control)",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -45,7 +116,7 @@ def load_yaml(path: Path, *, display: str | None = None) -> YamlDocument:
             "the file is not UTF-8 text", file=shown, fix="save it as UTF-8"
         ) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -73,8 +144,29 @@ class _Builder:
         self.lines: dict[str, int] = {}
         self.raw: dict[str, str] = {}
         self._loader = yaml.SafeLoader("")
+        self._nodes = 0
+
+    def _fail(self, node: yaml.Node, problem: str, fix: str, key: str = "") -> ProfileError:
+        return ProfileError(
+            problem, file=self.shown, line=node.start_mark.line + 1, key=key or None, fix=fix
+        )
 
     def build(self, node: yaml.Node, prefix: str) -> Any:
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise self._fail(
+                node,
+                f"the document expands to more than {MAX_NODES} values (an alias bomb?)",
+                "write the values out instead of repeating aliases",
+            )
+        if node.tag not in _PLAIN_TAGS:
+            raise self._fail(
+                node,
+                f"the YAML tag {node.tag.replace('tag:yaml.org,2002:', '!!')} is not supported "
+                "(only plain strings, numbers, true/false, lists and mappings are)",
+                "remove the tag and quote the value as a string",
+                prefix,
+            )
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, prefix)
         if isinstance(node, yaml.SequenceNode):
@@ -84,7 +176,16 @@ class _Builder:
                 self.lines[path] = item.start_mark.line + 1
                 items.append(self.build(item, path))
             return items
-        value = self._loader.construct_object(node)
+        try:
+            value = self._loader.construct_object(node)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError, AttributeError) as exc:
+            raise self._fail(
+                node,
+                f"the value {node.value!r} is not a valid {node.tag.rsplit(':', 1)[-1]}"
+                + (f" ({str(exc).splitlines()[0]})" if isinstance(exc, ValueError) else ""),
+                "quote the value as a string",
+                prefix,
+            ) from None
         if not isinstance(value, str) and isinstance(node, yaml.ScalarNode):
             self.raw[prefix] = node.value
         return value
@@ -92,8 +193,12 @@ class _Builder:
     def _mapping(self, node: yaml.MappingNode, prefix: str) -> dict[str, Any]:
         shown = self.shown
         result: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = self._loader.construct_object(key_node)
+            if key_node.tag == _MERGE:
+                merged = {**self._merge_sources(value_node, prefix), **merged}
+                continue
+            key = self._key(key_node, prefix)
             if not isinstance(key, str):
                 raise ProfileError(
                     f"keys must be strings, found {key!r}",
@@ -113,4 +218,32 @@ class _Builder:
                 )
             self.lines[path] = key_node.start_mark.line + 1
             result[key] = self.build(value_node, path)
-        return result
+        return {**{k: v for k, v in merged.items() if k not in result}, **result}
+
+    def _key(self, node: yaml.Node, prefix: str) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            kind = "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
+            raise self._fail(node, f"keys must be strings, found {kind}", "quote the key", prefix)
+        if node.tag not in _PLAIN_TAGS:
+            raise self._fail(
+                node, "a YAML tag on a key is not supported", "write the key plainly", prefix
+            )
+        try:
+            return self._loader.construct_object(node)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError, AttributeError):
+            return node.value
+
+    def _merge_sources(self, node: yaml.Node, prefix: str) -> dict[str, Any]:
+        """``<<: *anchor`` or ``<<: [*a, *b]``: the mappings merged in, the first one winning."""
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        merged: dict[str, Any] = {}
+        for source in reversed(sources):
+            if not isinstance(source, yaml.MappingNode):
+                raise self._fail(
+                    source,
+                    "the merge key '<<' takes a mapping or a list of mappings",
+                    "point '<<' at an anchored mapping (<<: *defaults)",
+                    prefix,
+                )
+            merged.update(self._mapping(source, prefix))
+        return merged

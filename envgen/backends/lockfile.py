@@ -64,15 +64,30 @@ class LockedPlatform:
 
 def read_lock(path: Path, platform: str, mirrors: Mirrors) -> LockedPlatform:
     """The lock's packages for ``platform``, their URLs rewritten through ``mirrors``."""
-    import yaml
+    from ..yamlsource import load_text
 
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8 (binary garbage)
+        why = getattr(exc, "strerror", None) or "it is not UTF-8 text"
+        raise EnvgenError(
+            f"unreadable conda lock ({why})", file=str(path), fix="re-lock with 'envgen lock'"
+        ) from None
+    data: Any = load_text(text, str(path), "conda lock")
+    try:
         packages = data["package"]
         platforms = data["metadata"]["platforms"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        if not isinstance(packages, list) or not all(isinstance(p, dict) for p in packages):
+            raise TypeError("'package' is not a list of mappings")
+        if not isinstance(platforms, list):
+            raise TypeError("'metadata.platforms' is not a list")
+    except (KeyError, TypeError) as exc:
         raise EnvgenError(
-            f"unreadable conda lock ({exc})", file=str(path), fix="re-lock with 'envgen lock'"
+            f"unreadable conda lock (no {exc})"
+            if isinstance(exc, KeyError)
+            else f"unreadable conda lock ({exc})",
+            file=str(path),
+            fix="re-lock with 'envgen lock'",
         ) from None
     if platform not in platforms:
         raise EnvgenError(
@@ -82,16 +97,23 @@ def read_lock(path: Path, platform: str, mirrors: Mirrors) -> LockedPlatform:
         )
     conda: list[LockedPackage] = []
     pip: list[LockedPackage] = []
-    for item in packages:
+    for index, item in enumerate(packages):
         if item.get("platform") != platform:
             continue
-        hashes = item.get("hash") or {}
-        pkg = LockedPackage(
-            name=str(item["name"]),
-            version=str(item["version"]),
-            url=mirrors.url(str(item["url"])),
-            md5=hashes.get("md5") or None,
-            sha256=hashes.get("sha256") or None,
-        )
+        try:
+            hashes = item.get("hash") or {}
+            pkg = LockedPackage(
+                name=str(item["name"]),
+                version=str(item["version"]),
+                url=mirrors.url(str(item["url"])),
+                md5=hashes.get("md5") or None,
+                sha256=hashes.get("sha256") or None,
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise EnvgenError(
+                f"package {index + 1} of the conda lock is malformed ({type(exc).__name__}: {exc})",
+                file=str(path),
+                fix="re-lock with 'envgen lock' (or restore the lock from version control)",
+            ) from None
         (conda if item.get("manager") == "conda" else pip).append(pkg)
     return LockedPlatform(path, platform, tuple(conda), tuple(pip))
