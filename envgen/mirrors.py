@@ -51,6 +51,15 @@ def redact(url: str) -> str:
     return f"{parts.scheme}://{user}{host}{port}{parts.path}" + ("?***" if parts.query else "")
 
 
+def without_credentials(url: str) -> str:
+    """``url`` without its user and password: how uv reports an index it used (redacted)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host))
+
+
 def _port(parts: SplitResult) -> int | None:
     try:
         return parts.port

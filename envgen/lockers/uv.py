@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ToolError
+from ..mirrors import without_credentials
 from ..resolve import ResolvedEnv
 from .base import LockedPipPackage, PipLock
 
@@ -312,6 +313,8 @@ class _Solver:
         self.hint = hint
         self.uv = uv_binary()
         self.expanded = {os.path.expandvars(u).rstrip("/"): u.rstrip("/") for u in indexes.ordered}
+        # uv names the index a package came from without its credentials: map that form back.
+        self.uncredentialed = {without_credentials(k): v for k, v in self.expanded.items()}
         self.family = {canonical(p) for p in (*env.packages, *TRITON_PACKAGES)}
 
     def solve(self, platform: str) -> PipSolution:
@@ -359,7 +362,9 @@ class _Solver:
             index = note.index.rstrip("/")
             self._check_origin(name, version, platform, index)
             url, sha = _best(files, self.env.python_minor)
-            shown_index = self.expanded.get(index, index)
+            shown_index = self.expanded.get(index) or self.uncredentialed.get(
+                without_credentials(index), index
+            )
             packages.append(
                 LockedPipPackage(name, version, _shown(url, self.expanded), sha, shown_index)
             )
@@ -372,7 +377,8 @@ class _Solver:
         pytorch = self.indexes.pytorch
         if pytorch is None or name not in self.family:
             return
-        if index != os.path.expandvars(pytorch).rstrip("/"):
+        wanted = without_credentials(os.path.expandvars(pytorch).rstrip("/"))
+        if without_credentials(index) != wanted:
             raise ToolError(
                 f"refusing to lock {name}=={version} for {platform}: it was found on {index}, "
                 f"not on the PyTorch index {pytorch} (a same-named package elsewhere is the "
