@@ -12,7 +12,10 @@ from tests.conftest import isolated_pip_env
 from tests.fixtures.pypi_index import PYPI_PUBLIC, PYTORCH_PUBLIC, LocalIndexes
 from tests.helpers import run_cli, snapshot, write_profile
 
-CPU = 'python: "3.11"\naccelerator: cpu\npytorch: {version: "2.4.1", packages: [torch]}\nplatforms: [linux-64]\n'
+CPU = (
+    'python: "3.11"\naccelerator: cpu\npytorch: {version: "2.4.1", packages: [torch]}\n'
+    "platforms: [linux-64]\n"
+)
 SECRET = "s3cr3t-Value"
 
 
