@@ -44,7 +44,7 @@ from .envlock import PrefixLock
 from .envmeta import MARKER, EnvMarker, default_prefix, env_python, read_marker, write_marker
 from .errors import EnvgenError, ToolError
 from .interpreters import Interpreter, probe, select
-from .leftovers import temporary_directory
+from .leftovers import sweep, tag, temporary_directory
 from .mirrors import Mirrors
 from .output import CURRENT, MISSING
 from .prefix_rules import check_prefix, check_replaceable
@@ -233,19 +233,36 @@ def _remove(path: Path) -> None:
 
 
 def _recover(final: Path, progress: Progress) -> None:
-    """Undo what an interrupted create left (its building note says what it moved aside)."""
+    """Undo what an interrupted create left (its building note says what it moved aside).
+
+    The note is written before the old environment is moved aside and removed only after the
+    old one is out of the way, so: a recorded backup that exists means ``final`` is partial (put
+    the backup back); a recorded backup that is gone means ``final`` is whole (the move had not
+    happened yet, or the new build had finished); no backup means ``final`` is partial.
+    """
+    sweep(final.parent, f".{final.name}.envgen-trash-")  # old environments being deleted
     note = _aside(final, "building")
     if not note.exists():
         return
-    progress(f"removing the remains of an interrupted create at {final}")
     try:
         backup = json.loads(note.read_text(encoding="utf-8")).get("backup")
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         backup = None
+    if backup and not Path(backup).exists():
+        note.unlink()
+        return
+    progress(f"removing the remains of an interrupted create at {final}")
     _remove(final)
-    if backup and Path(backup).exists():
+    if backup:
         Path(backup).replace(final)  # the finished environment it was replacing, intact
     note.unlink()
+
+
+def _discard(old: Path) -> None:
+    """Delete a replaced environment: renamed first, so a kill mid-delete leaves only trash."""
+    trash = old.with_name(tag(f".{old.name.split('.envgen-')[0].lstrip('.')}.envgen-trash-"))
+    old.replace(trash)
+    _remove(trash)
 
 
 def _python_inside(prefix: Path, chosen: str) -> str:
@@ -306,13 +323,12 @@ def _build(final: Path, plan: CreatePlan, force: bool, marker: EnvMarker) -> tup
     _, marked = _existing_marker(final, force, progress)
     backup: Path | None = None
     check_replaceable(final, force=force, has_marker=marked)
+    if final.exists() and not (marked or any(final.iterdir())):
+        final.rmdir()
     if final.exists():
-        if marked or any(final.iterdir()):
-            backup = _aside(final, "old")
-            _remove(backup)
-            final.replace(backup)
-        else:
-            final.rmdir()
+        backup = _aside(final, "old")
+        if backup.exists():
+            _discard(backup)
     note = _aside(final, "building")
     try:
         note.write_text(
@@ -320,12 +336,12 @@ def _build(final: Path, plan: CreatePlan, force: bool, marker: EnvMarker) -> tup
             encoding="utf-8",
         )
     except OSError as exc:
-        if backup is not None:
-            backup.replace(final)
         raise EnvgenError(
             f"cannot write {note}: {exc.strerror or exc}",
             fix="make the prefix's directory writable and check the disk is not full",
         ) from None
+    if backup is not None:
+        final.replace(backup)  # after the note: a kill from here on is undone by _recover
     try:
         with _sigterm_as_interrupt():
             tool = backend(marker.backend).create(plan)
@@ -339,9 +355,9 @@ def _build(final: Path, plan: CreatePlan, force: bool, marker: EnvMarker) -> tup
             progress(f"the previous environment is back at {final}")
         note.unlink(missing_ok=True)
         raise
-    note.unlink()
     if backup is not None:
-        _remove(backup)
+        _discard(backup)  # before the note goes: _recover then sees "backup gone, final whole"
+    note.unlink()
     return ("rebuilt" if backup is not None else "created"), tool
 
 
@@ -397,7 +413,8 @@ def create_env(
     final = (prefix or default_prefix(project.config.root, name)).absolute()
     # Refused here, before the lock file, the building note or a temporary folder exist.
     check_prefix(final, project.config.root, given=prefix is not None)
-    check_replaceable(final, force=force, has_marker=_existing_marker(final, force, _quiet)[1])
+    if not _aside(final, "building").exists():  # else: a killed create's remains, recovered below
+        check_replaceable(final, force=force, has_marker=_existing_marker(final, force, _quiet)[1])
     all_mirrors = Mirrors.from_mapping({**project.config.mirrors, **(mirrors or {})})
     with temporary_directory("envgen-create-") as work:
         version = interpreter.version if interpreter else env.python

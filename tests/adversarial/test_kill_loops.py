@@ -1,0 +1,150 @@
+"""SIGKILL at random moments: render, lock and create never leave a corrupt file, and never an
+environment that ``verify`` passes before create finished; the next run cleans up after them.
+
+``ENVGEN_KILLS`` sets the kills per flow (CI: a few; the dedicated run: 100+, see README).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from envgen.digest import is_generated, read_seal
+from envgen.envmeta import MARKER
+from tests.adversarial.conftest import count
+from tests.conftest import isolated_pip_env
+from tests.fixtures.pypi_index import LocalIndexes
+from tests.helpers import write_profile
+
+PROFILE = (
+    'python: "3.11"\naccelerator: cpu\npytorch: {{version: "2.4.1", packages: [torch]}}\n'
+    'platforms: [linux-64]\ndescription: "round {n}"\n'
+)
+KILLS = count("ENVGEN_KILLS", 6)  # render
+SLOW_KILLS = count("ENVGEN_KILLS", 2)  # lock and create: each run solves or installs
+SEED = int(os.environ.get("ENVGEN_SEED", "0")) or random.randrange(1 << 30)
+
+
+def _environ(root: Path) -> dict[str, str]:
+    env = isolated_pip_env(root)
+    env.update(
+        HOME=str(root / "home"),
+        XDG_CACHE_HOME=str(root / "home" / ".cache"),
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+    )
+    return env
+
+
+def _kill_after(args: list[str], cwd: Path, delay: float, env: dict[str, str]) -> int | None:
+    """Run envgen; SIGKILL it after ``delay`` seconds. None: it finished before the kill."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envgen", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # the kill reaches uv/pip children too, as a real kill -9 would
+    )
+    try:
+        proc.wait(timeout=delay)
+        return None
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return proc.pid
+
+
+def _timed(args: list[str], cwd: Path, env: dict[str, str]) -> float:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "envgen", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return time.monotonic() - started
+
+
+def _assert_whole(directory: Path) -> None:
+    """Every generated file on disk is complete: its seal matches its content."""
+    for path in directory.rglob("*"):
+        if path.is_file() and not path.name.endswith(".tmp"):
+            text = path.read_text(encoding="utf-8")
+            assert is_generated(text) and read_seal(text)[1], f"corrupt: {path}"
+
+
+def test_render_killed_at_random_moments(project_dir: Path) -> None:
+    rng = random.Random(SEED)
+    env = _environ(project_dir.parent)
+    names = ["a", "b", "c"]
+    for name in names:
+        write_profile(project_dir, name, PROFILE.format(n=0))
+    full = _timed(["render", *names], project_dir, env)
+    killed = 0
+    for n in range(1, KILLS + 1):
+        for name in names:
+            write_profile(project_dir, name, PROFILE.format(n=n))
+        if _kill_after(["render", *names], project_dir, rng.uniform(0.05, full * 1.2), env):
+            killed += 1
+        _assert_whole(project_dir / "envs")
+    assert killed >= KILLS // 2, f"seed {SEED}: only {killed} of {KILLS} runs were killed"
+    _timed(["render", *names], project_dir, env)  # the next run finishes and sweeps
+    assert list((project_dir / "envs").rglob("*.tmp")) == []
+    _assert_whole(project_dir / "envs")
+
+
+@pytest.mark.e2e
+def test_lock_and_create_killed_at_random_moments(
+    project_dir: Path, torch_indexes: LocalIndexes
+) -> None:
+    rng = random.Random(SEED)
+    env = _environ(project_dir.parent)
+    with (project_dir / "pyproject.toml").open("a") as fh:
+        fh.write("\n" + torch_indexes.mirror_toml())
+    write_profile(project_dir, "p", PROFILE.format(n=0))
+    lock_time = _timed(["lock", "p", "--no-conda"], project_dir, env)
+    killed = 0
+    for n in range(1, SLOW_KILLS + 1):
+        write_profile(project_dir, "p", PROFILE.format(n=n))
+        if _kill_after(
+            ["lock", "p", "--no-conda", "--upgrade"], project_dir, rng.uniform(0.05, lock_time), env
+        ):
+            killed += 1
+        _assert_whole(project_dir / "envs")
+    _timed(["lock", "p", "--no-conda"], project_dir, env)
+    create = ["create", "p", "--python", sys.executable, "--force"]
+    create_time = _timed(create, project_dir, env)
+    prefix = project_dir / ".envgen" / "envs" / "p"
+    for _ in range(SLOW_KILLS):
+        pid = _kill_after(create, project_dir, rng.uniform(0.05, create_time), env)
+        killed += pid is not None
+        passed = _verified(project_dir, env)
+        if not (prefix / MARKER).is_file():
+            assert not passed, f"seed {SEED}: verify passed a half-built environment"
+    assert killed >= SLOW_KILLS
+    _timed(["create", "p", "--python", sys.executable], project_dir, env)  # recovers
+    assert _verified(project_dir, env)
+    leftovers = [p.name for p in prefix.parent.iterdir() if p.name.startswith(".p.envgen-")]
+    assert leftovers == []
+
+
+def _verified(project_dir: Path, env: dict[str, str]) -> bool:
+    """verify's verdict on what create built, for the parts a stand-in torch can prove: the
+    finished marker, the interpreter and every locked package (the stand-in cannot matmul)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "envgen", "verify", "p", "--json"],
+        cwd=project_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode == 2:  # no environment at all
+        return False
+    checks = {c["name"]: c["status"] for c in json.loads(done.stdout)["checks"]}
+    return all(checks.get(n) == "pass" for n in ("environment", "interpreter", "packages"))
