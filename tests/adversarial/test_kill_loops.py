@@ -1,7 +1,8 @@
 """SIGKILL at random moments: render, lock and create never leave a corrupt file, and never an
 environment that ``verify`` passes before create finished; the next run cleans up after them.
 
-``ENVGEN_KILLS`` sets the kills per flow (CI: a few; the dedicated run: 100+, see README).
+``ENVGEN_KILLS`` (render) and ``ENVGEN_SLOW_KILLS`` (lock, create) set the kills per flow: a
+few in CI, 100+ in the dedicated run (see README).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ PROFILE = (
     'platforms: [linux-64]\ndescription: "round {n}"\n'
 )
 KILLS = count("ENVGEN_KILLS", 6)  # render
-SLOW_KILLS = count("ENVGEN_KILLS", 2)  # lock and create: each run solves or installs
+SLOW_KILLS = count("ENVGEN_SLOW_KILLS", 2)  # lock and create: each run solves or installs
 SEED = int(os.environ.get("ENVGEN_SEED", "0")) or random.randrange(1 << 30)
 
 
