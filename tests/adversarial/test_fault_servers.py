@@ -24,7 +24,7 @@ PROFILE = (
     'python: "3.11"\naccelerator: cpu\npytorch: {version: "2.4.1", packages: [torch]}\n'
     "platforms: [linux-64]\n"
 )
-BOUND_S = 60.0  # uv's own timeout is set to 2 s below; its retries make up the rest
+BOUND_S = 60.0  # uv's own timeout is set to 1 s below; its retries make up the rest
 
 
 class _Faulty(http.server.BaseHTTPRequestHandler):
@@ -71,7 +71,7 @@ def _isolate(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in isolated_pip_env(project_dir.parent).items():
         if key.startswith(("UV_", "PIP_")):
             monkeypatch.setenv(key, value)
-    monkeypatch.setenv("UV_HTTP_TIMEOUT", "2")
+    monkeypatch.setenv("UV_HTTP_TIMEOUT", "1")
 
 
 def test_a_faulty_index_fails_the_lock_clearly_and_quickly(

@@ -26,7 +26,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-EXAMPLES = count("ENVGEN_FUZZ_EXAMPLES", 150)
+EXAMPLES = count("ENVGEN_FUZZ_EXAMPLES", 60)
 FORMATS = ("environment.yml", "requirements.txt", "pixi.toml")
 TRICKY = ["\n", "\u2028", "\x85", "\v", "#", " --trusted-host x", "'", '"', "${X}", "../", "*a"]
 
@@ -79,9 +79,27 @@ GOOD = {
         st.sampled_from(["linux-64", "osx-arm64", "win-64"]), min_size=1, max_size=2, unique=True
     ),
 }
-profiles = st.fixed_dictionaries(
+random_profiles = st.fixed_dictionaries(
     {}, optional={k: (st.one_of(GOOD[k], value) if k in GOOD else value) for k in KEYS}
 )
+# Mostly valid profiles, so that the "valid output" side of the property is exercised too.
+likely_profiles = st.fixed_dictionaries(
+    {
+        "python": GOOD["python"],
+        "accelerator": st.just("cpu"),
+        "pytorch": st.sampled_from(["2.4.1", "2.5.1"]),
+        "platforms": GOOD["platforms"],
+    },
+    optional={
+        "pip": GOOD["pip"],
+        "conda": GOOD["conda"],
+        "variables": GOOD["variables"],
+        "description": st.text(max_size=30),
+        "source": st.sampled_from(["pip", "conda"]),
+        "channels": st.lists(st.sampled_from(["conda-forge", "https://c.example/ch"]), max_size=1),
+    },
+)
+profiles = st.one_of(likely_profiles, random_profiles)
 
 
 @st.composite

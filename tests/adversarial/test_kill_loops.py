@@ -30,7 +30,7 @@ PROFILE = (
     'platforms: [linux-64]\ndescription: "round {n}"\n'
 )
 KILLS = count("ENVGEN_KILLS", 6)  # render
-SLOW_KILLS = count("ENVGEN_SLOW_KILLS", 2)  # lock and create: each run solves or installs
+SLOW_KILLS = count("ENVGEN_SLOW_KILLS", 1)  # lock and create: each run solves or installs
 SEED = int(os.environ.get("ENVGEN_SEED", "0")) or random.randrange(1 << 30)
 
 
