@@ -6,7 +6,7 @@ environment (a ``pyvenv.cfg`` at the root of a git checkout, a conda base instal
 touched (no lock file, no building note):
 
 * never ``/``, the home directory, the project root or any directory above the project;
-* never a symlink, and never under something that is not a directory;
+* never a symlink itself, and never under something that is not a directory;
 * ``--force`` replaces an environment envgen built (its marker, even a broken one), or a
   directory holding nothing but what a venv or a conda environment consists of.
 """
@@ -89,14 +89,13 @@ def check_prefix(prefix: Path, project_root: Path, *, given: bool) -> None:
     ``.envgen/envs`` is never the project itself, but is checked for files in the way all the same.
     """
     key = "--prefix" if given else None
+    if prefix.is_symlink():  # replacing it would replace, or delete, what it points to
+        raise EnvgenError(
+            f"{prefix} is a symbolic link (to {prefix.readlink()})",
+            key=key,
+            fix="pass the real directory (the link's target) as --prefix, or a new path",
+        )
     for parent in (prefix, *prefix.parents):
-        if parent.is_symlink():
-            raise EnvgenError(
-                f"{prefix} goes through a symbolic link ({parent} -> {parent.readlink()})",
-                key=key,
-                fix="pass the real directory (the link's target) as --prefix, so that envgen "
-                "never replaces what a link points to",
-            )
         if parent.exists() and not parent.is_dir():
             raise EnvgenError(
                 f"{prefix} cannot be created: {parent} is a file, not a directory",
