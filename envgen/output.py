@@ -146,6 +146,7 @@ def _stage(path: Path, content: str) -> _Staged:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         sweep(path.parent, _tmp_prefix(path), _TMP_SUFFIX)  # what killed runs left
+        _sweep_unnamed(path)
         fd, name = tempfile.mkstemp(
             prefix=tag(_tmp_prefix(path)), suffix=_TMP_SUFFIX, dir=path.parent
         )
@@ -161,6 +162,22 @@ def _stage(path: Path, content: str) -> _Staged:
             raise _write_error(path, exc) from None
         raise
     return _Staged(path, tmp)
+
+
+def _sweep_unnamed(path: Path) -> None:
+    """Temporaries of envgen before names carried a pid: ``.NAME.<8 mkstemp chars>.tmp``, once
+    they are an hour old (no write takes that long); nothing else matches that exact shape."""
+    import glob
+    import re
+    import time
+
+    shape = re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}" + re.escape(_TMP_SUFFIX))
+    for entry in path.parent.glob(f".{glob.escape(path.name)}.*{_TMP_SUFFIX}"):
+        try:
+            if shape.fullmatch(entry.name) and time.time() - entry.lstat().st_mtime > 3600:
+                entry.unlink()
+        except OSError:
+            continue
 
 
 def write_atomic(path: Path, content: str) -> None:

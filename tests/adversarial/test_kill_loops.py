@@ -94,6 +94,7 @@ def test_render_killed_at_random_moments(project_dir: Path) -> None:
         if _kill_after(["render", *names], project_dir, rng.uniform(0.05, full * 1.2), env):
             killed += 1
         _assert_whole(project_dir / "envs")
+    print(f"render: {killed} of {KILLS} runs killed (seed {SEED})")  # the figure, with -s
     assert killed >= KILLS // 2, f"seed {SEED}: only {killed} of {KILLS} runs were killed"
     _timed(["render", *names], project_dir, env)  # the next run finishes and sweeps
     assert list((project_dir / "envs").rglob("*.tmp")) == []
@@ -118,6 +119,7 @@ def test_lock_and_create_killed_at_random_moments(
         ):
             killed += 1
         _assert_whole(project_dir / "envs")
+    print(f"lock: {killed} of {SLOW_KILLS} runs killed (seed {SEED})")
     _timed(["lock", "p", "--no-conda"], project_dir, env)
     create = ["create", "p", "--python", sys.executable, "--force"]
     create_time = _timed(create, project_dir, env)
@@ -128,6 +130,7 @@ def test_lock_and_create_killed_at_random_moments(
         passed = _verified(project_dir, env)
         if not (prefix / MARKER).is_file():
             assert not passed, f"seed {SEED}: verify passed a half-built environment"
+    print(f"lock and create: {killed} of {2 * SLOW_KILLS} runs killed (seed {SEED})")
     assert killed >= SLOW_KILLS
     _timed(["create", "p", "--python", sys.executable], project_dir, env)  # recovers
     assert _verified(project_dir, env)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -32,11 +33,17 @@ def test_render_sweeps_a_killed_renders_temporaries_only(
     out.mkdir(parents=True)
     dead = out / f".requirements.txt.envgen-{_dead_pid()}-abc.tmp"
     live = out / f".requirements.txt.envgen-{os.getppid()}-def.tmp"  # a running process
-    mine = out / ".requirements.txt.notes.tmp"  # a person's file, young
-    for path in (dead, live, mine):
+    mine = out / ".requirements.txt.notes.tmp"  # a person's file
+    legacy = out / ".requirements.txt.k2x_9q1a.tmp"  # an older envgen's, without a pid
+    young = out / ".requirements.txt.zzzzzzzz.tmp"
+    for path in (dead, live, mine, legacy, young):
         path.write_text("partial")
+    hours_ago = time.time() - 7200
+    for path in (mine, legacy):
+        os.utime(path, (hours_ago, hours_ago))
     assert run_cli(capsys, "render", "p").code == 0
-    assert not dead.exists() and live.exists() and mine.exists()
+    assert not dead.exists() and not legacy.exists()
+    assert live.exists() and mine.exists() and young.exists()
 
 
 def test_temporary_folders_of_dead_runs_are_swept(
