@@ -16,7 +16,7 @@ SEPARATORS = {
     "LS": "\u2028",
     "PS": "\u2029",
 }
-FORMATS = ("environment.yml", "requirements.txt", "pixi.toml")
+FORMATS = ("environment.yml", "requirements.txt", "pixi.toml", "conda-lock-spec.yml")
 EVIL = "--trusted-host evil.example"
 
 # vector -> (where it goes, a template of the value; {sep} is the separator)

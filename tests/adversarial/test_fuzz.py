@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from envgen.cli import main
 from tests.adversarial.conftest import count
-from tests.adversarial.injection import SEPARATORS
+from tests.adversarial.injection import FORMATS, SEPARATORS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,7 +27,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 EXAMPLES = count("ENVGEN_FUZZ_EXAMPLES", 60)
-FORMATS = ("environment.yml", "requirements.txt", "pixi.toml")
 TRICKY = ["\n", "\u2028", "\x85", "\v", "#", " --trusted-host x", "'", '"', "${X}", "../", "*a"]
 
 text = st.one_of(
