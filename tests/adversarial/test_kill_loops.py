@@ -91,7 +91,7 @@ def test_render_killed_at_random_moments(project_dir: Path) -> None:
     for n in range(1, KILLS + 1):
         for name in names:
             write_profile(project_dir, name, PROFILE.format(n=n))
-        if _kill_after(["render", *names], project_dir, rng.uniform(0.05, full * 1.2), env):
+        if _kill_after(["render", *names], project_dir, rng.uniform(0.05, full * 0.8), env):
             killed += 1
         _assert_whole(project_dir / "envs")
     print(f"render: {killed} of {KILLS} runs killed (seed {SEED})")  # the figure, with -s
