@@ -103,7 +103,12 @@ def check_url(url: str, where: str, *, file: str | None = None) -> str:
 
 def check_credentials(url: str, where: str, *, file: str | None = None) -> None:
     """Refuse a literal password or token in ``url``; ``${VAR}`` placeholders are fine."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed '[' of an IPv6 host
+        raise EnvgenError(
+            f"{redact(url)} is not a URL", file=file, key=where, fix="write a valid URL"
+        ) from None
     secrets = []
     if parts.password is not None or parts.username is not None:
         secrets.append(parts.password if parts.password is not None else parts.username or "")

@@ -336,13 +336,16 @@ def _check_channels(ctx: _Ctx, value: Any) -> list[str]:
 
 def _check_pip_urls(ctx: _Ctx, items: list[str]) -> None:
     """A direct URL (name @ https://…) must not carry a credential into a committed file."""
-    from packaging.requirements import Requirement
+    from packaging.requirements import InvalidRequirement, Requirement
 
     from .mirrors import check_credentials
 
     for index, item in enumerate(items):
         if "@" in item and "://" in item:
-            url = Requirement(item).url
+            try:
+                url = Requirement(item).url
+            except InvalidRequirement:
+                continue  # reported, with its reason, by the item's own check
             if url:
                 check_credentials(url, f"{ctx.key}[{index}]", file=ctx.shown)
 

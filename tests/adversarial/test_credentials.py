@@ -91,3 +91,20 @@ def test_literal_credentials_in_mirrors_are_refused_unsaid(
         assert "carries a credential" in result.err and SECRET not in result.err + result.out
     result = run_cli(capsys, "lock", "p", "--mirror", f"{PYPI_PUBLIC}={mirror}=x")
     assert result.code == 2 and SECRET not in result.err + result.out
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("pip", "demo @ http://[::1/x.whl"),
+        ("pip", "demo @ https://u:p@[x/y"),
+        ("channels", "http://[::1/ch"),
+    ],
+)
+def test_unparseable_urls_are_exit_2(
+    project_dir: Path, capsys: pytest.CaptureFixture[str], key: str, value: str
+) -> None:
+    write_profile(project_dir, "p", CPU + f'{key}: ["{value}"]\n')
+    result = run_cli(capsys, "render", "p")
+    assert result.code == 2 and "Traceback" not in result.err, result.err
+    assert "u:p@" not in result.err

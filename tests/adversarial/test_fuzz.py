@@ -27,7 +27,20 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 EXAMPLES = count("ENVGEN_FUZZ_EXAMPLES", 60)
-TRICKY = ["\n", "\u2028", "\x85", "\v", "#", " --trusted-host x", "'", '"', "${X}", "../", "*a"]
+TRICKY = [
+    "\n",
+    "\u2028",
+    "\x85",
+    "\v",
+    "#",
+    " --trusted-host x",
+    "'",
+    '"',
+    "${X}",
+    "../",
+    "*a",
+    " @ http://[::1/x",
+]
 
 text = st.one_of(
     st.text(max_size=20),
