@@ -49,7 +49,9 @@ class Project:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
-            self._catalog = load_catalog()
+            overlay = self.config.catalog
+            label = self.registry.display(overlay) if overlay is not None else None
+            self._catalog = load_catalog(overlay=overlay, overlay_label=label)
         return self._catalog
 
     @cached_property

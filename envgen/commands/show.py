@@ -26,6 +26,8 @@ def describe(project: Project, name: str) -> dict[str, Any]:
         {"name": layer.name, "origin": layer.origin, "path": project.display(layer.path)}
         for layer in resolved.profile.chain
     ]
+    origin = project.catalog.origin(env.torch)
+    data["catalog"] = origin if origin == "built-in" else f"{origin} (project overlay)"
     data["catalog_sources"] = {
         key: dict(project.catalog.sources[key]) for key in env.catalog_sources
     }
@@ -66,6 +68,7 @@ def command(name: str, as_json: bool) -> int:
     lines.append("outputs      " + ", ".join(data["outputs"]))
     sources = ", ".join(s["url"] for s in data["catalog_sources"].values())
     lines.append(f"facts from   {sources}")
+    lines.append(f"catalog      {data['catalog']}")
     click.echo("\n".join(lines))
     return 0
 
