@@ -149,8 +149,10 @@ def merge(
             )
             continue
         changes = []
+        read_from: set[str] = set()
         for key in ("torchvision", "torchaudio", "python", "variants", "pypi_linux", "osx_64"):
             if key in observed and entry.get(key) != observed[key]:
+                read_from.add("pypi" if key == "pypi_linux" else "index")
                 if key == "variants":
                     changes.append(_variant_change(entry.get(key) or {}, observed[key]))
                 else:
@@ -158,11 +160,14 @@ def merge(
                 entry[key] = observed[key]
         if entry.get("verified") is False and "torchvision" in observed:
             del entry["verified"]
+            read_from.add("index")
             changes.append("verified: torchvision's metadata pins this torch")
         if changes:
-            for key in _reference(observed, sources, used):
-                if key not in entry["sources"]:
+            for which in ("index", "pypi"):
+                key = sources[which].key
+                if which in read_from and key not in entry["sources"]:
                     entry["sources"].append(key)
+                    used.add(key)
             summary.changed.append(f"torch {version}: " + "; ".join(changes))
         missing = [p for p in COMPANIONS if p not in observed and entry.get(p) is not None]
         if missing:

@@ -49,12 +49,13 @@ def platforms_of(platform_tag: str) -> set[str]:
     if platform_tag == "win_amd64":
         return {"win-64"}
     if platform_tag.startswith("macosx_"):
-        arch = platform_tag.rsplit("_", 1)[-1]
-        return {
-            "arm64": {"osx-arm64"},
-            "x86_64": {"osx-64"},
-            "universal2": {"osx-64", "osx-arm64"},
-        }.get(arch, set())
+        for arch, subdirs in (
+            ("_arm64", {"osx-arm64"}),
+            ("_x86_64", {"osx-64"}),
+            ("_universal2", {"osx-64", "osx-arm64"}),
+        ):
+            if platform_tag.endswith(arch):
+                return subdirs
     return set()
 
 

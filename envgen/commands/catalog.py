@@ -24,8 +24,8 @@ def command() -> None:
     "--catalog",
     "catalog_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The catalog file to update (default: the project's [tool.envgen] catalog overlay, "
-    "else envgen's built-in catalog).",
+    help="A whole catalog file to update (default: the project's [tool.envgen] catalog overlay, "
+    "which gets only what differs from the built-in catalog, else the built-in catalog).",
 )
 @click.option(
     "--variant",
@@ -67,8 +67,10 @@ def update(
             key="--since" if "version" in str(exc).lower() and since else "--variant",
             fix="write --since like 2.12 and --variant like cu134, rocm7.2 or xpu",
         ) from None
+    # --catalog names a whole catalog (a maintainer's checkout); the project's overlay holds only
+    # what differs from the built-in one, so the update writes just that difference into it.
     target = catalog_path or config.catalog or CATALOG_FILE
-    base = CATALOG_FILE if target.resolve() != CATALOG_FILE.resolve() else None
+    base = CATALOG_FILE if catalog_path is None and config.catalog is not None else None
     options = UpdateOptions(
         today=datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
         since=since_version,
