@@ -113,7 +113,8 @@ def merge(
 ) -> Summary:
     """Update ``data`` in place from the readings; ``sources`` holds 'index', 'pypi', 'conda'."""
     summary = Summary()
-    releases: list[dict[str, Any]] = data.setdefault("releases", [])
+    releases: list[dict[str, Any]] = data.get("releases") or []
+    data["releases"] = releases
     by_version = {str(entry["torch"]): entry for entry in releases}
     used: set[str] = set()
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from email.parser import HeaderParser
+from urllib.parse import urljoin
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -44,12 +45,17 @@ def cuda_variant(requires_dist: Iterable[str]) -> str | None:
 
 def read_default_builds(
     release_url: Callable[[str], str],
+    file_url: Callable[[str], str],
     versions: Iterable[str],
     *,
     timeout: float,
     retries: int,
 ) -> dict[str, str | None]:
-    """torch version -> PyPI's Linux CUDA variant; releases PyPI does not have are left out."""
+    """torch version -> PyPI's Linux CUDA variant; releases PyPI does not have are left out.
+
+    ``file_url`` maps a wheel's URL from the answer (files.pythonhosted.org) to the one to read,
+    so a mirror configured for it applies.
+    """
 
     def one(version: str) -> tuple[str, str | None, bool]:
         url = release_url(version)
@@ -71,7 +77,8 @@ def read_default_builds(
             name = item.get("filename", "") if isinstance(item, dict) else ""
             if name.endswith("x86_64.whl") and "linux" in name and item.get("url"):
                 try:
-                    meta = get(item["url"] + ".metadata", timeout=timeout, retries=retries)
+                    wheel = file_url(urljoin(answer.url, str(item["url"])))
+                    meta = get(wheel + ".metadata", timeout=timeout, retries=retries)
                 except NotFound:
                     break
                 headers = HeaderParser().parsestr(meta.body.decode("utf-8", "replace"))

@@ -20,6 +20,15 @@ from .merge import ReadSource, Summary, merge
 from .writer import dump_catalog, header_of
 
 PYPI_BASE = "https://pypi.org"
+
+
+def _safe_loader() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+_LOADER = _safe_loader()
 CHANNEL = "conda-forge"
 
 
@@ -49,7 +58,7 @@ def _load(path: Path, what: str) -> tuple[str, dict[str, Any]]:
 
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text) or {}
+        data = yaml.load(text, Loader=_LOADER) or {}  # noqa: S506 - a safe loader
     except (OSError, yaml.YAMLError) as exc:
         raise CatalogError(
             f"cannot read the {what} ({exc})",
@@ -152,6 +161,7 @@ def _read_and_merge(data: dict[str, Any], options: UpdateOptions) -> tuple[Summa
     )
     pypi = read_default_builds(
         lambda version: mirrors.url(f"{PYPI_BASE}/pypi/torch/{version}/json"),
+        mirrors.url,
         reading.torch,
         timeout=options.timeout,
         retries=options.retries,
@@ -200,6 +210,6 @@ def _check(content: str, data: Mapping[str, Any], target: Path) -> None:
 
     from ..catalog import _build
 
-    if yaml.safe_load(content) is None:
+    if yaml.load(content, Loader=_LOADER) is None:  # noqa: S506 - a safe loader
         raise AssertionError(f"the updated catalog for {target} is empty")
     _build(data, "")

@@ -69,7 +69,9 @@ def dump_catalog(data: Mapping[str, Any], header: str = "") -> str:
     out = [header.rstrip("\n")] if header else []
     for key in _ordered(data, _TOP):
         value = data[key]
-        if key == "sources":
+        if isinstance(value, (list, dict)) and not value:
+            out.append(f"{key}: {'[]' if isinstance(value, list) else '{}'}")
+        elif key == "sources":
             out.append("sources:")
             for name in sorted(value):
                 out.append(f"  {scalar(name)}:")
