@@ -315,3 +315,32 @@ def test_readers_parse_what_the_indexes_publish() -> None:
     )
     assert builds["2.7.1"].cuda == {"11.8", "12.9"} and not builds["2.7.1"].cpu
     assert builds["2.5.0"].cpu and set(builds) == {"2.7.1", "2.5.0"}
+
+
+def test_a_503_is_retried_and_mirror_credentials_stay_out_of_messages(
+    catalog_server: CatalogServer,
+    shipped: dict[str, Any],
+    catalog_copy: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    publish_catalog(catalog_server, shipped)
+    catalog_server.fail_once = {"/whl/cpu/torch/", "/pypi/pypi/torch/2.7.1/json"}
+    result = update_catalog(
+        UpdateOptions(today=TODAY, mirrors=catalog_server.mirrors(), timeout=5, retries=1),
+        catalog_copy,
+    )
+    assert not result.summary.has_changes
+    assert catalog_server.requests.count("/whl/cpu/torch/") == 2
+
+    monkeypatch.setenv("MIRROR_TOKEN", "s3cret")
+    host = catalog_server.url.removeprefix("http://")
+    mirrors = {**catalog_server.mirrors()}
+    mirrors["https://download.pytorch.org/whl"] = f"http://ci:${{MIRROR_TOKEN}}@{host}/whl"
+    catalog_server.broken = {"/whl/cu118/torch/"}
+    with pytest.raises(UpdateError) as info:
+        update_catalog(UpdateOptions(today=TODAY, mirrors=mirrors, timeout=5), catalog_copy)
+    assert f"http://***@{host}/whl/cu118/torch/" in str(info.value)
+    assert "s3cret" not in str(info.value) and "MIRROR_TOKEN" not in str(info.value)
+    assert (
+        "Basic Y2k6czNjcmV0" in catalog_server.authorization
+    )  # ci:s3cret, expanded for the request

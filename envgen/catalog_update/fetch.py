@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import http.client
 import os
 import re
 import time
@@ -98,17 +99,22 @@ def get(
                 if answer.headers.get("Content-Encoding", "").lower() == "gzip":
                     body = gzip.decompress(body)
                 content_type = answer.headers.get("Content-Type", "")
-                return Response(answer.geturl(), content_type.split(";")[0].strip(), body)
+                # Keep the URL as asked (credential placeholders included) unless redirected, so
+                # links on the page resolve against it and stay authenticated.
+                final = url if answer.geturl() == request.full_url else answer.geturl()
+                return Response(final, content_type.split(";")[0].strip(), body)
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 raise NotFound(f"{shown(url)} answered 404 Not Found", fix=fix) from None
             last = f"HTTP {exc.code} {exc.reason}"
             if exc.code not in _RETRY_STATUS:
                 break
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
             last = f"{type(reason).__name__}: {reason}" if str(reason) else type(reason).__name__
         except (EOFError, gzip.BadGzipFile) as exc:
             last = f"a damaged answer ({exc})"
+        except ValueError as exc:  # urllib's word for a URL it cannot use
+            raise UpdateError(f"{shown(url)} is not a usable URL ({exc})", fix=fix) from None
     tries = f" after {retries + 1} tries" if retries else ""
     raise UpdateError(f"cannot read {shown(url)}{tries} ({last})", fix=fix)
