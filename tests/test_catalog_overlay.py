@@ -148,3 +148,30 @@ def _today() -> set[str]:
     import datetime
 
     return {datetime.datetime.now(datetime.timezone.utc).date().isoformat()}
+
+
+def test_update_puts_a_corrected_built_in_release_into_the_overlay(
+    project_dir: Path, catalog_server: CatalogServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shipped = yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))
+    served = yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))
+    entry = next(e for e in served["releases"] if e["torch"] == "2.12.0")
+    entry["variants"] = {k: v for k, v in entry["variants"].items() if k != "rocm7.2"}
+    publish_catalog(catalog_server, served)
+    mirrors = "".join(f'"{k}" = "{v}"\n' for k, v in catalog_server.mirrors().items())
+    overlay = _configure(project_dir, "\n[tool.envgen.mirrors]\n" + mirrors)
+
+    result = run_cli(capsys, "catalog", "update", "--since", "2.12", "--no-conda")
+
+    assert result.code == 0, result.err
+    assert "torch 2.12.0: variants dropped rocm7.2" in result.out
+    data = yaml.safe_load(overlay.read_text(encoding="utf-8"))
+    assert [e["torch"] for e in data["releases"]] == ["2.12.0"]
+    assert "rocm7.2" not in data["releases"][0]["variants"]
+    assert yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8")) == shipped
+    catalog = Project.open().catalog
+    assert "rocm7.2" not in catalog.find("2.12.0").variants  # type: ignore[union-attr]
+    assert (
+        catalog.origin("2.12.0") == "catalog/pytorch.yaml"
+        and catalog.origin("2.11.0") == "built-in"
+    )

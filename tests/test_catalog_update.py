@@ -344,3 +344,16 @@ def test_a_503_is_retried_and_mirror_credentials_stay_out_of_messages(
     assert (
         "Basic Y2k6czNjcmV0" in catalog_server.authorization
     )  # ci:s3cret, expanded for the request
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [(["--since", "two"], "key '--since'"), (["--variant", "cuda13"], "key '--variant'")],
+)
+def test_bad_options_are_input_errors(
+    catalog_copy: Path, capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
+    before = catalog_copy.read_bytes()
+    result = run_cli(capsys, "catalog", "update", "--catalog", str(catalog_copy), *args)
+    assert result.code == 2 and expected in result.err and "Fix:" in result.err
+    assert catalog_copy.read_bytes() == before

@@ -84,7 +84,12 @@ def update_catalog(
     else:
         text, own = "", {}
     base_data = _load(base, "built-in catalog")[1] if base is not None else None
-    data = merge_overlay(base_data, own) if base_data is not None else copy.deepcopy(own)
+    # merge() edits entries in place: work on copies, so the difference to the built-in catalog
+    # is taken against what it really says.
+    if base_data is not None:
+        data = merge_overlay(copy.deepcopy(base_data), copy.deepcopy(own))
+    else:
+        data = copy.deepcopy(own)
     for name in options.extra_variants:
         Variant.parse(name)
 

@@ -59,14 +59,17 @@ def update(
     config = load_config()
     try:
         since_version = Version(since) if since else None
-        for name in variants:
-            Variant.parse(name)
-    except (InvalidVersion, ValueError) as exc:
+    except InvalidVersion:
         raise EnvgenError(
-            f"{exc}",
-            key="--since" if "version" in str(exc).lower() and since else "--variant",
-            fix="write --since like 2.12 and --variant like cu134, rocm7.2 or xpu",
+            f"--since {since!r} is not a version", key="--since", fix="write it like --since 2.12"
         ) from None
+    for name in variants:
+        try:
+            Variant.parse(name)
+        except ValueError as exc:
+            raise EnvgenError(
+                str(exc), key="--variant", fix="name it as the index does: cu134, rocm7.2, xpu"
+            ) from None
     # --catalog names a whole catalog (a maintainer's checkout); the project's overlay holds only
     # what differs from the built-in one, so the update writes just that difference into it.
     target = catalog_path or config.catalog or CATALOG_FILE
