@@ -175,3 +175,17 @@ def test_update_puts_a_corrected_built_in_release_into_the_overlay(
         catalog.origin("2.12.0") == "catalog/pytorch.yaml"
         and catalog.origin("2.11.0") == "built-in"
     )
+
+
+def test_show_names_the_catalog_of_conda_forge_facts(
+    project_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    overlay = _configure(project_dir)
+    overlay.parent.mkdir()
+    overlay.write_text('conda_forge:\n  "2.7.1": {cuda: ["12.6"], cpu: true}\n')
+    result = run_cli(capsys, "show", "gpu-conda")
+    assert result.code == 0, result.err
+    assert "catalog      built-in; conda-forge builds: catalog/pytorch.yaml" in result.out
+    overlay.write_text('conda_forge:\n  "2.7.1": {cuda: ["12.8"], cpu: true}\n')
+    result = run_cli(capsys, "show", "gpu-conda")
+    assert result.code == 2 and "built for CUDA 12.8, not 12.6" in result.err

@@ -27,6 +27,10 @@ def describe(project: Project, name: str) -> dict[str, Any]:
         for layer in resolved.profile.chain
     ]
     origin = project.catalog.origin(env.torch)
+    if env.source == "conda":  # the conda-forge builds may come from another catalog file
+        conda = project.catalog.origin(f"conda:{env.torch}")
+        if conda != origin:
+            origin = f"{origin}; conda-forge builds: {conda}"
     data["catalog"] = origin if origin == "built-in" else f"{origin} (project overlay)"
     data["catalog_sources"] = {
         key: dict(project.catalog.sources[key]) for key in env.catalog_sources
