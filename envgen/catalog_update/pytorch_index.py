@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from email.parser import HeaderParser
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
@@ -66,7 +67,9 @@ def _python_of(interpreter: str) -> str | None:
     return f"{digits[0]}.{digits[1:]}"
 
 
-def _wheels(files: Iterable[IndexFile]) -> Iterable[tuple[IndexFile, Version, frozenset[str]]]:
+def _wheels(
+    files: Iterable[IndexFile],
+) -> Iterable[tuple[IndexFile, Version, frozenset[str], frozenset[Tag]]]:
     for item in files:
         if not item.filename.endswith(".whl"):
             continue
@@ -77,7 +80,7 @@ def _wheels(files: Iterable[IndexFile]) -> Iterable[tuple[IndexFile, Version, fr
         platforms: set[str] = set()
         for tag in tags:
             platforms |= platforms_of(tag.platform)
-        yield item, version, frozenset(platforms)
+        yield item, version, frozenset(platforms), tags
 
 
 def collect_torch(
@@ -86,7 +89,7 @@ def collect_torch(
     """Fold each variant's torch page into builds per release."""
     found: dict[str, TorchBuilds] = {}
     for variant, files in sorted(pages.items()):
-        for item, version, platforms in _wheels(files):
+        for _, version, platforms, tags in _wheels(files):
             local = version.local
             # A variant's page lists its own builds; untagged ones (macOS, some aarch64 CPU
             # wheels) belong to it too, another variant's tag does not.
@@ -97,7 +100,7 @@ def collect_torch(
                 continue
             builds = found.setdefault(str(public), TorchBuilds())
             builds.variants.setdefault(variant, set()).update(platforms)
-            for tag in parse_wheel_filename(item.filename)[3]:
+            for tag in tags:
                 python = _python_of(tag.interpreter)
                 if python is None:
                     continue
@@ -130,7 +133,7 @@ def torch_pin(metadata: str) -> str | None:
 def _metadata_choice(files: Iterable[IndexFile]) -> dict[str, IndexFile]:
     """One file with metadata per release; a Linux x86_64 wheel when there is one."""
     chosen: dict[str, tuple[IndexFile, bool]] = {}
-    for item, version, platforms in _wheels(files):
+    for item, version, platforms, _ in _wheels(files):
         if item.metadata_url is None:
             continue
         linux = "linux-64" in platforms

@@ -179,7 +179,9 @@ def _read_and_merge(data: dict[str, Any], options: UpdateOptions) -> tuple[Summa
             timeout=options.timeout,
             retries=options.retries,
         )
-    requests = 3 * len(variants) + reading.metadata_read + len(reading.torch) + len(SUBDIRS)
+    # pages, companion metadata, PyPI JSON (+ one metadata file per release PyPI has), repodata
+    requests = 3 * len(variants) + reading.metadata_read + len(reading.torch) + len(pypi)
+    requests += len(SUBDIRS) if options.conda else 0
     return merge(data, reading, pypi, conda, sources, since), requests
 
 
