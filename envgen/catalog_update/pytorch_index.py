@@ -95,10 +95,10 @@ def collect_torch(
             # wheels) belong to it too, another variant's tag does not.
             if (local is not None and local != variant) or not platforms:
                 continue
-            public = Version(version.public)
-            if since is not None and public < since:
+            # a local tag orders a build after its public version, so this compares releases
+            if since is not None and version < since:
                 continue
-            builds = found.setdefault(str(public), TorchBuilds())
+            builds = found.setdefault(version.public, TorchBuilds())
             builds.variants.setdefault(variant, set()).update(platforms)
             for tag in tags:
                 python = _python_of(tag.interpreter)
