@@ -36,6 +36,7 @@ NEW_RELEASE: dict[str, Any] = {
         "cu134": ["linux-64", "linux-aarch64", "win-64"],
     },
     "pypi_linux": "cu134",
+    "free_threaded": ["3.14", "3.15"],  # served as cp314t/cp315t wheels; not a catalog key
 }
 
 
@@ -158,6 +159,7 @@ def test_new_release_resolves_and_old_profiles_resolve_as_before(
     )
     assert result.code == 0, result.err
     assert "torch 2.16.0: torchvision 0.31.0" in result.out
+    assert "PyPI Linux build cu134; free-threaded 3.14t, 3.15t" in result.out
     assert "pytorch 2.7.1: CUDA 12.6, CUDA 12.8, CPU (new)" in result.out
 
     project = Project.open()
@@ -357,3 +359,16 @@ def test_bad_options_are_input_errors(
     result = run_cli(capsys, "catalog", "update", "--catalog", str(catalog_copy), *args)
     assert result.code == 2 and expected in result.err and "Fix:" in result.err
     assert catalog_copy.read_bytes() == before
+
+
+def test_an_installed_envgen_refuses_to_rewrite_its_own_catalog(
+    project_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from envgen.commands import catalog as command
+
+    monkeypatch.setattr(command, "in_source_checkout", lambda: False)
+    before = CATALOG_FILE.read_bytes()
+    result = run_cli(capsys, "catalog", "update")
+    assert result.code == 2 and "belongs to an installed envgen" in result.err
+    assert 'catalog = "catalog/pytorch.yaml"' in result.err
+    assert CATALOG_FILE.read_bytes() == before

@@ -146,6 +146,11 @@ def merge(
                 f"torch {version}: {companions or 'no companions'}; Python "
                 f"{', '.join(entry['python'])}; variants {', '.join(entry['variants'])}; "
                 f"PyPI Linux build {_show(entry['pypi_linux'])}"
+                + (
+                    "; free-threaded " + ", ".join(f"{p}t" for p in sorted(ft, key=_python_key))
+                    if (ft := builds.free_threaded)
+                    else ""
+                )
                 + ("" if entry.get("verified", True) else " (unverified: no torchvision pins it)")
             )
             continue

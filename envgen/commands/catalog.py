@@ -12,6 +12,13 @@ from ..errors import EnvgenError
 from ._common import mirror_option, parse_mirrors
 
 
+def in_source_checkout() -> bool:
+    """Whether envgen runs from a source checkout, where its catalog is a reviewed file."""
+    from ..paths import PACKAGE_DIR
+
+    return (PACKAGE_DIR.parent / "pyproject.toml").is_file()
+
+
 @click.group("catalog")
 def command() -> None:
     """Maintain the PyTorch catalog (the facts profiles resolve against)."""
@@ -74,6 +81,14 @@ def update(
     # what differs from the built-in one, so the update writes just that difference into it.
     target = catalog_path or config.catalog or CATALOG_FILE
     base = CATALOG_FILE if catalog_path is None and config.catalog is not None else None
+    if target == CATALOG_FILE and not dry_run and not in_source_checkout():
+        raise EnvgenError(
+            f"{CATALOG_FILE} belongs to an installed envgen; an update there would be lost on "
+            "the next upgrade and is not reviewed",
+            key="tool.envgen.catalog",
+            fix='add catalog = "catalog/pytorch.yaml" under [tool.envgen] in pyproject.toml '
+            "(the update then writes that overlay), or pass --catalog FILE",
+        )
     options = UpdateOptions(
         today=datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
         since=since_version,
