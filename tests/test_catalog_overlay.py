@@ -189,3 +189,16 @@ def test_show_names_the_catalog_of_conda_forge_facts(
     overlay.write_text('conda_forge:\n  "2.7.1": {cuda: ["12.8"], cpu: true}\n')
     result = run_cli(capsys, "show", "gpu-conda")
     assert result.code == 2 and "built for CUDA 12.8, not 12.6" in result.err
+
+
+def test_check_notices_an_overlay_change(
+    project_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    overlay = _configure(project_dir)
+    _overlay(overlay, [NEW])
+    write_profile(project_dir, "p", 'python: "3.12"\naccelerator: cpu\npytorch: "2.7.1"\n')
+    assert run_cli(capsys, "render", "p").code == 0
+    assert run_cli(capsys, "check", "p").code == 0
+    _overlay(overlay, [NEW, {**NEW, "torch": "2.16.1", "torchvision": "0.31.1"}])
+    result = run_cli(capsys, "check", "p")
+    assert result.code == 1, result.err
