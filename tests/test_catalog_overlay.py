@@ -191,7 +191,7 @@ def test_show_names_the_catalog_of_conda_forge_facts(
     assert result.code == 2 and "built for CUDA 12.8, not 12.6" in result.err
 
 
-def test_check_notices_an_overlay_change(
+def test_check_notices_an_overlay_change_to_a_profiles_release(
     project_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     overlay = _configure(project_dir)
@@ -199,6 +199,12 @@ def test_check_notices_an_overlay_change(
     write_profile(project_dir, "p", 'python: "3.12"\naccelerator: cpu\npytorch: "2.7.1"\n')
     assert run_cli(capsys, "render", "p").code == 0
     assert run_cli(capsys, "check", "p").code == 0
+    # another release: not a fact this profile was resolved from
     _overlay(overlay, [NEW, {**NEW, "torch": "2.16.1", "torchvision": "0.31.1"}])
+    assert run_cli(capsys, "check", "p").code == 0
+    shipped = yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))
+    fixed = next(e for e in shipped["releases"] if e["torch"] == "2.7.1")
+    fixed = {k: v for k, v in fixed.items() if k != "sources"}
+    _overlay(overlay, [NEW, {**fixed, "python": ["3.12", "3.13"]}])
     result = run_cli(capsys, "check", "p")
     assert result.code == 1, result.err
