@@ -50,8 +50,11 @@ class Project:
     def catalog(self) -> Catalog:
         if self._catalog is None:
             overlay = self.config.catalog
-            label = self.registry.display(overlay) if overlay is not None else None
-            self._catalog = load_catalog(overlay=overlay, overlay_label=label)
+            if overlay is None:
+                self._catalog = load_catalog()
+            else:
+                label = self.registry.display(overlay)
+                self._catalog = load_catalog(overlay=overlay, overlay_label=label)
         return self._catalog
 
     @cached_property
