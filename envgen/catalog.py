@@ -101,6 +101,11 @@ class Catalog:
     sources: Mapping[str, Mapping[str, str]]
     conda_forge: Mapping[str, tuple[str, ...]]  # torch version -> cuda versions built
     digest: str
+    # torch version -> the catalog file its facts came from ("built-in" or an overlay's path)
+    origins: Mapping[str, str] = field(default_factory=dict)
+
+    def origin(self, torch: str) -> str:
+        return self.origins.get(torch, BUILTIN)
 
     def find(self, torch: str) -> Release | None:
         for release in self.releases:
@@ -112,19 +117,103 @@ class Catalog:
         return f"{self.index_base}/{variant}"
 
 
-def load_catalog(path: Path = CATALOG_FILE) -> Catalog:
-    """Load and check the catalog; a broken catalog is a packaging bug, reported as such."""
+BUILTIN = "built-in"
+
+
+def load_catalog(
+    path: Path = CATALOG_FILE, overlay: Path | None = None, overlay_label: str | None = None
+) -> Catalog:
+    """Load and check the catalog; a broken catalog is a packaging bug, reported as such.
+
+    ``overlay`` is a project's own catalog file (``[tool.envgen] catalog``): its releases,
+    sources and conda-forge facts extend or replace the built-in ones, key by key.
+    """
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     data = _parse(raw, digest)
+    origins: dict[str, str] = {}
+    if overlay is not None:
+        label = overlay_label or str(overlay)
+        extra = read_overlay(overlay, label)
+        data = merge_overlay(data, extra)
+        origins = {str(e["torch"]): label for e in extra.get("releases") or ()}
+        origins.update({f"conda:{v}": label for v in extra.get("conda_forge") or {}})
+        digest = hashlib.sha256(f"{digest}\n{extra_digest(overlay)}".encode()).hexdigest()
     try:
-        return _build(data, digest)
-    except (KeyError, TypeError, ValueError, InvalidVersion) as exc:
+        return _build(data, digest, origins)
+    except (KeyError, TypeError, ValueError, AttributeError, InvalidVersion) as exc:
+        if overlay is not None:
+            raise CatalogError(
+                f"the catalog with its overlay is not valid ({exc!r})",
+                file=overlay_label or str(overlay),
+                key="tool.envgen.catalog",
+                fix="correct the overlay so each release has the keys the built-in catalog uses "
+                "(torch, python, variants, sources…) and its sources are defined",
+            ) from None
         raise CatalogError(
             f"the catalog is damaged ({exc!r})",
             file=str(path),
             fix="reinstall envgen, or restore the file from version control",
         ) from None
+
+
+def extra_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_overlay(path: Path, label: str) -> dict[str, Any]:
+    """A project's catalog overlay as plain data; any problem names the file and the setting."""
+    import yaml
+
+    fix = "point [tool.envgen] catalog at a YAML file shaped like envgen's own pytorch.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CatalogError(
+            f"cannot read the catalog overlay ({exc.strerror or exc})",
+            file=label,
+            key="tool.envgen.catalog",
+            fix=fix,
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CatalogError(
+            f"the catalog overlay is not valid YAML ({getattr(exc, 'problem', exc)})",
+            file=label,
+            line=mark.line + 1 if mark is not None else None,
+            key="tool.envgen.catalog",
+            fix=fix,
+        ) from None
+    if data is None:
+        data = {}
+    allowed = {"schema", "index_base", "sources", "releases", "conda_forge"}
+    if not isinstance(data, dict) or set(data) - allowed:
+        extra = sorted(set(data) - allowed) if isinstance(data, dict) else []
+        raise CatalogError(
+            "the catalog overlay must be a mapping of "
+            + ", ".join(sorted(allowed))
+            + (f" (unknown: {', '.join(map(str, extra))})" if extra else ""),
+            file=label,
+            key="tool.envgen.catalog",
+            fix=fix,
+        )
+    return data
+
+
+def merge_overlay(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overlay``'s releases (by torch version), sources and conda facts on top."""
+    merged = dict(base)
+    releases = {str(e["torch"]): e for e in base.get("releases") or ()}
+    for entry in overlay.get("releases") or ():
+        releases[str(entry["torch"])] = entry
+    merged["releases"] = list(releases.values())
+    merged["sources"] = {**(base.get("sources") or {}), **(overlay.get("sources") or {})}
+    conda = {**(base.get("conda_forge") or {}), **(overlay.get("conda_forge") or {})}
+    if conda:
+        merged["conda_forge"] = conda
+    if overlay.get("index_base"):
+        merged["index_base"] = overlay["index_base"]
+    return merged
 
 
 _RELEASE_KEYS = {
@@ -172,7 +261,9 @@ def _parse(raw: bytes, digest: str) -> Any:
     return data
 
 
-def _build(data: Mapping[str, Any], digest: str) -> Catalog:
+def _build(
+    data: Mapping[str, Any], digest: str, origins: Mapping[str, str] | None = None
+) -> Catalog:
     releases = []
     for entry in data["releases"]:
         unknown_keys = set(entry) - _RELEASE_KEYS
@@ -212,4 +303,5 @@ def _build(data: Mapping[str, Any], digest: str) -> Catalog:
         sources=data["sources"],
         conda_forge=conda_forge,
         digest=digest,
+        origins=dict(origins or {}),
     )

@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("doctor", "Inspect this machine and recommend the profile that fits it."),
     "init": ("init", "Set up profiles/ for this repository, fitted to this machine."),
     "matrix": ("matrix", "Print the CI matrix (profiles x platforms x runners) for GitHub/GitLab."),
+    "catalog": ("catalog", "Refresh the PyTorch catalog from the indexes (catalog update)."),
 }
 
 

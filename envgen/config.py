@@ -19,7 +19,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 DEFAULT_OUTPUT = "envs/{profile}"
-_KNOWN = ("profiles", "templates", "output", "mirrors", "runners", "uv-profile")
+_KNOWN = ("profiles", "templates", "output", "mirrors", "runners", "uv-profile", "catalog")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class ProjectConfig:
     pyproject: Path | None = None
     runners: Mapping[str, Any] = field(default_factory=dict)  # checked by envgen.matrix
     uv_profile: str | None = None  # render keeps pyproject's [tool.uv] torch keys on it
+    catalog: Path | None = None  # the project's catalog overlay ([tool.envgen] catalog)
 
     def output_dir(self, profile: str, override: str | None = None) -> Path:
         pattern = override if override is not None else self.output
@@ -138,6 +139,7 @@ def load_config(start: Path | None = None) -> ProjectConfig:
         pyproject=pyproject if pyproject.is_file() else None,
         runners=_table(settings.get("runners", {}), pyproject, "runners"),
         uv_profile=settings.get("uv-profile"),
+        catalog=(root / settings["catalog"]).resolve() if "catalog" in settings else None,
     )
 
 

@@ -49,7 +49,12 @@ class Project:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
-            self._catalog = load_catalog()
+            overlay = self.config.catalog
+            if overlay is None:
+                self._catalog = load_catalog()
+            else:
+                label = self.registry.display(overlay)
+                self._catalog = load_catalog(overlay=overlay, overlay_label=label)
         return self._catalog
 
     @cached_property

@@ -26,6 +26,12 @@ def describe(project: Project, name: str) -> dict[str, Any]:
         {"name": layer.name, "origin": layer.origin, "path": project.display(layer.path)}
         for layer in resolved.profile.chain
     ]
+    origin = project.catalog.origin(env.torch)
+    if env.source == "conda":  # the conda-forge builds may come from another catalog file
+        conda = project.catalog.origin(f"conda:{env.torch}")
+        if conda != origin:
+            origin = f"{origin}; conda-forge builds: {conda}"
+    data["catalog"] = origin if origin == "built-in" else f"{origin} (project overlay)"
     data["catalog_sources"] = {
         key: dict(project.catalog.sources[key]) for key in env.catalog_sources
     }
@@ -66,6 +72,7 @@ def command(name: str, as_json: bool) -> int:
     lines.append("outputs      " + ", ".join(data["outputs"]))
     sources = ", ".join(s["url"] for s in data["catalog_sources"].values())
     lines.append(f"facts from   {sources}")
+    lines.append(f"catalog      {data['catalog']}")
     click.echo("\n".join(lines))
     return 0
 
