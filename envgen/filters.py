@@ -7,6 +7,7 @@ a table rather than one string.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .errors import TemplateError
@@ -26,6 +27,7 @@ def yaml_str(value: object) -> str:
         and not text.endswith(":")
         and text.lower() not in ("yes", "no", "true", "false", "on", "off", "null", "y", "n")
         and not _looks_numeric(text)
+        and _plain_reads_as_str(text)
     )
     if plain_ok:
         return text
@@ -52,6 +54,15 @@ def double_quoted(text: str) -> str:
         else:
             out.append(f"\\U{ord(char):08x}")
     return '"' + "".join(out) + '"'
+
+
+@functools.cache
+def _plain_reads_as_str(text: str) -> bool:
+    """Ask PyYAML's own resolver: YAML 1.1 reads more as numbers than Python does ('0_' is 0)."""
+    import yaml
+
+    tag = yaml.resolver.Resolver().resolve(yaml.nodes.ScalarNode, text, (True, False))
+    return bool(tag == "tag:yaml.org,2002:str")
 
 
 def _looks_numeric(text: str) -> bool:

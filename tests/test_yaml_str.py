@@ -30,3 +30,9 @@ def test_plain_values_stay_readable() -> None:
     assert yaml_str('torch==2.4.1; sys_platform == "darwin"') == (
         "'torch==2.4.1; sys_platform == \"darwin\"'"
     )
+
+
+def test_yaml11_numbers_python_does_not_parse_are_quoted() -> None:
+    # Hypothesis found '0_': Python's float() refuses it, YAML 1.1 reads it as the integer 0.
+    for text in ("0_", "1_000", "0b1", "+1_0", "190:20:30"):
+        assert yaml.safe_load(f"key: {yaml_str(text)}\n") == {"key": text}
