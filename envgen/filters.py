@@ -61,7 +61,8 @@ def _plain_reads_as_str(text: str) -> bool:
     """Ask PyYAML's own resolver: YAML 1.1 reads more as numbers than Python does ('0_' is 0)."""
     import yaml
 
-    tag = yaml.resolver.Resolver().resolve(yaml.nodes.ScalarNode, text, (True, False))
+    resolver = yaml.resolver.Resolver()
+    tag = resolver.resolve(yaml.nodes.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     return bool(tag == "tag:yaml.org,2002:str")
 
 
