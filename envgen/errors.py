@@ -30,13 +30,19 @@ class EnvgenError(Exception):
             where.append(self.file + (f", line {self.line}" if self.line else ""))
         if self.key:
             where.append(f"key '{self.key}'")
-        text = (": ".join(where) + ": " if where else "") + self.message.rstrip(".") + "."
+        text = (": ".join(where) + ": " if where else "") + _sentence(self.message)
         if self.fix:
-            text += " Fix: " + self.fix.rstrip(".") + "."
+            text += " Fix: " + _sentence(self.fix)
         return text
 
     def __str__(self) -> str:
         return self.render()
+
+
+def _sentence(text: str) -> str:
+    """End with one full stop, unless the text already ends a sentence ("did you mean 'x'?")."""
+    text = text.rstrip().rstrip(".")
+    return text if text.endswith(("?", "!")) else text + "."
 
 
 class ProfileError(EnvgenError):

@@ -51,6 +51,8 @@ _MANAGED_CONDA = {
     "cpuonly": "this belongs to PyTorch's retired conda channel; use accelerator: cpu",
 }
 
+_CUDA_RUNTIME = ("cudatoolkit", "pytorch-cuda")
+
 
 @dataclass(frozen=True)
 class Pin:
@@ -179,7 +181,7 @@ class _Resolver:
         if source == "pip" and accelerator != "mps":
             index_url = self.mirrors.url(self.catalog.index_url(variant.name))
         pip = tuple(self.values.get("pip", ()))
-        self._check_managed_pip(pip)
+        self._check_managed_pip(pip, source)
         extra = (self.mirrors.url(PYPI_SIMPLE),) if pip and index_url else ()
         channels = tuple(self.values.get("channels") or ("conda-forge",))
         self._check_channels(channels, release)
@@ -293,17 +295,25 @@ class _Resolver:
 
     @staticmethod
     def _nearby(text: str, known: list[str]) -> str:
+        """The releases nearest ``text``: the newest when it is beyond the catalog, the oldest
+        when before it, the same minor's releases, else the release on each side."""
         try:
             target = Version(text.lstrip("=<>!~ ").split(",")[0])
         except Exception:  # noqa: BLE001 - any unparsable text simply has no neighbours
             return ""
-        ordered = sorted(
-            known,
-            key=lambda v: (
-                abs(Version(v).release[1] - target.release[1]) if len(target.release) > 1 else 0
-            ),
-        )
-        return _join(sorted(ordered[:3], key=Version))
+        versions = sorted(known, key=Version)
+        if not versions:
+            return ""
+        if target > Version(versions[-1]):
+            return versions[-1]
+        if target < Version(versions[0]):
+            return versions[0]
+        same = [v for v in versions if Version(v).release[:2] == target.release[:2]]
+        if same:
+            return _join(same[-3:])
+        below = [v for v in versions if Version(v) < target][-1:]
+        above = [v for v in versions if Version(v) > target][:1]
+        return _join(below + above)
 
     def _pick_release(
         self, python: str, accelerator: str, wanted: str | None, platforms: tuple[str, ...]
@@ -483,7 +493,7 @@ class _Resolver:
 
         return either(plain), either(tagged)
 
-    def _check_managed_pip(self, pip: tuple[str, ...]) -> None:
+    def _check_managed_pip(self, pip: tuple[str, ...], source: str) -> None:
         for spec in pip:
             name = pip_requirement_name(spec)
             if name in TORCH_PACKAGES:
@@ -495,11 +505,11 @@ class _Resolver:
         for spec in self.values.get("conda", ()):
             name = conda_spec_name(spec)
             if name in _MANAGED_CONDA or name in TORCH_PACKAGES:
-                raise self.fail(
-                    "conda",
-                    f"'{name}' must not be listed in 'conda'",
-                    _MANAGED_CONDA.get(name, "set pytorch.packages instead"),
-                )
+                fix = _MANAGED_CONDA.get(name, "set pytorch.packages instead")
+                if source == "pip" and name in _CUDA_RUNTIME:
+                    # The likeliest intent is "torch needs CUDA": with pip wheels it already has it.
+                    fix = f"remove it: PyTorch's wheels bundle the CUDA they need ({fix})"
+                raise self.fail("conda", f"'{name}' must not be listed in 'conda'", fix)
 
     def _check_channels(self, channels: tuple[str, ...], release: Release) -> None:
         for stale in ("pytorch", "nvidia"):
