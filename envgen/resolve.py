@@ -8,7 +8,7 @@ user can fix the profile in one step.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from packaging.version import Version
 
@@ -95,6 +95,8 @@ class ResolvedEnv:
     provenance: Mapping[str, str]
     outputs: tuple[str, ...]
     catalog_sources: tuple[str, ...]
+    # torch-family packages left out of the default set, and why (torchaudio after 2.11)
+    omitted: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def pip_requirements(self) -> tuple[str, ...]:
@@ -210,6 +212,7 @@ class _Resolver:
             provenance=dict(self.profile.provenance),
             outputs=tuple(self.values.get("outputs") or DEFAULT_OUTPUTS[source]),
             catalog_sources=release.sources,
+            omitted=self._omitted(release, packages),
         )
 
     def _check_keys_fit(self, accelerator: str) -> None:
@@ -422,6 +425,24 @@ class _Resolver:
                     f"remove {name} from pytorch.packages, or pick another torch version",
                 )
         return tuple(wanted)
+
+    def _omitted(self, release: Release, packages: tuple[str, ...]) -> dict[str, str]:
+        """Why a default package is missing, so that nobody wonders where torchaudio went."""
+        if self.values.get("pytorch", {}).get("packages") is not None:
+            return {}  # the profile chose its packages itself
+        out = {}
+        for name in TORCH_PACKAGES:
+            if name in packages:
+                continue
+            why = f"no {name} release accompanies torch {release.torch}"
+            earlier = [r for r in self.catalog.releases if r.companion(name)]
+            if earlier and earlier[-1].version < release.version:
+                why += (
+                    f"; {name} releases end with {earlier[-1].companion(name)} "
+                    f"(for torch {earlier[-1].torch})"
+                )
+            out[name] = why
+        return out
 
     def _check_conda_source(self, accelerator: str, release: Release, variant: Variant) -> None:
         if accelerator in ("rocm", "xpu"):
