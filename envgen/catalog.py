@@ -112,19 +112,35 @@ class Catalog:
         return f"{self.index_base}/{variant}"
 
 
+# What a malformed catalog raises while it is checked.
+_DAMAGE = (KeyError, TypeError, ValueError, AttributeError, InvalidVersion)
+
+
 def load_catalog(path: Path = CATALOG_FILE) -> Catalog:
-    """Load and check the catalog; a broken catalog is a packaging bug, reported as such."""
+    """Load and check the catalog; a broken catalog is a packaging bug, reported as such.
+
+    A damaged per-user cache copy (a disk error, a hand edit, a full disk mid-write) is no
+    damage to envgen: it is dropped and rebuilt from the catalog file."""
+    from .cache import read_json, write_json
+
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
-    data = _parse(raw, digest)
+    name = f"catalog-{digest[:16]}.json"
+    cached = read_json(name)
+    if cached is not None:
+        with contextlib.suppress(*_DAMAGE):
+            return _build(cached, digest)
     try:
-        return _build(data, digest)
-    except (KeyError, TypeError, ValueError, InvalidVersion) as exc:
+        data = _parse(raw)
+        catalog = _build(data, digest)
+    except _DAMAGE as exc:
         raise CatalogError(
             f"the catalog is damaged ({exc!r})",
             file=str(path),
             fix="reinstall envgen, or restore the file from version control",
         ) from None
+    write_json(name, data)
+    return catalog
 
 
 _RELEASE_KEYS = {
@@ -144,32 +160,16 @@ _RELEASE_KEYS = {
 }
 
 
-def _parse(raw: bytes, digest: str) -> Any:
-    """The catalog's data, from a JSON copy keyed by the file's digest when one is cached.
-
-    JSON parses several times faster than YAML, and the catalog is read on every command.
-    """
-    import json
-
-    from .cache import cache_dir
-
-    directory = cache_dir()
-    cached = directory / f"catalog-{digest[:16]}.json" if directory else None
-    if cached is not None:
-        try:
-            return json.loads(cached.read_bytes())
-        except (OSError, ValueError):
-            pass
+def _parse(raw: bytes) -> Any:
+    """The catalog file's data (YAML); callers cache it as JSON, which parses several times
+    faster, because the catalog is read on every command."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(raw, Loader=loader)  # noqa: S506 - a safe loader
-    if cached is not None:
-        from .output import write_atomic
-
-        with contextlib.suppress(OSError):  # a cache that cannot be written is no error
-            write_atomic(cached, json.dumps(data))
-    return data
+    try:
+        return yaml.load(raw, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        raise ValueError(f"not valid YAML: {exc}") from None
 
 
 def _build(data: Mapping[str, Any], digest: str) -> Catalog:
