@@ -60,6 +60,8 @@ def classify(path: Path, rendered: RenderedFile) -> FileState:
         existing = path.read_bytes().decode("utf-8", errors="replace")
     except FileNotFoundError:
         return FileState(path, rendered, MISSING, None)
+    # git's autocrlf checks files out with CRLF on Windows: the same content, not a hand edit.
+    existing = existing.replace("\r\n", "\n")
     if existing == rendered.content:
         state = CURRENT
     elif not is_generated(existing):
