@@ -258,3 +258,13 @@ def test_conda_profile_with_pip_packages_still_renders_requirements(
     result = run_cli(capsys, "render", "gc", "--stdout", "-f", "requirements.txt")
     assert result.code == 0, result.err
     assert [ln for ln in result.out.splitlines() if not ln.startswith("#")] == ["requests"]
+
+
+def test_show_names_builtin_parents_as_built_in(capsys, project_dir: Path) -> None:
+    """A built-in's path inside some site-packages says nothing useful to a user."""
+    write_profile(project_dir, "mine", "extends: gpu-cu118\n")
+    text = run_cli(capsys, "show", "mine").out
+    chain = next(line for line in text.splitlines() if line.startswith("chain"))
+    assert chain.split(None, 1)[1] == (
+        "mine (profiles/mine.yaml) <- gpu-cu118 (built-in) <- base (built-in)"
+    )

@@ -45,7 +45,10 @@ def command(name: str, as_json: bool) -> int:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
         return 0
     prov = data["provenance"]
-    chain = " <- ".join(f"{c['name']} ({c['path']})" for c in reversed(data["chain"]))
+    chain = " <- ".join(
+        f"{c['name']} ({c['path'] if c['origin'] == 'project' else 'built-in'})"
+        for c in reversed(data["chain"])
+    )
     lines = [
         f"profile      {data['name']}   {data['description']}".rstrip(),
         f"chain        {chain}",
