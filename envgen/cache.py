@@ -7,11 +7,16 @@ Purely an optimisation: when the directory cannot be written (read-only home, sa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 def cache_dir() -> Path | None:
@@ -27,3 +32,53 @@ def cache_dir() -> Path | None:
     except OSError:
         return None
     return path if os.access(path, os.W_OK) else None
+
+
+def read_json(name: str) -> Any | None:
+    """A cached value, or None when there is none or it cannot be read (a corrupted copy is
+    then rewritten by the caller's ``write_json``); the caller still checks what it gets."""
+    import json
+
+    directory = cache_dir()
+    if directory is None:
+        return None
+    try:
+        return json.loads((directory / name).read_bytes())
+    except (OSError, ValueError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None
+
+
+def write_json(name: str, value: Any) -> None:
+    """Store ``value`` atomically; a cache that cannot be written is no error."""
+    import json
+
+    directory = cache_dir()
+    if directory is None:
+        return
+    from .output import write_atomic
+
+    with contextlib.suppress(OSError):
+        write_atomic(directory / name, json.dumps(value))
+
+
+def template_bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Jinja's on-disk cache of compiled templates, made tolerant: a damaged entry (truncated
+    by a full disk or a killed process) is recompiled and rewritten instead of crashing envgen,
+    and one that cannot be written is skipped."""
+    directory = cache_dir()
+    if directory is None:
+        return None
+    import jinja2
+
+    class TolerantBytecodeCache(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # noqa: BLE001 - unpickling junk raises almost anything
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            with contextlib.suppress(OSError):
+                super().dump_bytecode(bucket)
+
+    return TolerantBytecodeCache(str(directory))

@@ -119,6 +119,9 @@ class Catalog:
 
 BUILTIN = "built-in"
 
+# What a malformed catalog raises while it is checked.
+_DAMAGE = (KeyError, TypeError, ValueError, AttributeError, InvalidVersion)
+
 
 def load_catalog(
     path: Path = CATALOG_FILE, overlay: Path | None = None, overlay_label: str | None = None
@@ -126,35 +129,60 @@ def load_catalog(
     """Load and check the catalog; a broken catalog is a packaging bug, reported as such.
 
     ``overlay`` is a project's own catalog file (``[tool.envgen] catalog``): its releases,
-    sources and conda-forge facts extend or replace the built-in ones, key by key.
+    sources and conda-forge facts extend or replace the built-in ones, key by key. A damaged
+    per-user cache copy (a disk error, a hand edit, a full disk mid-write) is no damage to
+    envgen: it is dropped and rebuilt from the catalog file.
     """
+    from .cache import read_json, write_json
+
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
-    data = _parse(raw, digest)
-    origins: dict[str, str] = {}
-    if overlay is not None:
-        label = overlay_label or str(overlay)
-        extra = read_overlay(overlay, label)
-        data = merge_overlay(data, extra)
-        origins = {str(e["torch"]): label for e in extra.get("releases") or ()}
-        origins.update({f"conda:{v}": label for v in extra.get("conda_forge") or {}})
-        digest = hashlib.sha256(f"{digest}\n{extra_digest(overlay)}".encode()).hexdigest()
+    name = f"catalog-{digest[:16]}.json"
+    label = overlay_label or str(overlay)
+    extra = read_overlay(overlay, label) if overlay is not None else None
+    cached = read_json(name)
+    if cached is not None:
+        with contextlib.suppress(*_DAMAGE):
+            return _combine(cached, digest, overlay, label, extra)
     try:
-        return _build(data, digest, origins)
-    except (KeyError, TypeError, ValueError, AttributeError, InvalidVersion) as exc:
-        if overlay is not None:
-            raise CatalogError(
-                f"the catalog with its overlay is not valid ({exc!r})",
-                file=overlay_label or str(overlay),
-                key="tool.envgen.catalog",
-                fix="correct the overlay so each release has the keys the built-in catalog uses "
-                "(torch, python, variants, sources…) and its sources are defined",
-            ) from None
+        data = _parse(raw)
+        base = _build(data, digest)
+    except _DAMAGE as exc:
         raise CatalogError(
             f"the catalog is damaged ({exc!r})",
             file=str(path),
             fix="reinstall envgen, or restore the file from version control",
         ) from None
+    write_json(name, data)
+    if extra is None:
+        return base
+    try:
+        return _combine(data, digest, overlay, label, extra)
+    except _DAMAGE as exc:
+        raise CatalogError(
+            f"the catalog with its overlay is not valid ({exc!r})",
+            file=label,
+            key="tool.envgen.catalog",
+            fix="correct the overlay so each release has the keys the built-in catalog uses "
+            "(torch, python, variants, sources…) and its sources are defined",
+        ) from None
+
+
+def _combine(
+    data: Mapping[str, Any],
+    digest: str,
+    overlay: Path | None,
+    label: str,
+    extra: Mapping[str, Any] | None,
+) -> Catalog:
+    """The built-in data with the overlay on top; the digest then covers both files."""
+    if overlay is None or extra is None:
+        return _build(data, digest)
+    merged = merge_overlay(data, extra)
+    origins = {str(e["torch"]): label for e in extra.get("releases") or ()}
+    origins.update({f"conda:{v}": label for v in extra.get("conda_forge") or {}})
+    both = hashlib.sha256(f"{digest}\n{extra_digest(overlay)}".encode()).hexdigest()
+    return _build(merged, both, origins)
 
 
 def extra_digest(path: Path) -> str:
@@ -233,32 +261,16 @@ _RELEASE_KEYS = {
 }
 
 
-def _parse(raw: bytes, digest: str) -> Any:
-    """The catalog's data, from a JSON copy keyed by the file's digest when one is cached.
-
-    JSON parses several times faster than YAML, and the catalog is read on every command.
-    """
-    import json
-
-    from .cache import cache_dir
-
-    directory = cache_dir()
-    cached = directory / f"catalog-{digest[:16]}.json" if directory else None
-    if cached is not None:
-        try:
-            return json.loads(cached.read_bytes())
-        except (OSError, ValueError):
-            pass
+def _parse(raw: bytes) -> Any:
+    """The catalog file's data (YAML); callers cache it as JSON, which parses several times
+    faster, because the catalog is read on every command."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(raw, Loader=loader)  # noqa: S506 - a safe loader
-    if cached is not None:
-        from .output import write_atomic
-
-        with contextlib.suppress(OSError):  # a cache that cannot be written is no error
-            write_atomic(cached, json.dumps(data))
-    return data
+    try:
+        return yaml.load(raw, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        raise ValueError(f"not valid YAML: {exc}") from None
 
 
 def _build(

@@ -58,6 +58,20 @@ class LazyGroup(click.Group):
         command: click.Command = module.command
         return command
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """A mistyped command name gets the nearest real one, as git does ('rendr' -> render)."""
+        name = click.utils.make_str(args[0]) if args else ""
+        if args and self.get_command(ctx, name) is None and not name.startswith("-"):
+            import difflib  # only on the error path: keeps start-up fast
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            known = ", ".join(self.list_commands(ctx))
+            ctx.fail(f"No such command '{name}'.{hint} Commands: {known}.")
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, text) for name, (_, text) in COMMANDS.items() if _available(name)]
         with formatter.section("Commands"):
@@ -97,9 +111,19 @@ def color_setting(environ: Mapping[str, str]) -> bool | None:
     return False if environ.get("NO_COLOR") else None
 
 
+def _take_debug(args: list[str]) -> tuple[list[str], bool]:
+    """``--debug`` is accepted anywhere before a ``--`` (``envgen render x --debug`` too), and
+    handed to the group, where click expects it; after ``--`` it belongs to the user's command."""
+    end = args.index("--") if "--" in args else len(args)
+    head = [a for a in args[:end] if a != "--debug"]
+    if len(head) == end:
+        return args, False
+    return ["--debug", *head, *args[end:]], True
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args or bool(os.environ.get("ENVGEN_DEBUG"))
+    args, flagged = _take_debug(list(sys.argv[1:] if argv is None else argv))
+    debug = flagged or bool(os.environ.get("ENVGEN_DEBUG"))
     as_json = _wants_json(args)
     try:
         result: Any = cli.main(

@@ -36,13 +36,19 @@ class EnvgenError(Exception):
         if self.key:
             where.append(f"key '{escape_unsafe(self.key)}'")
         message = escape_unsafe(self.message, keep="\n" if self.keeps_lines else "")
-        text = (": ".join(where) + ": " if where else "") + message.rstrip(".") + "."
+        text = (": ".join(where) + ": " if where else "") + _sentence(message)
         if self.fix:
-            text += " Fix: " + escape_unsafe(self.fix).rstrip(".") + "."
+            text += " Fix: " + _sentence(escape_unsafe(self.fix))
         return text
 
     def __str__(self) -> str:
         return self.render()
+
+
+def _sentence(text: str) -> str:
+    """End with one full stop, unless the text already ends a sentence ("did you mean 'x'?")."""
+    text = text.rstrip().rstrip(".")
+    return text if text.endswith(("?", "!")) else text + "."
 
 
 class ProfileError(EnvgenError):

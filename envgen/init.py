@@ -121,6 +121,8 @@ def init_project(
         result.python = ""  # the project's own base decides
     _add_tool_section(root / "pyproject.toml", result)
     _ignore_envs(root / ".gitignore", result)
+    if profiles / "base.yaml" in result.written:  # a first set-up, not a re-run in a set-up repo
+        _keep_lf(root / ".gitattributes", _attributes_pattern(project), result)
     return result
 
 
@@ -136,6 +138,7 @@ def _add_tool_section(pyproject: Path, result: InitResult) -> None:
         else:
             result.written.append(pyproject)
         return
+    pyproject = _through_link(pyproject)
     text = pyproject.read_text(encoding="utf-8")
     if "envgen" in tomllib.loads(text).get("tool", {}):
         result.skipped.append(pyproject)
@@ -144,7 +147,14 @@ def _add_tool_section(pyproject: Path, result: InitResult) -> None:
     result.updated.append(pyproject)
 
 
+def _through_link(path: Path) -> Path:
+    """The file a symlink points at, so that an atomic rewrite edits it and keeps the link
+    (a repository that links pyproject.toml from a shared place keeps linking it)."""
+    return path.resolve() if path.is_symlink() else path
+
+
 def _ignore_envs(gitignore: Path, result: InitResult) -> None:
+    gitignore = _through_link(gitignore)
     text = gitignore.read_text(encoding="utf-8") if gitignore.is_file() else ""
     present = {line.strip().strip("/") for line in text.splitlines()}
     if _IGNORED in present:
@@ -154,3 +164,32 @@ def _ignore_envs(gitignore: Path, result: InitResult) -> None:
     addition = f"# envgen's environments (built by `envgen create`)\n{_IGNORED}/\n"
     write_atomic(gitignore, text + separator + addition)
     (result.updated if text else result.written).append(gitignore)
+
+
+def _attributes_pattern(project: Project) -> str | None:
+    """The .gitattributes pattern for every profile's rendered files (envs/*/**), or None when
+    they are written outside the repository."""
+    import os
+
+    marker = "ENVGEN-PROFILE"
+    where = project.config.output_dir(marker)
+    if not where.is_relative_to(project.config.root):
+        return None
+    relative = Path(os.path.relpath(where, project.config.root)).as_posix()
+    return relative.replace(marker, "*") + "/**"
+
+
+def _keep_lf(attributes: Path, pattern: str | None, result: InitResult) -> None:
+    """Ask git for LF in generated files on every checkout (core.autocrlf on Windows would
+    otherwise turn them to CRLF: harmless to ``envgen check``, but a diff for everyone else)."""
+    if pattern is None:
+        return
+    attributes = _through_link(attributes)
+    text = attributes.read_text(encoding="utf-8") if attributes.is_file() else ""
+    if any(line.split()[:1] == [pattern] for line in text.splitlines()):
+        result.skipped.append(attributes)
+        return
+    separator = "" if not text or text.endswith("\n") else "\n"
+    addition = f"# envgen's generated files: LF on every checkout\n{pattern} text eol=lf\n"
+    write_atomic(attributes, text + separator + addition)
+    (result.updated if text else result.written).append(attributes)

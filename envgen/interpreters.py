@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -166,7 +167,16 @@ def discover(
             continue
         # pyenv shims, symlinks and python/python3 aliases share one prefix: keep the first.
         unique.setdefault(f"{interp.prefix}|{interp.version}", interp)
-    return sorted(unique.values(), key=lambda i: ORIGIN_ORDER.index(i.origin))
+    return sorted(unique.values(), key=_listing_order)
+
+
+def _listing_order(interp: Interpreter) -> tuple[int, tuple[int, ...]]:
+    """Best origin first; within an origin by version as numbers (3.6 before 3.10, which a
+    directory listing would reverse), except PATH, whose own order is what a shell uses."""
+    if interp.origin == "PATH":
+        return ORIGIN_ORDER.index(interp.origin), ()
+    numbers = tuple(int(re.sub(r"\D.*", "", p) or 0) for p in interp.version.split("."))
+    return ORIGIN_ORDER.index(interp.origin), numbers
 
 
 def probe_explicit(path: Path) -> Interpreter:

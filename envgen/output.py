@@ -65,6 +65,8 @@ def classify(path: Path, rendered: RenderedFile) -> FileState:
             f"cannot read {path}: {exc.strerror or exc}",
             fix="make it a readable file (or move what is there), then run again",
         ) from None
+    # git's autocrlf checks files out with CRLF on Windows: the same content, not a hand edit.
+    existing = existing.replace("\r\n", "\n")
     if existing == rendered.content:
         state = CURRENT
     elif not is_generated(existing):

@@ -168,7 +168,12 @@ def validate_layer(name: str, origin: str, document: YamlDocument, shown: str) -
         )
     data = document.data
     if data is None:
-        data = {}
+        raise ProfileError(
+            "the profile file is empty",
+            file=shown,
+            fix="add keys such as 'python: \"3.11\"' and 'accelerator: cpu' (or 'extends: base'), "
+            "or delete the file",
+        )
     if not isinstance(data, dict):
         raise ProfileError(
             "a profile must be a YAML mapping of keys to values",
@@ -252,12 +257,30 @@ def _check_pattern(pattern: str, example: str) -> Callable[[_Ctx, Any], str]:
     return check
 
 
-def _check_enum(choices: tuple[str, ...]) -> Callable[[_Ctx, Any], str]:
+# What people write for an accelerator, and what they mean: spelling alone would turn "gpu"
+# into "xpu", while the GPU most people have is NVIDIA's.
+_ACCELERATOR_WORDS = {
+    "gpu": "cuda",
+    "nvidia": "cuda",
+    "cu": "cuda",
+    "amd": "rocm",
+    "hip": "rocm",
+    "intel": "xpu",
+    "apple": "mps",
+    "metal": "mps",
+    "none": "cpu",
+}
+
+
+def _check_enum(
+    choices: tuple[str, ...], meant: Mapping[str, str] | None = None
+) -> Callable[[_Ctx, Any], str]:
     def check(ctx: _Ctx, value: Any) -> str:
         if not isinstance(value, str) or value not in choices:
             import difflib  # only on the error/diff path: keeps start-up fast
 
-            close = difflib.get_close_matches(str(value), choices, n=1)
+            guess = (meant or {}).get(str(value).strip().lower())
+            close = [guess] if guess else difflib.get_close_matches(str(value), choices, n=1)
             hint = f" — did you mean '{close[0]}'?" if close else ""
             raise ctx.fail(
                 f"'{value}' is not one of {', '.join(choices)}{hint}",
@@ -266,6 +289,19 @@ def _check_enum(choices: tuple[str, ...]) -> Callable[[_Ctx, Any], str]:
         return value
 
     return check
+
+
+_check_python_text = _check_pattern(r"^3\.\d+(\.\d+)?$", '"3.11" or "3.11.7"')
+
+
+def _check_python(ctx: _Ctx, value: Any) -> str:
+    text = _check_python_text(ctx, value)
+    if text == "3.1":  # what YAML makes of an unquoted 3.10 once the text is gone
+        raise ctx.fail(
+            'Python 3.1 is too old for any torch release — did you mean "3.10"?',
+            'quote it: python: "3.10" (unquoted, YAML reads 3.10 as the number 3.1)',
+        )
+    return text
 
 
 def _check_string_list(ctx: _Ctx, value: Any) -> list[str]:
@@ -469,8 +505,8 @@ _CHECKS: dict[str, Callable[[_Ctx, Any], Any]] = {
     "abstract": _check_bool,
     "extends": _check_extends,
     "name": _check_pattern(r"^[A-Za-z0-9_.-]+$", '"my-env"'),
-    "python": _check_pattern(r"^3\.\d+(\.\d+)?$", '"3.11" or "3.11.7"'),
-    "accelerator": _check_enum(ACCELERATORS),
+    "python": _check_python,
+    "accelerator": _check_enum(ACCELERATORS, _ACCELERATOR_WORDS),
     "cuda": _check_pattern(r"^(cu\d{2,3}|\d+\.\d+)$", '"12.4" or "cu124"'),
     "rocm": _check_pattern(r"^(rocm)?\d+\.\d+(\.\d+)?$", '"6.2" or "rocm6.2.4"'),
     "pytorch": _check_pytorch,

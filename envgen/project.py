@@ -16,7 +16,7 @@ from typing import Any
 from .catalog import Catalog, load_catalog
 from .config import DEFAULT_OUTPUT, ProjectConfig, load_config
 from .digest import FORMAT, changed_parts
-from .errors import OutputError
+from .errors import OutputError, ProfileError
 from .paths import builtin_templates
 from .profile import MergedProfile
 from .registry import ProfileRegistry
@@ -132,7 +132,7 @@ class Project:
         header's "Regenerate with:" line reproduces the command that writes them there."""
         chain = [layer.name for layer in resolved.profile.chain]
         note = self.unverified_note(resolved.env)
-        return render_env(
+        files = render_env(
             resolved.env,
             self.templates,
             self.input_parts(resolved),
@@ -141,6 +141,9 @@ class Project:
             regenerate=self.regenerate_command(resolved.env.name, output, many),
             notes=[f"WARNING: {note}."] if note else [],
         )
+        for rendered in files:
+            _refuse_empty(resolved, rendered, self.display)
+        return files
 
     def regenerate_command(self, name: str, output: str | None = None, many: bool = False) -> str:
         """``envgen render NAME``, with ``-o DIR`` when the files were written elsewhere than the
@@ -190,3 +193,29 @@ def _one_line(text: str, key: str) -> None:
             key=key,
             fix="use a directory name without newlines or control characters",
         )
+
+
+def _refuse_empty(
+    resolved: Resolved, rendered: RenderedFile, display: Callable[[Path], str]
+) -> None:
+    """A file that is all header would be committed, look current to ``check`` and install
+    nothing (requirements.txt of a conda-sourced profile without pip packages): refuse it."""
+    body = [line for line in rendered.content.splitlines() if line.strip()]
+    if any(not line.lstrip().startswith("#") for line in body):
+        return
+    env = resolved.env
+    why = (
+        "torch comes from conda (source: conda) and the profile lists no pip packages"
+        if env.source == "conda" and rendered.name == "requirements.txt"
+        else "its template writes nothing but the header for this profile"
+    )
+    owner = resolved.profile.provenance.get("outputs", "").split("+")[-1]
+    layer = next((lay for lay in resolved.profile.chain if lay.name == owner), None)
+    in_profile = layer is not None and rendered.name in layer.values.get("outputs", ())
+    raise ProfileError(
+        f"profile '{env.name}' has nothing to put in {rendered.name}: {why}",
+        file=display(layer.path) if layer is not None and in_profile else None,
+        key="outputs" if in_profile else None,
+        fix=f"leave {rendered.name} out (remove it from 'outputs', or drop -f {rendered.name}), "
+        "or add pip packages to the profile",
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,10 @@ from .profile import MergedProfile, ProfileLayer, merge_layers, validate_layer
 from .yamlsource import load_yaml
 
 BUILTIN_PREFIX = "builtin:"
+PROFILE_SUFFIXES = (".yaml", ".yml")
+# A profile's name becomes a conda environment name, a directory under envs/ and a word in the
+# "Regenerate with: envgen render NAME" line, so it must be safe in all three.
+_VALID_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class ProfileRegistry:
     project: dict[str, ProfileSource]
     builtin: dict[str, ProfileSource]
     root: Path
+    profiles_dir: Path = Path("profiles")
 
     @classmethod
     def discover(cls, config: ProjectConfig) -> ProfileRegistry:
@@ -49,7 +55,9 @@ class ProfileRegistry:
         if config.profiles_dir.resolve() != builtin_dir:
             for name, src in _scan(config.profiles_dir, "project").items():
                 project[name] = ProfileSource(name, src.path, "project", name in builtin)
-        return cls(project=project, builtin=builtin, root=config.root)
+        return cls(
+            project=project, builtin=builtin, root=config.root, profiles_dir=config.profiles_dir
+        )
 
     def all(self) -> list[ProfileSource]:
         merged = {**self.builtin, **self.project}
@@ -57,6 +65,38 @@ class ProfileRegistry:
 
     def names(self) -> list[str]:
         return [src.name for src in self.all()]
+
+    def canonical(self, name: str) -> str:
+        """The profile name for what a user typed: a name as it is, a path to a profile file
+        (``profiles/train.yaml``, tab-completed) as that profile's name."""
+        if name in self.project or name in self.builtin or name.startswith(BUILTIN_PREFIX):
+            return name
+        if not _looks_like_path(name):
+            return name
+        path = Path(name)
+        stem = path.name.removesuffix(path.suffix) if path.suffix in PROFILE_SUFFIXES else ""
+        if path.is_file():
+            target = path.resolve()
+            for source in (*self.project.values(), *self.builtin.values()):
+                if source.path.resolve() == target:
+                    return source.name
+            where = self.display(self.profiles_dir) + "/"
+            raise ProfileError(
+                f"'{name}' is not one of this project's profiles (they live in {where})",
+                fix=f"move it to {where}{path.name} and name it '{stem or path.name}'",
+            )
+        if path.is_dir():
+            raise ProfileError(
+                f"'{name}' is a directory, not a profile; known profiles: "
+                + ", ".join(self.names()),
+                fix="name one profile, e.g. 'envgen render cpu', or use --all",
+            )
+        if stem in self.names():
+            raise ProfileError(
+                f"there is no file '{name}'",
+                fix=f"name the profile instead: use the name '{stem}'",
+            )
+        return name  # find() explains that no such profile exists
 
     def find(self, name: str, *, wanted_by: str | None = None) -> ProfileSource:
         if name.startswith(BUILTIN_PREFIX):
@@ -71,15 +111,22 @@ class ProfileRegistry:
             pool, label = self.names(), "profiles"
         import difflib  # only on the error/diff path: keeps start-up fast
 
-        close = difflib.get_close_matches(name.removeprefix(BUILTIN_PREFIX), pool, n=1)
+        bare = name.removeprefix(BUILTIN_PREFIX)
+        if _looks_like_path(bare):  # profiles/trian.yaml: the name part is what was mistyped
+            bare = Path(bare).name.removesuffix(Path(bare).suffix)
+        close = difflib.get_close_matches(bare, pool, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
+        addable = _VALID_NAME.fullmatch(bare) is not None and not _looks_like_path(bare)
         raise ProfileError(
             f"unknown profile '{name}'{hint}; known {label}: {', '.join(pool) or 'none'}",
             file=wanted_by,
             key="extends" if wanted_by else None,
-            fix="use one of those names, or add profiles/"
-            + name.removeprefix(BUILTIN_PREFIX)
-            + ".yaml to the project",
+            fix="use one of those names"
+            + (
+                f", or add {self.display(self.profiles_dir)}/{bare}.yaml to the project"
+                if addable
+                else ""
+            ),
         )
 
     def display(self, path: Path) -> str:
@@ -91,6 +138,15 @@ class ProfileRegistry:
 
     def load_layer(self, source: ProfileSource) -> ProfileLayer:
         shown = self.display(source.path)
+        if not _VALID_NAME.fullmatch(source.name):
+            better = re.sub(r"[^A-Za-z0-9_.-]+", "-", source.name).strip("-.") or "my-profile"
+            raise ProfileError(
+                f"'{source.name}' (the file name) cannot be a profile name: it becomes the "
+                "conda environment's name and a word in shell commands",
+                file=shown,
+                fix=f"rename the file to {better}{source.path.suffix} (letters, digits, '_', '.' "
+                "and '-', not starting with '.' or '-')",
+            )
         return validate_layer(
             source.name, source.origin, load_yaml(source.path, display=shown), shown
         )
@@ -130,3 +186,7 @@ class ProfileRegistry:
 
         visit(self.find(name), ())
         return merge_layers(tuple(chain))
+
+
+def _looks_like_path(name: str) -> bool:
+    return "/" in name or os.sep in name or name.endswith(PROFILE_SUFFIXES) or name in (".", "..")

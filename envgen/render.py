@@ -37,14 +37,13 @@ class TemplateSet:
     def __init__(self, directories: Sequence[Path]) -> None:
         import jinja2
 
-        from .cache import cache_dir
+        from .cache import template_bytecode_cache
 
         self.directories = [d for d in directories if d.is_dir()]
-        cached = cache_dir()
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(d) for d in self.directories]),
             # compiled templates are cached by path and mtime: a second run skips compilation
-            bytecode_cache=jinja2.FileSystemBytecodeCache(str(cached)) if cached else None,
+            bytecode_cache=template_bytecode_cache(),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             trim_blocks=True,

@@ -8,7 +8,7 @@ user can fix the profile in one step.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from packaging.version import Version
 
@@ -50,6 +50,8 @@ _MANAGED_CONDA = {
     "conda-forge's cuda-version",
     "cpuonly": "this belongs to PyTorch's retired conda channel; use accelerator: cpu",
 }
+
+_CUDA_RUNTIME = ("cudatoolkit", "pytorch-cuda")
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ class ResolvedEnv:
     provenance: Mapping[str, str]
     outputs: tuple[str, ...]
     catalog_sources: tuple[str, ...]
+    # torch-family packages left out of the default set, and why (torchaudio after 2.11)
+    omitted: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def pip_requirements(self) -> tuple[str, ...]:
@@ -179,7 +183,7 @@ class _Resolver:
         if source == "pip" and accelerator != "mps":
             index_url = self.mirrors.url(self.catalog.index_url(variant.name))
         pip = tuple(self.values.get("pip", ()))
-        self._check_managed_pip(pip)
+        self._check_managed_pip(pip, source)
         extra = (self.mirrors.url(PYPI_SIMPLE),) if pip and index_url else ()
         channels = tuple(self.values.get("channels") or ("conda-forge",))
         self._check_channels(channels, release)
@@ -208,6 +212,7 @@ class _Resolver:
             provenance=dict(self.profile.provenance),
             outputs=tuple(self.values.get("outputs") or DEFAULT_OUTPUTS[source]),
             catalog_sources=release.sources,
+            omitted=self._omitted(release, packages),
         )
 
     def _check_keys_fit(self, accelerator: str) -> None:
@@ -293,17 +298,25 @@ class _Resolver:
 
     @staticmethod
     def _nearby(text: str, known: list[str]) -> str:
+        """The releases nearest ``text``: the newest when it is beyond the catalog, the oldest
+        when before it, the same minor's releases, else the release on each side."""
         try:
             target = Version(text.lstrip("=<>!~ ").split(",")[0])
         except Exception:  # noqa: BLE001 - any unparsable text simply has no neighbours
             return ""
-        ordered = sorted(
-            known,
-            key=lambda v: (
-                abs(Version(v).release[1] - target.release[1]) if len(target.release) > 1 else 0
-            ),
-        )
-        return _join(sorted(ordered[:3], key=Version))
+        versions = sorted(known, key=Version)
+        if not versions:
+            return ""
+        if target > Version(versions[-1]):
+            return versions[-1]
+        if target < Version(versions[0]):
+            return versions[0]
+        same = [v for v in versions if Version(v).release[:2] == target.release[:2]]
+        if same:
+            return _join(same[-3:])
+        below = [v for v in versions if Version(v) < target][-1:]
+        above = [v for v in versions if Version(v) > target][:1]
+        return _join(below + above)
 
     def _pick_release(
         self, python: str, accelerator: str, wanted: str | None, platforms: tuple[str, ...]
@@ -413,6 +426,24 @@ class _Resolver:
                 )
         return tuple(wanted)
 
+    def _omitted(self, release: Release, packages: tuple[str, ...]) -> dict[str, str]:
+        """Why a default package is missing, so that nobody wonders where torchaudio went."""
+        if self.values.get("pytorch", {}).get("packages") is not None:
+            return {}  # the profile chose its packages itself
+        out = {}
+        for name in TORCH_PACKAGES:
+            if name in packages:
+                continue
+            why = f"no {name} release accompanies torch {release.torch}"
+            earlier = [r for r in self.catalog.releases if r.companion(name)]
+            if earlier and earlier[-1].version < release.version:
+                why += (
+                    f"; {name} releases end with {earlier[-1].companion(name)} "
+                    f"(for torch {earlier[-1].torch})"
+                )
+            out[name] = why
+        return out
+
     def _check_conda_source(self, accelerator: str, release: Release, variant: Variant) -> None:
         if accelerator in ("rocm", "xpu"):
             raise self.fail(
@@ -483,7 +514,7 @@ class _Resolver:
 
         return either(plain), either(tagged)
 
-    def _check_managed_pip(self, pip: tuple[str, ...]) -> None:
+    def _check_managed_pip(self, pip: tuple[str, ...], source: str) -> None:
         for spec in pip:
             name = pip_requirement_name(spec)
             if name in TORCH_PACKAGES:
@@ -495,11 +526,11 @@ class _Resolver:
         for spec in self.values.get("conda", ()):
             name = conda_spec_name(spec)
             if name in _MANAGED_CONDA or name in TORCH_PACKAGES:
-                raise self.fail(
-                    "conda",
-                    f"'{name}' must not be listed in 'conda'",
-                    _MANAGED_CONDA.get(name, "set pytorch.packages instead"),
-                )
+                fix = _MANAGED_CONDA.get(name, "set pytorch.packages instead")
+                if source == "pip" and name in _CUDA_RUNTIME:
+                    # The likeliest intent is "torch needs CUDA": with pip wheels it already has it.
+                    fix = f"remove it: PyTorch's wheels bundle the CUDA they need ({fix})"
+                raise self.fail("conda", f"'{name}' must not be listed in 'conda'", fix)
 
     def _check_channels(self, channels: tuple[str, ...], release: Release) -> None:
         for stale in ("pytorch", "nvidia"):

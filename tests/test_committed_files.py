@@ -440,7 +440,6 @@ def test_init_without_a_pyproject_writes_one_with_the_tool_section(
     "args",
     [
         ["show", "no-such-profile", "--json"],
-        ["list", "--json"],
         ["lock", "bad", "--json", "--no-conda"],
         ["create", "bad", "--json"],
         ["verify", "bad", "--json"],
@@ -451,16 +450,27 @@ def test_every_json_command_prints_a_json_error(
     capsys: pytest.CaptureFixture[str], project_dir: Path, args: list[str]
 ) -> None:
     write_profile(project_dir, "bad", "extends: cpu\npython: '3.11'\nchannels: [1]\n")
-    if args[0] == "list":
-        write_profile(project_dir, "broken", "python: [\n")
     result = run_cli(capsys, *args)
     assert result.code == 2, result
     error = json.loads(result.out)["error"]
     assert error["code"] == 2 and error["message"]
     assert error["message"].split(".")[0] in result.err  # the same story as the human message
-    if args[0] in ("lock", "create", "verify", "list"):
+    if args[0] in ("lock", "create", "verify"):
         assert error["file"].startswith("profiles/")
         assert error.get("key") or error.get("line")
+
+
+def test_list_json_lists_a_broken_profile_with_its_error(
+    capsys: pytest.CaptureFixture[str], project_dir: Path
+) -> None:
+    """list is a listing, not one profile: the broken one is a row with its error, exit 1
+    (issue 11), so that one bad file does not hide every other profile."""
+    write_profile(project_dir, "broken", "python: [\n")
+    result = run_cli(capsys, "list", "--json")
+    assert result.code == 1, result
+    rows = {row["name"]: row for row in json.loads(result.out)}
+    assert rows["broken"]["error"].startswith("profiles/broken.yaml, line 2")
+    assert rows["cpu"]["error"] is None
 
 
 def test_json_errors_name_file_line_and_key(

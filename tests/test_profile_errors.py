@@ -226,3 +226,65 @@ def test_channel_urls_are_accepted(capsys, project_dir: Path) -> None:
     result = run_cli(capsys, "render", "p", "--stdout", "-f", "environment.yml")
     assert result.code == 0, result.err
     assert "  - file:///srv/channel\n" in result.out
+
+
+# --- messages a newcomer meets (issue 11) -------------------------------------------------
+
+
+def test_cudatoolkit_with_pip_torch_says_the_wheels_bundle_cuda(capsys, project_dir: Path) -> None:
+    """The fix a pip-source user needs first is "remove it"; source: conda comes second."""
+    write_profile(project_dir, "p", 'python: "3.11"\naccelerator: cuda\nconda: ["cudatoolkit"]\n')
+    message = assert_refused(capsys, project_dir, ["render", "p"], "Fix: remove it")
+    assert message.index("wheels bundle the CUDA") < message.index("source: conda")
+
+
+def test_cudatoolkit_with_conda_torch_points_at_cuda_version(capsys, project_dir: Path) -> None:
+    write_profile(
+        project_dir,
+        "p",
+        'python: "3.11"\naccelerator: cuda\nsource: conda\nconda: ["cudatoolkit"]\n',
+    )
+    message = assert_refused(capsys, project_dir, ["render", "p"], "cuda-version")
+    assert "wheels bundle" not in message
+
+
+@pytest.mark.parametrize(
+    ("version", "nearest"),
+    [("9.9", "(nearest: 2.15.0)"), ("1.0", "(nearest: 1.13.0)"), ("2.6.7", "(nearest: 2.6.0)")],
+)
+def test_unknown_torch_version_suggests_the_nearest(
+    capsys, project_dir: Path, version: str, nearest: str
+) -> None:
+    """Beyond the catalog the nearest release is the newest, not three of some other minor."""
+    from envgen.catalog import load_catalog
+
+    newest = load_catalog().releases[-1].torch
+    nearest = nearest.replace("2.15.0", newest)
+    write_profile(project_dir, "p", f'python: "3.11"\npytorch: "{version}"\n')
+    assert_refused(capsys, project_dir, ["render", "p"], nearest)
+
+
+def test_gpu_accelerator_suggests_cuda(capsys, project_dir: Path) -> None:
+    write_profile(project_dir, "p", 'python: "3.11"\naccelerator: gpu\n')
+    message = assert_refused(capsys, project_dir, ["render", "p"], "did you mean 'cuda'?")
+    assert "xpu'?" not in message
+
+
+def test_question_is_not_followed_by_a_stray_period(capsys, project_dir: Path) -> None:
+    write_profile(project_dir, "p", 'pyhton: "3.11"\n')
+    message = assert_refused(capsys, project_dir, ["render", "p"], "did you mean 'python'? Fix:")
+    assert "?." not in message
+
+
+def test_python_31_asks_whether_310_was_meant(capsys, project_dir: Path) -> None:
+    write_profile(project_dir, "p", "python: 3.1\n")
+    assert_refused(
+        capsys, project_dir, ["render", "p"], "key 'python'", 'did you mean "3.10"?', "quote it"
+    )
+
+
+@pytest.mark.parametrize("body", ["", "# only a comment\n", "\n\n"])
+def test_empty_profile_file_is_called_empty(capsys, project_dir: Path, body: str) -> None:
+    (project_dir / "profiles").mkdir()
+    (project_dir / "profiles" / "p.yaml").write_text(body)
+    assert_refused(capsys, project_dir, ["render", "p"], "profiles/p.yaml", "file is empty")

@@ -14,7 +14,7 @@ def resolve_name(project: Project, name: str) -> str:
     """'auto' is the profile `envgen doctor` recommends for this machine (unless a profile is
     literally called auto); the choice is said on stderr so nobody is surprised."""
     if name != AUTO or AUTO in project.registry.names():
-        return name
+        return project.registry.canonical(name)
     from ..doctor.recommend import recommend
     from ..doctor.report import gather
 

@@ -3,38 +3,58 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
+from ..errors import EnvgenError
 from ..project import Project
+
+
+def profile_rows(project: Project) -> list[dict[str, Any]]:
+    """One row per profile; a profile that fails to load is listed with its error rather than
+    hiding every other profile (the description is the merged one, as ``show`` prints it)."""
+    rows = []
+    for source in project.registry.all():
+        origin = source.origin + (" (overrides built-in)" if source.overrides_builtin else "")
+        row: dict[str, Any] = {
+            "name": source.name,
+            "origin": origin,
+            "path": project.display(source.path),
+            "description": "",
+            "extends": [],
+            "abstract": False,
+            "error": None,
+        }
+        try:
+            merged = project.registry.load(source.name)
+        except EnvgenError as exc:
+            row["error"] = exc.render()
+        else:
+            # abstract is the file's own word, never inherited: read it from the layer
+            abstract = bool(merged.layer.values.get("abstract", False))
+            row["origin"] += ", abstract" if abstract else ""
+            row["description"] = merged.values.get("description", "")
+            row["extends"] = list(merged.layer.extends)
+            row["abstract"] = abstract
+        rows.append(row)
+    return rows
 
 
 @click.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def command(as_json: bool) -> int:
-    """List profiles: the project's own first in precedence, then the built-ins."""
+    """List profiles: the project's own first in precedence, then the built-ins.
+
+    Exits 1 when a profile cannot be loaded (it is listed with its error)."""
     project = Project.open()
-    rows = []
-    for source in project.registry.all():
-        layer = project.registry.load_layer(source)
-        origin = source.origin + (" (overrides built-in)" if source.overrides_builtin else "")
-        if layer.values.get("abstract"):
-            origin += ", abstract"
-        rows.append(
-            {
-                "name": source.name,
-                "origin": origin,
-                "path": project.display(source.path),
-                "description": layer.values.get("description", ""),
-                "extends": list(layer.extends),
-                "abstract": bool(layer.values.get("abstract", False)),
-            }
-        )
+    rows = profile_rows(project)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
-        return 0
-    width = max((len(r["name"]) for r in rows), default=4)
-    owidth = max((len(r["origin"]) for r in rows), default=6)
-    for row in rows:
-        click.echo(f"{row['name']:<{width}}  {row['origin']:<{owidth}}  {row['description']}")
-    return 0
+    else:
+        width = max((len(r["name"]) for r in rows), default=4)
+        owidth = max((len(r["origin"]) for r in rows), default=6)
+        for row in rows:
+            text = f"BROKEN: {row['error']}" if row["error"] else row["description"]
+            click.echo(f"{row['name']:<{width}}  {row['origin']:<{owidth}}  {text}".rstrip())
+    return 1 if any(row["error"] for row in rows) else 0

@@ -43,13 +43,18 @@ def describe(project: Project, name: str) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def command(name: str, as_json: bool) -> int:
     """Show PROFILE fully resolved."""
+    from ._common import resolve_name
+
     project = Project.open()
-    data = describe(project, name)
+    data = describe(project, resolve_name(project, name))
     if as_json:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
         return 0
     prov = data["provenance"]
-    chain = " <- ".join(f"{c['name']} ({c['path']})" for c in reversed(data["chain"]))
+    chain = " <- ".join(
+        f"{c['name']} ({c['path'] if c['origin'] == 'project' else 'built-in'})"
+        for c in reversed(data["chain"])
+    )
     lines = [
         f"profile      {data['name']}   {data['description']}".rstrip(),
         f"chain        {chain}",
@@ -58,8 +63,12 @@ def command(name: str, as_json: bool) -> int:
         + _from(prov, "accelerator"),
         f"torch        {data['torch']}" + _from(prov, "pytorch"),
         "packages     " + ", ".join(f"{k} {v}" for k, v in data["companions"].items()),
+    ]
+    for package, why in data["omitted"].items():
+        lines.append(f"not included {package}: {why}")
+    lines += [
         f"source       {data['source']}" + _from(prov, "source"),
-        f"index        {data['index_url'] or 'PyPI (default index)'}",
+        f"index        {_index(data)}",
     ]
     for url in data["extra_index_urls"]:
         lines.append(f"extra index  {url}")
@@ -70,8 +79,7 @@ def command(name: str, as_json: bool) -> int:
     for key, value in data["variables"].items():
         lines.append(f"variable     {key}={value}" + _from(prov, "variables"))
     lines.append("outputs      " + ", ".join(data["outputs"]))
-    sources = ", ".join(s["url"] for s in data["catalog_sources"].values())
-    lines.append(f"facts from   {sources}")
+    lines.append("facts from   " + ("\n             ".join(fact_urls(data)) or "-"))
     lines.append(f"catalog      {data['catalog']}")
     click.echo("\n".join(lines))
     return 0
@@ -80,3 +88,22 @@ def command(name: str, as_json: bool) -> int:
 def _from(provenance: dict[str, str], key: str) -> str:
     origin = provenance.get(key)
     return f"   (from {origin})" if origin else "   (default)"
+
+
+def _index(data: dict[str, Any]) -> str:
+    """Where pip takes torch from; a conda-sourced torch never touches a pip index."""
+    if data["source"] == "conda":
+        return "PyPI, for the profile's pip packages" if data["pip"] else "- (torch from conda)"
+    return data["index_url"] or "PyPI (default index)"
+
+
+def fact_urls(data: dict[str, Any]) -> list[str]:
+    """The catalog's citations for this release, each page once; a search page proves nothing
+    on its own, so it is left out of the list (``--json`` keeps every source)."""
+    seen: dict[str, str] = {}
+    for source in data["catalog_sources"].values():
+        url = source["url"]
+        if "/search?" in url or "/search/" in url:
+            continue
+        seen.setdefault(url.rstrip("/"), url)
+    return list(seen.values())

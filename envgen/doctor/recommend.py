@@ -66,12 +66,21 @@ def recommend(project: Project, facts: Facts, platform: str | None = None) -> Re
     platform = platform or facts.system.platform
     kind = machine_kind(facts)
     notes = _machine_notes(facts)
-    rec = _choose(project, facts, kind, platform, notes)
+    broken: dict[str, str] = {}
+    rec = _choose(project, facts, kind, platform, notes, broken)
     if rec is None and kind != "cpu":
         notes.append(f"no {kind} profile fits this machine; falling back to CPU")
-        rec = _choose(project, facts, "cpu", platform, notes)
+        rec = _choose(project, facts, "cpu", platform, notes, broken)
     if rec is None:
-        return Recommendation(None, f"no profile fits this machine ({platform})", (), tuple(notes))
+        reason = f"no profile fits this machine ({platform})"
+        if broken:
+            # The likeliest cause is then the project's own profile, not the machine: say so.
+            name, error = next(iter(broken.items()))
+            reason = (
+                f"no usable profile fits this machine ({platform}); the project's profile "
+                f"'{name}' has an error: {error}"
+            )
+        return Recommendation(None, reason, (), tuple(notes))
     return rec
 
 
@@ -120,7 +129,12 @@ def _machine_notes(facts: Facts) -> list[str]:
 
 
 def _choose(
-    project: Project, facts: Facts, kind: str, platform: str, notes: list[str]
+    project: Project,
+    facts: Facts,
+    kind: str,
+    platform: str,
+    notes: list[str],
+    broken: dict[str, str],
 ) -> Recommendation | None:
     candidates: list[tuple[tuple[object, ...], str, str, ResolvedEnv]] = []
     need_driver: dict[str, list[str]] = {}
@@ -132,6 +146,7 @@ def _choose(
         except EnvgenError as exc:
             if source.origin == "project":
                 notes.append(f"project profile '{source.name}' skipped: {exc.message}")
+                broken.setdefault(source.name, exc.render())
             continue
         if env.accelerator != kind or platform not in env.platforms:
             continue
