@@ -16,9 +16,9 @@ from envgen.verify import VerifyReport, verify_env
 from tests.fixtures.envs import (
     add_dist,
     fake_torch,
+    find_python,
     make_venv,
     mark_created,
-    pyenv_python,
     site_packages,
     write_lock,
 )
@@ -127,7 +127,7 @@ def test_cpu_build_under_a_cu118_profile_fails_naming_the_check(
 @pytest.mark.parametrize("minor", ["3.10", "3.12"])
 def test_another_python_version_fails(project_dir: Path, venv_factory: Factory, minor: str) -> None:
     write_profile(project_dir, "gpu", CU118)
-    prefix = venv_factory(python=pyenv_python(minor))
+    prefix = venv_factory(python=find_python(minor))
     fake_torch(prefix, "2.4.1+cu118", cuda="11.8")
     mark_created(prefix, "gpu")
     report = verify_env(Project.open(), "gpu", prefix=prefix)
@@ -313,7 +313,7 @@ def test_profile_variables_are_set_in_a_venv(project_dir: Path, venv_factory: Fa
 def test_the_probe_runs_on_python_38(project_dir: Path, venv_factory: Factory) -> None:
     """The probe is sent as source to whatever Python an environment has: 3.8 must parse it."""
     write_profile(project_dir, "gpu", CU118)
-    prefix = venv_factory(python=pyenv_python("3.8"))
+    prefix = venv_factory(python=find_python("3.8"))
     fake_torch(prefix, "2.4.1+cu118", cuda="11.8")
     mark_created(prefix, "gpu")
     report = verify_env(Project.open(), "gpu", prefix=prefix)
@@ -338,7 +338,7 @@ def test_sys_executable_is_not_needed_in_the_env(cu118_env: Path) -> None:
 def test_auditing_a_base_interpreter_without_torch(project_dir: Path) -> None:
     """--python on a plain installation (no venv, no conda): PATH-only activation."""
     write_profile(project_dir, "gpu", CU118)
-    report = verify_env(Project.open(), "gpu", python=pyenv_python("3.12"))
+    report = verify_env(Project.open(), "gpu", python=find_python("3.12"))
     checks = statuses(report)
     assert report.activation == "plain: PATH"
     assert checks["interpreter"] == "pass"
