@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 
 _FIXTURES = Path(__file__).parent / "fixtures"
-pytest_plugins = sorted(
-    f"tests.fixtures.{path.stem}" for path in _FIXTURES.glob("*.py") if path.stem != "__init__"
-)
+pytest_plugins = [
+    *sorted(
+        f"tests.fixtures.{path.stem}" for path in _FIXTURES.glob("*.py") if path.stem != "__init__"
+    ),
+    "pytester",  # tests/test_harness.py runs small pytest sessions of its own
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -496,9 +496,9 @@ def test_create_installs_a_canonical_lock_through_a_mirror(
 
     from envgen.create import create_env
     from envgen.lock import lock_profile
-    from tests.fixtures.envs import pyenv_python
+    from tests.fixtures.envs import find_python
 
-    python = pyenv_python("3.11")
+    python = find_python("3.11")
     profile = "python: '3.11'\npytorch: {version: '2.4.1', packages: [torch]}\n"
     write_profile(plain_project, "p", profile + "platforms: [linux-64]\npip: [tqdm]\n")
     project = Project.open()

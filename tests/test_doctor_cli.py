@@ -1,10 +1,12 @@
 """`envgen doctor` end to end (in-process, fake GPU tools on PATH), and the "pip belongs to
-another Python" diagnosis with two real pyenv interpreters."""
+another Python" diagnosis with two real interpreters of different minors (found as envgen finds
+them: the tests' own and a second one)."""
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,16 +14,29 @@ import pytest
 from envgen.doctor.context import Context, Unknown
 from envgen.doctor.facts import gather
 from envgen.doctor.pythons import PathPip, PathPython
+from envgen.interpreters import Interpreter
+from tests.fixtures.envs import OWN_MINOR, find_interpreter, second_minor
 from tests.fixtures.gpu_tools import A100, FakeTools
 from tests.helpers import run_cli
 
-PYENV = Path("/root/.pyenv/versions")
-PY310 = PYENV / "3.10.13" / "bin" / "python3.10"
-PY312 = PYENV / "3.12.1" / "bin" / "python3.12"
-needs_pyenv = pytest.mark.skipif(
-    not (PY310.exists() and PY312.exists()),
-    reason="needs pyenv's Python 3.10.13 and 3.12.1 under /root/.pyenv/versions",
-)
+
+@dataclass(frozen=True)
+class Pair:
+    """`python` of one installation and the `pip` script of another, of another minor."""
+
+    python: Interpreter
+    pip: Interpreter
+
+    def pip_of(self, interp: Interpreter) -> Path:
+        script = Path(interp.path).parent / f"pip{interp.minor}"
+        if not script.is_file():
+            pytest.skip(f"Python {interp.version} at {interp.prefix} has no {script.name}")
+        return script
+
+
+@pytest.fixture
+def pythons() -> Pair:
+    return Pair(find_interpreter(OWN_MINOR), find_interpreter(second_minor()))
 
 
 def test_doctor_text_json_and_auto(
@@ -84,58 +99,57 @@ def _mixed_path(tmp_path: Path, python: Path, pip: Path) -> Path:
     return bin_dir
 
 
-@needs_pyenv
 def test_pip_of_another_python_is_diagnosed(
-    tmp_path: Path, fake_tools: FakeTools, project_dir: Path
+    tmp_path: Path, fake_tools: FakeTools, project_dir: Path, pythons: Pair
 ) -> None:
-    """`python` is 3.10 but `pip` belongs to 3.12: doctor says so plainly and gives the fix."""
-    bin_dir = _mixed_path(tmp_path, PY310, PY312.parent / "pip3.12")
+    """`python` is one minor but `pip` belongs to another: doctor says so plainly, with the fix."""
+    py, other = pythons.python, pythons.pip
+    bin_dir = _mixed_path(tmp_path, py.path, pythons.pip_of(other))
     facts = gather(Context(environ=fake_tools.environ(bin_dir), root=fake_tools.root))
     assert not isinstance(facts.path, Unknown)
     python, pip = facts.path["python"], facts.path["pip"]
-    assert isinstance(python, PathPython) and python.version == "3.10.13"
-    assert isinstance(pip, PathPip) and pip.python == "3.12"
-    assert pip.prefix == str(PYENV / "3.12.1")
+    assert isinstance(python, PathPython) and python.version == py.version
+    assert isinstance(pip, PathPip) and pip.python == other.minor
+    assert pip.prefix == other.prefix
     (finding,) = facts.findings
-    assert f"`pip` ({bin_dir / 'pip'}) installs into Python 3.12 at {PYENV / '3.12.1'}" in (
-        finding.problem
-    )
-    assert "`python`" in finding.problem and "runs Python 3.10.13" in finding.problem
+    said = f"`pip` ({bin_dir / 'pip'}) installs into Python {other.minor} at {other.prefix}"
+    assert said in finding.problem
+    assert "`python`" in finding.problem and f"runs Python {py.version}" in finding.problem
     assert "cannot be imported by `python`" in finding.problem
     assert finding.fix.startswith("install with `python -m pip install …`")
     assert "envgen create auto" in finding.fix
 
 
-@needs_pyenv
 def test_wrong_pip_in_the_cli_report(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
     project_dir: Path,
     fake_machine: FakeTools,
     monkeypatch: pytest.MonkeyPatch,
+    pythons: Pair,
 ) -> None:
-    bin_dir = _mixed_path(tmp_path, PY310, PY312.parent / "pip3.12")
+    bin_dir = _mixed_path(tmp_path, pythons.python.path, pythons.pip_of(pythons.pip))
     monkeypatch.setenv("PATH", f"{bin_dir}:{fake_machine.bin}")
     out = run_cli(capsys, "doctor").out
     assert "Problems\n  PROBLEM: `pip`" in out
     assert "  fix: install with `python -m pip install …`" in out
     data = json.loads(run_cli(capsys, "doctor", "--json").out)
     (finding,) = data["findings"]
-    assert "installs into Python 3.12" in finding["problem"]
+    assert f"installs into Python {pythons.pip.minor}" in finding["problem"]
 
 
-@needs_pyenv
 def test_matching_pip_is_not_flagged(tmp_path: Path, fake_tools: FakeTools) -> None:
-    bin_dir = _mixed_path(tmp_path, PY310, PY310.parent / "pip3.10")
+    own = find_interpreter(OWN_MINOR)
+    bin_dir = _mixed_path(tmp_path, own.path, Pair(own, own).pip_of(own))
     facts = gather(Context(environ=fake_tools.environ(bin_dir), root=fake_tools.root))
     assert facts.findings == ()
 
 
-@needs_pyenv
 def test_half_activated_venv_is_flagged(tmp_path: Path, fake_tools: FakeTools) -> None:
     venv = tmp_path / "venv"
     venv.mkdir()
-    bin_dir = _mixed_path(tmp_path, PY310, PY310.parent / "pip3.10")
+    own = find_interpreter(OWN_MINOR)
+    bin_dir = _mixed_path(tmp_path, own.path, Pair(own, own).pip_of(own))
     environ = {**fake_tools.environ(bin_dir), "VIRTUAL_ENV": str(venv)}
     (finding,) = gather(Context(environ=environ, root=fake_tools.root)).findings
     assert finding.problem.startswith(f"VIRTUAL_ENV is {venv}, but `python` on PATH runs")

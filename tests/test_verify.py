@@ -14,11 +14,13 @@ from envgen import verify_checks as vc
 from envgen.project import Project
 from envgen.verify import VerifyReport, verify_env
 from tests.fixtures.envs import (
+    OWN_MINOR,
     add_dist,
     fake_torch,
+    find_python,
     make_venv,
     mark_created,
-    pyenv_python,
+    second_minor,
     site_packages,
     write_lock,
 )
@@ -124,10 +126,18 @@ def test_cpu_build_under_a_cu118_profile_fails_naming_the_check(
     assert data["facts"]["torch"]["cuda"] is None
 
 
-@pytest.mark.parametrize("minor", ["3.10", "3.12"])
-def test_another_python_version_fails(project_dir: Path, venv_factory: Factory, minor: str) -> None:
-    write_profile(project_dir, "gpu", CU118)
-    prefix = venv_factory(python=pyenv_python(minor))
+@pytest.mark.parametrize("moved", ["profile", "environment"])
+def test_another_python_version_fails(project_dir: Path, venv_factory: Factory, moved: str) -> None:
+    """The profile and the environment disagree on the minor, whichever of them moved (the
+    environment's side needs a second Python on this machine)."""
+    if moved == "profile":
+        minor, wanted = OWN_MINOR, "3.12" if OWN_MINOR != "3.12" else "3.10"
+        write_profile(project_dir, "gpu", CU118.replace('"3.11"', f'"{wanted}"'))
+        prefix = venv_factory()
+    else:
+        minor = second_minor(("3.12", "3.10"))
+        write_profile(project_dir, "gpu", CU118)
+        prefix = venv_factory(python=find_python(minor))
     fake_torch(prefix, "2.4.1+cu118", cuda="11.8")
     mark_created(prefix, "gpu")
     report = verify_env(Project.open(), "gpu", prefix=prefix)
@@ -313,7 +323,7 @@ def test_profile_variables_are_set_in_a_venv(project_dir: Path, venv_factory: Fa
 def test_the_probe_runs_on_python_38(project_dir: Path, venv_factory: Factory) -> None:
     """The probe is sent as source to whatever Python an environment has: 3.8 must parse it."""
     write_profile(project_dir, "gpu", CU118)
-    prefix = venv_factory(python=pyenv_python("3.8"))
+    prefix = venv_factory(python=find_python("3.8"))
     fake_torch(prefix, "2.4.1+cu118", cuda="11.8")
     mark_created(prefix, "gpu")
     report = verify_env(Project.open(), "gpu", prefix=prefix)
@@ -337,8 +347,9 @@ def test_sys_executable_is_not_needed_in_the_env(cu118_env: Path) -> None:
 
 def test_auditing_a_base_interpreter_without_torch(project_dir: Path) -> None:
     """--python on a plain installation (no venv, no conda): PATH-only activation."""
-    write_profile(project_dir, "gpu", CU118)
-    report = verify_env(Project.open(), "gpu", python=pyenv_python("3.12"))
+    wanted = "3.12" if OWN_MINOR != "3.12" else "3.10"
+    write_profile(project_dir, "gpu", CU118.replace('"3.11"', f'"{wanted}"'))
+    report = verify_env(Project.open(), "gpu", python=find_python(OWN_MINOR))
     checks = statuses(report)
     assert report.activation == "plain: PATH"
     assert checks["interpreter"] == "pass"

@@ -26,7 +26,7 @@ from envgen.envmeta import read_marker
 from envgen.errors import EnvgenError, ToolError
 from envgen.lock import lock_profile
 from envgen.project import Project
-from tests.fixtures.envs import pyenv_python
+from tests.fixtures.envs import OWN_MINOR, find_python, second_minor
 from tests.fixtures.pypi_index import LocalIndexes, build_wheel
 from tests.helpers import write_profile
 
@@ -60,11 +60,21 @@ def inside(prefix: Path) -> list[str]:
     return out.stdout.split()
 
 
-@pytest.mark.parametrize("minor", ["3.10", "3.12"])
+@pytest.mark.parametrize(
+    "which", ["own", pytest.param("second", marks=pytest.mark.variant("second Python"))]
+)
 def test_the_profile_python_is_found_and_used(
-    minor: str, project_dir: Path, torch_indexes: LocalIndexes, tmp_path: Path
+    which: str,
+    project_dir: Path,
+    torch_indexes: LocalIndexes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pyenv_python(minor)  # skips when pyenv lacks it
+    """envgen finds the profile's Python by itself: the tests' own minor everywhere, another
+    minor where the machine has one (or uv can provide it)."""
+    minor = OWN_MINOR if which == "own" else second_minor(("3.12", "3.10", "3.9"))
+    # On PATH, as a user's Python would be, among whatever else this machine has there.
+    monkeypatch.setenv("PATH", f"{find_python(minor).parent}{os.pathsep}{os.environ['PATH']}")
     project = project_with(project_dir, torch_indexes.base_url, minor)
     result = create_env(project, "p", installer="uv", environ=tool_environ(tmp_path))
     version, torch, build, filelock, tqdm, prefix = inside(result.prefix)
@@ -78,9 +88,9 @@ def test_the_profile_python_is_found_and_used(
 def test_venv_with_pip_ignores_the_machine_pip_config(
     project_dir: Path, torch_indexes: LocalIndexes, tmp_path: Path
 ) -> None:
-    project = project_with(project_dir, torch_indexes.base_url, "3.11")
+    project = project_with(project_dir, torch_indexes.base_url, OWN_MINOR)
     result = create_env(
-        project, "p", installer="pip", python=pyenv_python("3.11"), environ=tool_environ(tmp_path)
+        project, "p", installer="pip", python=find_python(OWN_MINOR), environ=tool_environ(tmp_path)
     )
     _version, torch, build, filelock, *_ = inside(result.prefix)
     assert (torch, build) == ("2.4.1+cpu", "whl/cpu")
@@ -100,10 +110,10 @@ def test_venv_with_pip_ignores_the_machine_pip_config(
 def test_lock_then_create_with_hashes_rebuilds_only_when_inputs_change(
     project_dir: Path, torch_indexes: LocalIndexes, tmp_path: Path
 ) -> None:
-    project = project_with(project_dir, torch_indexes.base_url, "3.11")
+    project = project_with(project_dir, torch_indexes.base_url, OWN_MINOR)
     lock_profile(project, "p", conda=False)
     environ = tool_environ(tmp_path)
-    python = pyenv_python("3.11")
+    python = find_python(OWN_MINOR)
     first = create_env(project, "p", python=python, environ=environ)
     assert first.status == "created"
     assert first.sources == ("envs/p/requirements-linux-64.lock.txt",)
@@ -163,8 +173,8 @@ def test_an_interrupted_create_never_looks_finished_and_the_next_one_works(
     tmp_path: Path,
 ) -> None:
     url, requested, release = stalling
-    project = project_with(project_dir, url, "3.11")
-    python = pyenv_python("3.11")
+    project = project_with(project_dir, url, OWN_MINOR)
+    python = find_python(OWN_MINOR)
     environ = tool_environ(tmp_path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "envgen", "create", "p", "--python", str(python)],

@@ -1,15 +1,16 @@
-"""render → lock → create (venv with uv, venv with pip) → verify with the real CPU torch wheel.
+"""render → lock → create (venv with uv, venv with pip) → verify → run, with a CPU torch.
 
-torch-2.13.0+cpu comes from pip's find-links directory on this machine and its dependencies from
-the local simple index pip's config names, all served by the loopback index fixture as PyTorch's
-CPU index (and PyPI), reached through the project's mirrors: no network. Skipped, with the
-reason, where the wheel or a dependency is missing.
+Always on the stand-in torch wheel the suite builds (``tests/fixtures/stand_in_torch.py``), and
+in addition on the real torch-2.13.0+cpu where this machine has it (pip's find-links directory,
+its dependencies from the local simple index pip's config names). Either is served by the
+loopback index fixture as PyTorch's CPU index (and PyPI), reached through the project's mirrors:
+no network.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,24 +19,25 @@ from envgen.create import create_env
 from envgen.lock import lock_profile
 from envgen.project import Project
 from envgen.verify import verify_env
-from tests.fixtures.envs import pyenv_python
+from tests.fixtures.envs import OWN_MINOR, find_python
 from tests.fixtures.pypi_index import PYPI_INDEX, LocalIndexes
+from tests.fixtures.stand_in_torch import serve_stand_in_torch
 from tests.helpers import run_cli, write_profile
 from tests.torch_local import TORCH, dependency_closure, torch_wheel
 
 pytestmark = pytest.mark.e2e
-PROFILE = f"""
-python: "3.11"
+PROFILE = """
+python: "{python}"
 accelerator: cpu
-pytorch: {{version: "{TORCH}", packages: [torch]}}
+pytorch: {{version: "{torch}", packages: [torch]}}
 platforms: [linux-64]
 """
 
 
-def serve_torch(indexes: LocalIndexes) -> None:
+def serve_real_torch(indexes: LocalIndexes) -> None:
     wheel = torch_wheel()
     if wheel is None:
-        pytest.skip(f"no torch-{TORCH}+cpu cp311 wheel in pip's find-links directory")
+        pytest.skip(f"no real torch-{TORCH}+cpu cp311 wheel in pip's find-links directory")
     deps = dependency_closure(wheel)
     if isinstance(deps, str):
         pytest.skip(deps)
@@ -48,39 +50,47 @@ def serve_torch(indexes: LocalIndexes) -> None:
     indexes.publish()
 
 
-def test_cpu_torch_render_lock_create_verify(
+@pytest.mark.parametrize(
+    "torch", ["stand-in", pytest.param("real", marks=pytest.mark.variant("real torch"))]
+)
+def test_cpu_torch_render_lock_create_verify_run(
+    torch: str,
     project_dir: Path,
     local_indexes: LocalIndexes,
-    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    serve_torch(local_indexes)
-    python = pyenv_python("3.11")
+    if torch == "real":
+        serve_real_torch(local_indexes)
+        minor = "3.11"  # the real wheel is cp311
+    else:
+        serve_stand_in_torch(local_indexes, version=TORCH)
+        minor = OWN_MINOR
+    python = find_python(minor)
     with (project_dir / "pyproject.toml").open("a") as fh:
         fh.write("\n" + local_indexes.mirror_toml())
-    write_profile(project_dir, "cpu-torch", PROFILE)
+    write_profile(project_dir, "cpu-torch", PROFILE.format(python=minor, torch=TORCH))
     assert run_cli(capsys, "render", "cpu-torch").code == 0
     project = Project.open()
     lock_profile(project, "cpu-torch", conda=False)
-    environ = {
-        **os.environ,
-        "UV_CACHE_DIR": str(tmp_path / "uv"),
-        "PIP_CACHE_DIR": str(tmp_path / "pip"),
-    }
 
     for installer, prefix in (("uv", None), ("pip", project_dir / "env-pip")):
-        result = create_env(
-            project, "cpu-torch", python=python, prefix=prefix, installer=installer, environ=environ
-        )
+        result = create_env(project, "cpu-torch", python=python, prefix=prefix, installer=installer)
         assert (result.status, result.installer) == ("created", installer)
         assert result.sources == ("envs/cpu-torch/requirements-linux-64.lock.txt",)
-        version = subprocess.run(
-            [str(result.prefix / "bin" / "python"), "-c", "import torch; print(torch.__version__)"],
+        report = verify_env(project, "cpu-torch", prefix=prefix)
+        failed = [c for c in report.checks if c.status != "pass"]
+        assert report.ok and not failed, failed
+        assert report.facts["torch"]["version"] == f"{TORCH}+cpu"
+        assert report.facts["torch"]["file"].startswith(str(result.prefix))
+
+        code = "import sys, torch; print(torch.__version__, torch.version.cuda, sys.prefix)"
+        run = ["run", "cpu-torch", "--prefix", str(result.prefix), "--", "python", "-c", code]
+        ran = subprocess.run(
+            [sys.executable, "-m", "envgen", *run],
+            cwd=project_dir,
             capture_output=True,
             text=True,
-            check=True,
-        ).stdout.strip()
-        assert version == f"{TORCH}+cpu"
-        report = verify_env(project, "cpu-torch", prefix=prefix)
-        failed = [c for c in report.checks if c.status == "fail"]
-        assert report.ok, failed
+            check=False,
+        )
+        assert ran.returncode == 0, ran.stderr
+        assert ran.stdout.split() == [f"{TORCH}+cpu", "None", str(result.prefix)]

@@ -1,8 +1,8 @@
-"""verify and run against a real PyTorch CPU build, matrix product included.
+"""verify and run against a CPU torch build, matrix product included.
 
-The torch wheel comes from the directory this machine's pip config names as find-links, its
-dependencies from the configured local index; both are passed to uv explicitly (all config
-ignored). Skipped, with the reason, where the wheel or its dependencies are not available.
+Always on the stand-in torch wheel the suite builds; in addition on the real torch-2.13.0+cpu
+where this machine has it (pip's find-links directory, its dependencies from the configured local
+index, both passed to uv explicitly with all config ignored).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,51 +20,66 @@ from envgen import verify_checks as vc
 from envgen.project import Project
 from envgen.verify import verify_env
 from tests.conftest import isolated_pip_env
-from tests.fixtures.envs import make_venv, mark_created, pyenv_python, write_lock
+from tests.fixtures.envs import OWN_MINOR, find_python, make_venv, mark_created, write_lock
 from tests.helpers import run_cli, write_profile
+from tests.torch_local import TORCH, pip_config, torch_wheel
 
 pytestmark = pytest.mark.e2e
-TORCH = "2.13.0"
-CPU = f'python: "3.11"\npytorch: {{version: "{TORCH}", packages: [torch]}}\nplatforms: [linux-64]\n'
+CPU = """
+python: "{python}"
+pytorch: {{version: "{torch}", packages: [torch]}}
+platforms: [linux-64]
+"""
 
 
-def _pip_config(key: str) -> list[str]:
-    out = subprocess.run(
-        [sys.executable, "-m", "pip", "config", "get", key],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    return out.split()
+@dataclass(frozen=True)
+class TorchEnv:
+    prefix: Path
+    python: str  # the minor the environment has, for the profile
 
 
-@pytest.fixture(scope="module")
-def torch_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    links = _pip_config("global.find-links")
-    wheels = [w for d in links for w in Path(d).glob(f"torch-{TORCH}+cpu-cp311-*.whl")]
-    if not wheels:
-        pytest.skip(f"no torch-{TORCH}+cpu cp311 wheel in pip's find-links ({links or 'unset'})")
-    indexes = _pip_config("global.extra-index-url") + _pip_config("global.index-url")
+def _install(prefix: Path, tmp: Path, sources: list[str]) -> subprocess.CompletedProcess[str]:
     uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     if uv is None:
         pytest.skip("uv is not installed")
-    tmp = tmp_path_factory.mktemp("torch-env")
-    prefix = make_venv(tmp / "env", pyenv_python("3.11"), pip=True)
     args = [uv, "pip", "install", "--python", str(prefix / "bin" / "python"), "--offline"]
-    args += [a for url in indexes[:1] for a in ("--index-url", url)]
-    args += [a for url in indexes[1:] for a in ("--extra-index-url", url)]
-    args += ["--find-links", str(wheels[0].parent), f"torch=={TORCH}+cpu"]
-    proc = subprocess.run(args, env=isolated_pip_env(tmp), capture_output=True, text=True)
+    args += [*sources, f"torch=={TORCH}+cpu"]
+    return subprocess.run(args, env=isolated_pip_env(tmp), capture_output=True, text=True)
+
+
+@pytest.fixture(
+    scope="module",
+    params=["stand-in", pytest.param("real", marks=pytest.mark.variant("real torch"))],
+)
+def torch_env(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    stand_in_torch_links: Path,
+) -> TorchEnv:
+    tmp = tmp_path_factory.mktemp("torch-env")
+    if request.param == "stand-in":
+        prefix = make_venv(tmp / "env", find_python(OWN_MINOR), pip=True)
+        proc = _install(prefix, tmp, ["--no-index", "--find-links", str(stand_in_torch_links)])
+        assert proc.returncode == 0, proc.stderr
+        return TorchEnv(prefix, OWN_MINOR)
+    wheel = torch_wheel()
+    if wheel is None:
+        pytest.skip(f"no real torch-{TORCH}+cpu cp311 wheel in pip's find-links directory")
+    indexes = pip_config("global.extra-index-url") + pip_config("global.index-url")
+    prefix = make_venv(tmp / "env", find_python("3.11"), pip=True)
+    sources = [a for url in indexes[:1] for a in ("--index-url", url)]
+    sources += [a for url in indexes[1:] for a in ("--extra-index-url", url)]
+    proc = _install(prefix, tmp, [*sources, "--find-links", str(wheel.parent)])
     if proc.returncode != 0:
         pytest.skip(f"torch's dependencies are not available locally: {proc.stderr[-300:]}")
-    return prefix
+    return TorchEnv(prefix, "3.11")
 
 
 @pytest.fixture
-def cpu_env(torch_env: Path, project_dir: Path) -> Path:
-    write_profile(project_dir, "cpu", CPU)
-    mark_created(torch_env, "cpu")
-    return torch_env
+def cpu_env(torch_env: TorchEnv, project_dir: Path) -> Path:
+    write_profile(project_dir, "cpu", CPU.format(python=torch_env.python, torch=TORCH))
+    mark_created(torch_env.prefix, "cpu")
+    return torch_env.prefix
 
 
 def test_a_cpu_profile_passes_including_the_matrix_product(cpu_env: Path) -> None:
@@ -92,19 +108,20 @@ def test_the_lock_is_checked_package_by_package(cpu_env: Path, project_dir: Path
     (packages,) = [c for c in report.checks if c.name == "packages"]
     assert packages.status == "pass" and packages.detail.startswith(f"{len(dists) - 2} of ")
 
-    write_lock(lock, {**dists, "sympy": "1.13.1"})
+    write_lock(lock, {**dists, "filelock": "0.0.1"})  # torch's dependency, in both builds
     report = verify_env(Project.open(), "cpu", prefix=cpu_env)
     (packages,) = [c for c in report.checks if c.name == "packages"]
     assert packages.status == "fail"
     assert (
         packages.detail
-        == f"sympy is {dists['sympy']} (envs/cpu/requirements-linux-64.lock.txt: ==1.13.1)"
+        == f"filelock is {dists['filelock']} (envs/cpu/requirements-linux-64.lock.txt: ==0.0.1)"
     )
 
 
-def test_a_cuda_profile_fails_on_the_cpu_build(torch_env: Path, project_dir: Path) -> None:
-    write_profile(project_dir, "gpu", 'python: "3.11"\naccelerator: cuda\ncuda: "11.8"\n')
-    report = verify_env(Project.open(), "gpu", python=torch_env / "bin" / "python")
+def test_a_cuda_profile_fails_on_the_cpu_build(torch_env: TorchEnv, project_dir: Path) -> None:
+    profile = f'python: "{torch_env.python}"\naccelerator: cuda\ncuda: "11.8"\n'
+    write_profile(project_dir, "gpu", profile)
+    report = verify_env(Project.open(), "gpu", python=torch_env.prefix / "bin" / "python")
     (build,) = [c for c in report.checks if c.name == "torch build"]
     assert build.status == "fail"
     assert build.detail.endswith("but the profile wants a CUDA 11.8 build")

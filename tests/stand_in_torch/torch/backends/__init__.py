@@ -1,0 +1,3 @@
+from . import mps
+
+__all__ = ["mps"]
