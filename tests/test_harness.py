@@ -125,8 +125,8 @@ def test_ran():
 @pytest.mark.parametrize(
     ("reason", "strict", "code"),
     [
-        ("no pyenv Python 3.11 under /root/.pyenv/versions", True, 1),
-        ("no pyenv Python 3.11 under /root/.pyenv/versions", False, 0),
+        ("no Python 3.11 found: install one with uv python install 3.11", True, 1),
+        ("no Python 3.11 found: install one with uv python install 3.11", False, 0),
         ("no GPU here: nvidia-smi is missing", True, 0),
         ("no conda, mamba or micromamba executable here", True, 0),
     ],
