@@ -9,7 +9,6 @@ file atomically: a failure leaves every old lock as it was.
 from __future__ import annotations
 
 import re
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .digest import inputs_digest, is_generated, parts_line, read_seal
 from .errors import OutputError, ToolError
+from .leftovers import temporary_directory
 from .lockers.pip_lockfile import file_name as pip_lock_name
 from .lockers.pylock import FILE_NAME as PYLOCK_FILE  # written on request, then kept current
 from .mirrors import Mirrors
@@ -447,7 +447,7 @@ def _conda_text(
     """Run the engine into a scratch directory, so that a failure never touches the real lock."""
     from .lockers.base import CondaLockRequest
 
-    with tempfile.TemporaryDirectory(prefix="envgen-conda-lock-") as tmp:
+    with temporary_directory("envgen-conda-lock-") as tmp:
         env = job.env
         request = CondaLockRequest(
             env=env,

@@ -147,6 +147,27 @@ def test_rattler_locks_three_platforms_with_pip_part(
     assert read_seal(out.read_text()) == (DIGEST, True)
 
 
+def test_a_killed_lock_s_scratch_folder_is_swept_by_the_next_lock(
+    cpu_env: ResolvedEnv,
+    conda_channel: CondaChannel,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tempfile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = scratch / f"envgen-lock-{gone.pid}-abc"  # what a SIGKILLed lock left
+    (dead / "conda-lock.yml").parent.mkdir()
+    (dead / "conda-lock.yml").write_text("partial")
+    conda_engine("rattler").lock(_request(cpu_env, conda_channel, tmp_path / "conda-lock.yml"))
+    assert not dead.exists()
+    assert list(scratch.iterdir()) == []  # and this run's own scratch folders are gone too
+
+
 def test_rattler_locks_for_cuda_from_a_cpu_machine(
     cuda_env: ResolvedEnv, conda_channel: CondaChannel, tmp_path: Path
 ) -> None:

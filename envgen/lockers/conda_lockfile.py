@@ -7,13 +7,12 @@ same header, metadata and order whichever engine solved it, and it is written in
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from ..digest import CONTENT_PLACEHOLDER, canonical_json, seal, sha256_text
+from ..leftovers import temporary_directory
 from ..output import write_atomic
 from .base import CondaLockRequest
 
@@ -168,8 +167,8 @@ def render(request: CondaLockRequest, lockfile: Any, engine: str) -> str:
     """The file's text: envgen's header, then exactly what conda-lock's writer produces."""
     from conda_lock.lockfile import write_conda_lock_file
 
-    with tempfile.TemporaryDirectory(prefix="envgen-lock-") as tmp:
-        path = Path(tmp) / request.output.name
+    with temporary_directory("envgen-lock-") as tmp:
+        path = tmp / request.output.name
         write_conda_lock_file(lockfile, path, metadata_choices=None, include_help_text=False)
         body = path.read_text(encoding="utf-8")
     return seal(header(request, engine) + body)

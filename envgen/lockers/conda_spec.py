@@ -8,8 +8,8 @@ parser and hash function rather than imitating them.
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
+
+from ..leftovers import temporary_directory
 
 SPEC_OUTPUT = "conda-lock-spec.yml"
 
@@ -25,8 +25,7 @@ def content_hashes(spec_text: str, cuda: str | None) -> dict[str, str]:
     from conda_lock.src_parser import make_lock_spec
     from conda_lock.virtual_package import default_virtual_package_repodata
 
-    with tempfile.TemporaryDirectory(prefix="envgen-spec-") as tmp:
-        work = Path(tmp)
+    with temporary_directory("envgen-spec-") as work:
         spec = work / SPEC_OUTPUT
         spec.write_text(spec_text, encoding="utf-8")
         mapping = work / "pypi-to-conda.json"

@@ -15,11 +15,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..errors import ToolError
+from ..leftovers import temporary_directory
 from . import conda_lockfile
 from .base import CondaLockRequest
 
@@ -150,8 +150,7 @@ class CondaLockRunner:
         # only the conda part: its own pip resolver would consult every repository for every
         # name, the dependency-confusion hole envgen's pip lock closes.
         pip = not request.pip_locks
-        with tempfile.TemporaryDirectory(prefix="envgen-conda-lock-") as tmp:
-            work = Path(tmp)
+        with temporary_directory("envgen-conda-lock-") as work:
             command = _command(request, exe, work, pip)
             try:
                 done = subprocess.run(
