@@ -169,6 +169,8 @@ def markdown(report: dict[str, Any]) -> str:
         if "skipped" in section:
             lines.append(f"skipped: {section['skipped']}")
             continue
+        if section.get("note"):
+            lines += [f"Note: {section['note']}.", ""]
         rows = section["rows"]
         keys = [k for k in rows[0] if k != "runs"]
         lines.append("| " + " | ".join(keys) + " |")
@@ -183,6 +185,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one run per case (a smoke test)")
     parser.add_argument(
         "--create-runs", type=int, default=3, help="runs of the create section (the longest)"
+    )
+    parser.add_argument(
+        "--manual-runs",
+        type=int,
+        default=1,
+        help="of those, runs that also time the manual venv + pip recipe (minutes each)",
     )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument(
@@ -201,7 +209,9 @@ def main() -> None:
     shared = Path(tempfile.mkdtemp(prefix="envgen-bench-run-"))
     env = shared / "torch-env"  # built by the create section, reused by verify
     steps: dict[str, Callable[[], dict[str, Any]]] = {
-        "create": lambda: create_cpu.measure(runs or args.create_runs, keep=env),
+        "create": lambda: create_cpu.measure(
+            runs or args.create_runs, keep=env, manual_runs=args.manual_runs
+        ),
         "lock": lambda: lock.measure(runs or 3),
         "render": lambda: render.measure(runs or 10),
         "scale": lambda: scale.measure((1, 10, 100) if args.quick else (1, 10, 100, 1000)),

@@ -13,12 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from packaging.version import InvalidVersion, Version
+from typing import TYPE_CHECKING, Any
 
 from .errors import CatalogError
 from .paths import CATALOG_FILE
+
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 PLATFORM_OS = {
     "linux-64": "linux",
@@ -80,6 +81,8 @@ class Release:
 
     @cached_property
     def version(self) -> Version:
+        from packaging.version import Version  # imported when first compared: start-up time
+
         return Version(self.torch)
 
     def variants_of(self, kind: str) -> list[Variant]:
@@ -119,8 +122,9 @@ class Catalog:
 
 BUILTIN = "built-in"
 
-# What a malformed catalog raises while it is checked.
-_DAMAGE = (KeyError, TypeError, ValueError, AttributeError, InvalidVersion)
+# What a malformed catalog raises while it is checked (packaging's InvalidVersion is a
+# ValueError: naming it would import packaging on every command).
+_DAMAGE = (KeyError, TypeError, ValueError, AttributeError)
 
 
 def load_catalog(
@@ -273,6 +277,29 @@ def _parse(raw: bytes) -> Any:
         raise ValueError(f"not valid YAML: {exc}") from None
 
 
+_RELEASE_ONLY = re.compile(r"\d+(?:\.\d+)*")
+
+
+def _sort_releases(releases: list[Release]) -> None:
+    """Oldest first, in PEP 440 order; every torch version must be one.
+
+    Plain release numbers (all the catalog holds today) sort as integer tuples, which is
+    PEP 440's order for them, without importing packaging on every command (start-up time);
+    anything else goes through packaging's Version, which also rejects what is not a version.
+    """
+    if all(_RELEASE_ONLY.fullmatch(r.torch) for r in releases):
+
+        def plain(release: Release) -> tuple[int, ...]:
+            numbers = [int(part) for part in release.torch.split(".")]
+            while len(numbers) > 1 and numbers[-1] == 0:
+                numbers.pop()  # 2.0 and 2.0.0 are the same version
+            return tuple(numbers)
+
+        releases.sort(key=plain)
+    else:
+        releases.sort(key=lambda r: r.version)
+
+
 def _build(
     data: Mapping[str, Any], digest: str, origins: Mapping[str, str] | None = None
 ) -> Catalog:
@@ -299,12 +326,11 @@ def _build(
             sources=tuple(entry.get("sources", ())),
             verified=bool(entry.get("verified", True)),
         )
-        Version(release.torch)
         missing = [s for s in release.sources if s not in data["sources"]]
         if missing or not release.sources:
             raise ValueError(f"{release.torch}: sources {missing or 'absent'} not in 'sources'")
         releases.append(release)
-    releases.sort(key=lambda r: r.version)
+    _sort_releases(releases)
     conda_forge = {
         str(k): tuple(str(c) for c in v.get("cuda", ()))
         for k, v in (data.get("conda_forge") or {}).items()

@@ -13,11 +13,6 @@ from typing import Any
 
 from .errors import EnvgenError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 DEFAULT_OUTPUT = "envs/{profile}"
 _KNOWN = ("profiles", "templates", "output", "mirrors", "runners", "uv-profile", "catalog")
 
@@ -42,6 +37,16 @@ class ProjectConfig:
         return path if path.is_absolute() else self.root / path
 
 
+def _toml_loads(text: str) -> dict[str, Any]:
+    """Parse TOML (errors are ValueErrors); imported only when needed, for start-up time."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    parsed: dict[str, Any] = tomllib.loads(text)
+    return parsed
+
+
 def _has_tool_section(pyproject: Path) -> bool:
     try:
         text = pyproject.read_text(encoding="utf-8")
@@ -50,8 +55,8 @@ def _has_tool_section(pyproject: Path) -> bool:
     if "tool.envgen" not in text:  # cheap test first: most pyproject.toml files say nothing
         return False
     try:
-        tool = tomllib.loads(text).get("tool", {})
-    except tomllib.TOMLDecodeError:
+        tool = _toml_loads(text).get("tool", {})
+    except ValueError:  # TOMLDecodeError
         return True  # load_config reports the syntax error with the file's name
     return isinstance(tool, dict) and "envgen" in tool
 
@@ -78,16 +83,45 @@ def find_project_root(start: Path) -> Path:
     return nearest_pyproject or repository or start
 
 
+def _read_mentioning_envgen(pyproject: Path) -> str | None:
+    """The text of ``pyproject`` when it can hold envgen settings, else None.
+
+    A table for envgen cannot be written without the word, so a file that lacks it is not
+    parsed: importing and running the TOML parser costs milliseconds of every command's
+    start-up, for most files to find nothing.
+    """
+    if not pyproject.is_file():
+        return None
+    try:
+        raw = pyproject.read_bytes()
+    except OSError as exc:
+        raise EnvgenError(
+            f"cannot read pyproject.toml ({exc})",
+            file=str(pyproject),
+            fix="make the file readable",
+        ) from None
+    if b"envgen" not in raw:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EnvgenError(
+            f"cannot read pyproject.toml ({exc})",
+            file=str(pyproject),
+            fix="save the file as UTF-8",
+        ) from None
+
+
 def load_config(start: Path | None = None) -> ProjectConfig:
     start = (start or Path.cwd()).resolve()
     root = find_project_root(start)
     pyproject = root / "pyproject.toml"
     settings: Mapping[str, Any] = {}
-    if pyproject.is_file():
+    text = _read_mentioning_envgen(pyproject)
+    if text is not None:
         try:
-            with pyproject.open("rb") as fh:
-                data = tomllib.load(fh)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            data = _toml_loads(text)
+        except ValueError as exc:  # TOMLDecodeError
             raise EnvgenError(
                 f"cannot read pyproject.toml ({exc})",
                 file=str(pyproject),

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from packaging.version import Version
-
 from .catalog import PLATFORM_OS, Catalog, Release, Variant
 from .errors import ProfileError
 from .mirrors import Mirrors
@@ -300,6 +298,8 @@ class _Resolver:
     def _nearby(text: str, known: list[str]) -> str:
         """The releases nearest ``text``: the newest when it is beyond the catalog, the oldest
         when before it, the same minor's releases, else the release on each side."""
+        from packaging.version import Version  # only on this error path: start-up time
+
         try:
             target = Version(text.lstrip("=<>!~ ").split(",")[0])
         except Exception:  # noqa: BLE001 - any unparsable text simply has no neighbours
@@ -372,9 +372,11 @@ class _Resolver:
                 text = f"torch {release.torch} has no {target.label.split()[0]} builds"
             if not have:
                 return text + f"; no release in the catalog has {target.label} builds ({wanted})"
-            if have[0].version > release.version:
+            # the catalog is in version order: positions compare as versions, without packaging
+            where = all_releases.index
+            if where(have[0]) > where(release):
                 return text + f"; {target.label} builds start with torch {have[0].torch}"
-            if have[-1].version < release.version:
+            if where(have[-1]) < where(release):
                 return text + f"; {target.label} builds end with torch {have[-1].torch}"
             return text + f"; {target.label} builds exist for torch {_versions(have)}"
         if minor not in release.python:

@@ -414,7 +414,7 @@ def test_init_without_a_pyproject_writes_one_with_the_tool_section(
     monkeypatch: pytest.MonkeyPatch,
     fake_machine: object,
 ) -> None:
-    from envgen.config import tomllib
+    from envgen.init import tomllib  # config imports it lazily (start-up time)
 
     repo = tmp_path / "repo"
     (repo / ".git").mkdir(parents=True)
