@@ -122,3 +122,15 @@ def isolated(cache: Path) -> dict[str, str]:
 
 def ratio(value: float, baseline: float) -> float:
     return round(value / baseline, 3) if baseline else float("nan")
+
+
+def python_for(minor: str) -> Path:
+    """A Python ``minor`` found the way envgen finds one (PATH, pyenv, uv, …); the bench's own
+    interpreter when none is (the ratios then compare like with like all the same)."""
+    from envgen.interpreters import discover
+
+    own = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if own == minor:  # the base interpreter: a venv's python would nest venvs
+        return Path(getattr(sys, "_base_executable", sys.executable))
+    found = [i for i in discover() if i.minor == minor and not i.is_venv]
+    return found[0].path if found else Path(sys.executable)

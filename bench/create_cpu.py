@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import envgen_command, isolated, median, ratio, run, serve
+from bench._common import envgen_command, isolated, median, python_for, ratio, run, serve
 from tests.fixtures.pypi_index import PYPI_INDEX, LocalIndexes
 from tests.torch_local import TORCH, dependency_closure, torch_wheel
 
@@ -33,8 +33,7 @@ MANUAL = "manual: python -m venv + pip install torch"
 
 
 def python311() -> Path:
-    found = next(Path("/root/.pyenv/versions").glob("3.11.*/bin/python3.11"), None)
-    return found or Path(sys.executable)
+    return python_for("3.11")
 
 
 def measure(

@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import envgen_command, isolated, median, ratio, run
+from bench._common import envgen_command, isolated, median, python_for, ratio, run
 from tests.torch_local import TORCH, pip_config
 
 PROFILE = f'python: "3.11"\npytorch: {{version: "{TORCH}", packages: [torch]}}\n'
@@ -31,7 +31,7 @@ def build_env(where: Path) -> Path | str:
     wheels = [w for w in wheels if w.name.startswith(f"torch-{TORCH}+cpu-cp311")]
     if not wheels:
         return f"no torch-{TORCH}+cpu cp311 wheel in pip's find-links; pass --prefix"
-    python = next(Path("/root/.pyenv/versions").glob("3.11.*/bin/python3.11"), None)
+    python = python_for("3.11")
     prefix = where / "env"
     subprocess.run([str(python or sys.executable), "-m", "venv", str(prefix)], check=True)
     indexes = pip_config("global.extra-index-url") + pip_config("global.index-url")
