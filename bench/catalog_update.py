@@ -1,9 +1,9 @@
 """How a full `envgen catalog update` grows with the number of releases, against loopback servers.
 
 Publishes N synthetic torch releases x M variants (5 Pythons each, PyTorch's platforms per variant,
-torchvision/torchaudio metadata, PyPI JSON, a conda repodata) on 127.0.0.1, then times a full
-update from an empty catalog (every release new) and a repeat run (nothing changes), for several
-N in the same run. Prints times and ratios to the smallest N; not a test.
+torchvision/torchaudio metadata, PyPI JSON, conda repodata of every subdir) on 127.0.0.1, then
+times a full update from an empty catalog (every release new) and a repeat run (nothing changes),
+for several N in the same run. Prints times and ratios to the smallest N; not a test.
 
     python bench/catalog_update.py [--sizes 10,20,40,80] [--runs 3] [--html]
 """
@@ -54,7 +54,16 @@ def synthetic(n: int, variants: dict[str, list[str]]) -> dict[str, object]:
                 "pypi_linux": "cu128",
             }
         )
-    conda = {r["torch"]: {"cuda": ["12.6", "12.8"], "cpu": True} for r in releases}
+    conda = {
+        r["torch"]: {
+            "cuda": ["12.6", "12.8"],
+            "cpu": True,
+            "platforms": ["linux-64", "linux-aarch64", "osx-arm64", "win-64"],
+            "torchvision": r.get("torchvision"),
+            "torchaudio": r.get("torchaudio"),
+        }
+        for r in releases
+    }
     return {"releases": releases, "conda_forge": conda}
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from packaging.version import Version
 
-from envgen.catalog import load_catalog
+from envgen.catalog import PLATFORM_OS, load_catalog
 from envgen.catalog_update.conda_forge import collect
 from envgen.catalog_update.fetch import UpdateError
 from envgen.catalog_update.pypi_json import cuda_variant
@@ -145,12 +145,29 @@ def test_new_release_resolves_and_old_profiles_resolve_as_before(
 ) -> None:
     publish_catalog(catalog_server, shipped)
     publish_release(catalog_server, NEW_RELEASE)
+    linux = {
+        f"pytorch-2.7.1-{build}.conda": {"name": "pytorch", "version": "2.7.1", "build": build}
+        for build in ("cuda126_generic_py312_h0", "cuda128_mkl_py312_h1", "cpu_mkl_py312_h2")
+    }
+    # companions: torchvision pins its pytorch by a range, torchaudio by libtorch; torchvision
+    # 0.22.1 lacks the CUDA 12.8 build, and an older torchvision pins an older pytorch
+    for name, version, build, depends in (
+        ("torchvision", "0.22.1", "cuda126_py312_h0", "pytorch >=2.7.1,<2.8.0a0"),
+        ("torchvision", "0.22.1", "cpu_py312_h0", "pytorch >=2.7.1,<2.8.0a0"),
+        ("torchvision", "0.21.0", "h0", "pytorch 2.6.0 cuda*"),
+        ("torchaudio", "2.7.1", "h1", "libtorch 2.7.1.*"),
+        ("torchaudio", "2.7.1", "h2", "cuda-version >=12.8,<13"),  # pins no pytorch: skipped
+    ):
+        linux[f"{name}-{version}-{build}.conda"] = {
+            "name": name,
+            "version": version,
+            "build": build,
+            "depends": [depends, "python >=3.12"],
+        }
+    catalog_server.set_repodata("linux-64", linux)
     catalog_server.set_repodata(
-        "linux-64",
-        {
-            f"pytorch-2.7.1-{build}.conda": {"name": "pytorch", "version": "2.7.1", "build": build}
-            for build in ("cuda126_generic_py312_h0", "cuda128_mkl_py312_h1", "cpu_mkl_py312_h2")
-        },
+        "osx-arm64",
+        {"p": {"name": "pytorch", "version": "2.7.1", "build": "cpu_generic_py312_h3"}},
     )
     result = run_cli(
         capsys,
@@ -160,7 +177,24 @@ def test_new_release_resolves_and_old_profiles_resolve_as_before(
     assert result.code == 0, result.err
     assert "torch 2.16.0: torchvision 0.31.0" in result.out
     assert "PyPI Linux build cu134; free-threaded 3.14t, 3.15t" in result.out
-    assert "pytorch 2.7.1: CUDA 12.6, CUDA 12.8, CPU (new)" in result.out
+    assert (
+        "pytorch 2.7.1: CUDA 12.6, CUDA 12.8, CPU; linux-64, osx-arm64; torchvision 0.22.1; "
+        "torchaudio 2.7.1 (new)" in result.out
+    )
+    assert (
+        "conda-forge torchvision 0.22.1 (for pytorch 2.7.1) has no build for CUDA 12.8, osx-arm64"
+        in result.out
+    )
+    written = yaml.safe_load(catalog_copy.read_text(encoding="utf-8"))
+    assert written["conda_forge"]["2.7.1"] == {
+        "cuda": ["12.6", "12.8"],
+        "cpu": True,
+        "platforms": ["linux-64", "osx-arm64"],
+        "torchvision": "0.22.1",
+        "torchaudio": "2.7.1",
+        "sources": [f"conda-forge-repodata-{TODAY}"],
+    }
+    assert load_catalog(catalog_copy).conda_forge["2.7.1"] == ("12.6", "12.8")
 
     project = Project.open()
     before = _resolve_all(project, CATALOG_FILE)
@@ -276,6 +310,46 @@ def test_an_unreachable_index_names_the_url(catalog_copy: Path) -> None:
     assert catalog_copy.read_bytes() == before
 
 
+def test_conda_forge_facts_of_every_subdir_read_back_and_old_entries_gain_them(
+    catalog_server: CatalogServer, shipped: dict[str, Any], tmp_path: Path
+) -> None:
+    """A catalog whose conda_forge section has the new shape (platforms, companions) is read
+    back unchanged; an entry in the old shape (cuda and cpu only) still loads, and an update
+    adds what the repodata says about it, saying what it was."""
+    sources = {"conda-forge-repodata-2026-01-01": {"title": "t", "url": "u", "read": "x"}}
+    data = {**shipped, "sources": {**shipped["sources"], **sources}}
+    data["conda_forge"] = {
+        "2.6.0": {"cuda": ["12.6"], "cpu": True, "sources": [*sources]},  # old shape
+        "2.7.1": {
+            "cuda": ["12.6", "12.8"],
+            "cpu": True,
+            "platforms": ["linux-64", "linux-aarch64", "osx-arm64", "win-64"],
+            "torchvision": "0.22.1",
+            "torchaudio": "2.7.1",
+            "sources": [*sources],
+        },
+    }
+    target = tmp_path / "pytorch.yaml"
+    target.write_text(dump_catalog(data), encoding="utf-8")
+    assert load_catalog(target).conda_forge == {"2.6.0": ("12.6",), "2.7.1": ("12.6", "12.8")}
+    publish_catalog(catalog_server, data)
+
+    result = update_catalog(_options(catalog_server), target)
+
+    assert result.summary.conda == [
+        "pytorch 2.6.0: CUDA 12.6, CPU; linux-64 (was {cuda: [12.6], cpu: True})"
+    ]
+    assert all(f"/conda-forge/{s}/repodata.json" in catalog_server.requests for s in PLATFORM_OS)
+    after = yaml.safe_load(target.read_text(encoding="utf-8"))["conda_forge"]
+    assert after["2.7.1"] == data["conda_forge"]["2.7.1"]
+    assert after["2.6.0"]["platforms"] == ["linux-64"]
+    assert after["2.6.0"]["sources"] == [*sources, f"conda-forge-repodata-{TODAY}"]
+    data["conda_forge"]["2.6.0"]["platforms"] = ["linux-64"]
+    target.write_text(dump_catalog(data), encoding="utf-8")
+    again = update_catalog(_options(catalog_server), target)
+    assert not again.summary.has_changes and not again.written
+
+
 def test_the_writer_round_trips_the_shipped_catalog(shipped: dict[str, Any]) -> None:
     text = dump_catalog(shipped, header_of(CATALOG_FILE.read_text(encoding="utf-8")))
     assert yaml.safe_load(text) == shipped
@@ -311,11 +385,29 @@ def test_readers_parse_what_the_indexes_publish() -> None:
                 },
                 "c": {"name": "pytorch", "version": "2.5.0", "build": "cpu_generic_h0"},
                 "d": {"name": "torchvision", "version": "0.22.1", "build": "cuda126_h0"},
+                "e": {
+                    "name": "torchvision",
+                    "version": "0.22.0",
+                    "build": "cuda118_h0",
+                    "depends": ["pytorch 2.7.1.*"],
+                },
+                "f": {
+                    "name": "torchaudio",
+                    "version": "2.5.0",
+                    "build": "cpu_h0",
+                    "depends": ["libtorch ==2.5.0"],
+                },
             }
         },
         None,
+        "linux-64",
     )
     assert builds["2.7.1"].cuda == {"11.8", "12.9"} and not builds["2.7.1"].cpu
+    assert builds["2.7.1"].subdirs == {"linux-64"}
+    assert builds["2.7.1"].companion("torchvision") == "0.22.0"  # 0.22.1 pins no pytorch
+    assert builds["2.7.1"].companions["torchvision"]["0.22.0"].cuda == {"11.8"}
+    assert builds["2.5.0"].companion("torchaudio") == "2.5.0"
+    assert builds["2.5.0"].companion("torchvision") is None
     assert builds["2.5.0"].cpu and set(builds) == {"2.7.1", "2.5.0"}
 
 

@@ -1,8 +1,10 @@
-"""Which pytorch builds conda-forge carries, from a channel's repodata.json.
+"""Which pytorch builds conda-forge carries, from a channel's repodata.json, per subdir.
 
 ``source: conda`` profiles resolve against this: for each pytorch version, the CUDA versions of
-its ``cuda*`` builds (build string ``cuda126_…``, else the ``cuda-version`` constraint) and
-whether a ``cpu*`` build exists.
+its ``cuda*`` builds (build string ``cuda126_…``, else the ``cuda-version`` constraint), whether a
+``cpu*`` build exists, the subdirs it is built for, and the torchvision/torchaudio releases whose
+builds depend on it (a companion is only usable on conda-forge if a build of it pins that
+pytorch, so the catalog records which one does rather than assuming the PyPI pairing).
 """
 
 from __future__ import annotations
@@ -15,17 +17,50 @@ from dataclasses import dataclass, field
 
 from packaging.version import InvalidVersion, Version
 
+from ..catalog import PLATFORM_OS
 from .fetch import NotFound, UpdateError, get, shown
 
-SUBDIRS = ("linux-64",)
+# every platform the catalog records: a conda profile may target any of them
+SUBDIRS = tuple(PLATFORM_OS)
+COMPANIONS = ("torchvision", "torchaudio")
 _BUILD_CUDA = re.compile(r"^cuda(\d{2,3})(?:_|py|$)")
 _DEPENDS_CUDA = re.compile(r"^cuda-version\s*>=?\s*(\d+)\.(\d+)")
+# "pytorch 2.7.1 cuda*", "pytorch ==2.7.1", "pytorch 2.7.1.*", "pytorch >=2.7.1,<2.8.0a0",
+# and the same for libtorch, which conda-forge's companions depend on in newer builds
+_DEPENDS_TORCH = re.compile(r"^(?:pytorch|libtorch)\s+(?:==|>=)?\s*(\d+\.\d+(?:\.\d+)?)(?:\.\*)?")
 
 
 @dataclass
-class CondaBuilds:
+class Builds:
+    """The builds of one version of one package (or of the companions pinning one pytorch)."""
+
     cuda: set[str] = field(default_factory=set)
     cpu: bool = False
+    subdirs: set[str] = field(default_factory=set)
+
+    def add(self, other: Builds) -> None:
+        self.cuda |= other.cuda
+        self.cpu = self.cpu or other.cpu
+        self.subdirs |= other.subdirs
+
+
+@dataclass
+class CondaBuilds(Builds):
+    # companion -> its version pinning this pytorch -> that companion's builds
+    companions: dict[str, dict[str, Builds]] = field(default_factory=dict)
+
+    def add(self, other: Builds) -> None:
+        super().add(other)
+        if isinstance(other, CondaBuilds):
+            for package, versions in other.companions.items():
+                mine = self.companions.setdefault(package, {})
+                for version, builds in versions.items():
+                    mine.setdefault(version, Builds()).add(builds)
+
+    def companion(self, package: str) -> str | None:
+        """The newest release of ``package`` built against this pytorch."""
+        versions = self.companions.get(package) or {}
+        return max(versions, key=Version) if versions else None
 
 
 def _cuda_of(build: str, depends: Iterable[str]) -> str | None:
@@ -40,28 +75,56 @@ def _cuda_of(build: str, depends: Iterable[str]) -> str | None:
     return None
 
 
-def collect(repodata: object, since: Version | None) -> dict[str, CondaBuilds]:
-    """pytorch version -> its builds, from one subdir's parsed repodata."""
+def torch_pin(depends: Iterable[object]) -> str | None:
+    """The pytorch release a companion build depends on (the lower bound of a range)."""
+    for dep in depends:
+        found = _DEPENDS_TORCH.match(dep) if isinstance(dep, str) else None
+        if found:
+            try:
+                return str(Version(found.group(1)))
+            except InvalidVersion:
+                return None
+    return None
+
+
+def _record_builds(build: str, depends: Iterable[str], subdir: str) -> Builds:
+    builds = Builds(subdirs={subdir} if subdir else set())
+    cuda = _cuda_of(build, depends)
+    if cuda:
+        builds.cuda.add(cuda)
+    elif build.startswith("cpu"):
+        builds.cpu = True
+    return builds
+
+
+def collect(repodata: object, since: Version | None, subdir: str = "") -> dict[str, CondaBuilds]:
+    """pytorch version -> its builds and companions, from one subdir's parsed repodata."""
     if not isinstance(repodata, dict):
         raise ValueError("repodata is not a JSON object")
     found: dict[str, CondaBuilds] = {}
+    pinned: list[tuple[str, str, str, Builds]] = []  # companion, its version, pytorch, builds
     for key in ("packages", "packages.conda"):
         for record in (repodata.get(key) or {}).values():
-            if not isinstance(record, dict) or record.get("name") != "pytorch":
+            name = record.get("name") if isinstance(record, dict) else None
+            if name != "pytorch" and name not in COMPANIONS:
                 continue
             try:
                 version = Version(str(record["version"]))
             except (KeyError, InvalidVersion):
                 continue
-            if since is not None and version < since:
+            depends = [d for d in record.get("depends") or () if isinstance(d, str)]
+            builds = _record_builds(str(record.get("build", "")), depends, subdir)
+            if name == "pytorch":
+                if since is None or version >= since:
+                    found.setdefault(str(version), CondaBuilds()).add(builds)
                 continue
-            build = str(record.get("build", ""))
-            builds = found.setdefault(str(version), CondaBuilds())
-            cuda = _cuda_of(build, record.get("depends") or ())
-            if cuda:
-                builds.cuda.add(cuda)
-            elif build.startswith("cpu"):
-                builds.cpu = True
+            torch = torch_pin(depends)
+            if torch is not None:
+                pinned.append((str(name), str(version), torch, builds))
+    for package, release, torch, builds in pinned:
+        if torch in found:
+            versions = found[torch].companions.setdefault(package, {})
+            versions.setdefault(release, Builds()).add(builds)
     return found
 
 
@@ -81,7 +144,7 @@ def read_channel(
         except NotFound:
             return {}
         try:
-            return collect(json.loads(answer.body), since)
+            return collect(json.loads(answer.body), since, subdir)
         except (ValueError, TypeError, AttributeError) as exc:
             raise UpdateError(
                 f"{shown(url)} is not a conda repodata.json ({exc})",
@@ -93,7 +156,5 @@ def read_channel(
     with ThreadPoolExecutor(max_workers=len(SUBDIRS)) as pool:
         for part in pool.map(one, SUBDIRS):
             for version, builds in part.items():
-                into = merged.setdefault(version, CondaBuilds())
-                into.cuda |= builds.cuda
-                into.cpu = into.cpu or builds.cpu
+                merged.setdefault(version, CondaBuilds()).add(builds)
     return merged

@@ -16,6 +16,7 @@ from typing import Any
 from packaging.version import Version
 
 from ..catalog import PLATFORM_OS, Variant
+from .conda_forge import COMPANIONS as CONDA_COMPANIONS
 from .conda_forge import CondaBuilds
 from .pytorch_index import COMPANIONS, IndexReading
 
@@ -243,15 +244,26 @@ def _merge_conda(
         builds = conda[version]
         cuda = sorted(builds.cuda, key=_python_key)
         new: dict[str, Any] = {"cuda": cuda, "cpu": builds.cpu}
+        new["platforms"] = _platforms(builds.subdirs)
+        for package in CONDA_COMPANIONS:
+            companion = builds.companion(package)
+            if companion is not None:
+                new[package] = companion
+                _companion_gaps(version, package, companion, builds, summary)
         old = recorded.get(version)
         old_facts = None
         if old:
+            # an entry written before platforms and companions were read lacks those keys
             old_facts = {"cuda": list(old.get("cuda", [])), "cpu": bool(old.get("cpu", False))}
+            old_facts.update({k: old[k] for k in new if k in old and k not in old_facts})
         if old_facts == new:
             continue
-        what = [f"CUDA {c}" for c in cuda] + (["CPU"] if builds.cpu else [])
+        kinds = [f"CUDA {c}" for c in cuda] + (["CPU"] if builds.cpu else [])
+        what = [", ".join(kinds)] if kinds else []
+        what += [", ".join(new["platforms"])] if new["platforms"] else []
+        what += [f"{p} {new[p]}" for p in CONDA_COMPANIONS if p in new]
         was = " (new)" if old_facts is None else f" (was {_show(old_facts)})"
-        summary.conda.append(f"pytorch {version}: {', '.join(what)}{was}")
+        summary.conda.append(f"pytorch {version}: {'; '.join(what)}{was}")
         previous = list(old.get("sources", [])) if old else []
         if source.key not in previous:
             previous.append(source.key)
@@ -262,3 +274,20 @@ def _merge_conda(
             summary.kept.append(f"conda-forge pytorch {version}: not found in the repodata")
     if recorded:
         data["conda_forge"] = {v: recorded[v] for v in sorted(recorded, key=Version)}
+
+
+def _companion_gaps(
+    version: str, package: str, companion: str, builds: CondaBuilds, summary: Summary
+) -> None:
+    """Say where conda-forge's pytorch has a build its companion lacks: that pairing fails."""
+    theirs = builds.companions[package][companion]
+    gaps = []
+    if theirs.cuda or theirs.cpu:  # builds marked neither cuda nor cpu serve every pytorch build
+        gaps += [f"CUDA {c}" for c in sorted(builds.cuda - theirs.cuda, key=_python_key)]
+        gaps += ["CPU"] if builds.cpu and not theirs.cpu else []
+    gaps += sorted(builds.subdirs - theirs.subdirs)
+    if gaps:
+        summary.notes.append(
+            f"conda-forge {package} {companion} (for pytorch {version}) has no build for "
+            + ", ".join(gaps)
+        )

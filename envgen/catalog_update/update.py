@@ -139,9 +139,10 @@ def _read_and_merge(data: dict[str, Any], options: UpdateOptions) -> tuple[Summa
         ),
         "conda": ReadSource(
             f"conda-forge-repodata-{options.today}",
-            "conda-forge repodata.json (pytorch builds: cuda*/cpu* build strings, cuda-version), "
-            f"read by envgen catalog update{note}",
-            f"{channel_url(CHANNEL)}/linux-64/repodata.json",
+            "conda-forge repodata.json of every catalog platform (pytorch, torchvision and "
+            "torchaudio builds: cuda*/cpu* build strings, cuda-version, the pytorch each "
+            f"companion depends on), read by envgen catalog update{note}",
+            f"{channel_url(CHANNEL)}/<subdir>/repodata.json",
             options.today,
         ),
     }
