@@ -15,6 +15,7 @@ from envgen.catalog_update.conda_forge import collect
 from envgen.catalog_update.fetch import UpdateError
 from envgen.catalog_update.pypi_json import cuda_variant
 from envgen.catalog_update.pytorch_index import platforms_of, torch_pin
+from envgen.catalog_update.triton import served_versions, triton_pin
 from envgen.catalog_update.update import UpdateOptions, update_catalog
 from envgen.catalog_update.writer import dump_catalog, header_of, scalar
 from envgen.errors import EnvgenError
@@ -37,6 +38,11 @@ NEW_RELEASE: dict[str, Any] = {
     },
     "pypi_linux": "cu134",
     "free_threaded": ["3.14", "3.15"],  # served as cp314t/cp315t wheels; not a catalog key
+    # what torch's metadata pins per variant (not a catalog key): cu134's pin has no wheel
+    "triton": {
+        "cu130": ("pytorch-triton", "3.7.0+git1a2b3c4d", True),
+        "cu134": ("triton", "3.7.0", False),
+    },
 }
 
 
@@ -176,7 +182,21 @@ def test_new_release_resolves_and_old_profiles_resolve_as_before(
     )
     assert result.code == 0, result.err
     assert "torch 2.16.0: torchvision 0.31.0" in result.out
-    assert "PyPI Linux build cu134; free-threaded 3.14t, 3.15t" in result.out
+    assert "PyPI Linux build cu134; free-threaded 3.14t, 3.15t; triton: none (cpu); " in result.out
+    assert (
+        "triton: none (cpu); pytorch-triton 3.7.0+git1a2b3c4d (cu130); "
+        "triton 3.7.0 not on its variant's index (cu134)\n" in result.out
+    )
+    assert (
+        "torch 2.16.0+cu134 pins triton==3.7.0, which the cu134 index does not serve" in result.out
+    )
+    # only the new release's torch metadata is read, and only the pinned triton pages
+    torch_metadata = [
+        p for p in catalog_server.requests if p.startswith("/whl/") and "/torch-" in p
+    ]
+    assert torch_metadata and all("torch-2.16.0" in p for p in torch_metadata)
+    assert "/whl/cu130/pytorch-triton/" in catalog_server.requests
+    assert not any(p.endswith("/pytorch-triton-rocm/") for p in catalog_server.requests)
     assert (
         "pytorch 2.7.1: CUDA 12.6, CUDA 12.8, CPU; linux-64, osx-arm64; torchvision 0.22.1; "
         "torchaudio 2.7.1 (new)" in result.out
@@ -368,6 +388,16 @@ def test_readers_parse_what_the_indexes_publish() -> None:
     assert platforms_of("win32") == set()
     assert torch_pin("Name: torchvision\nRequires-Dist: torch==2.7.1+cu118\n\n") == "2.7.1"
     assert torch_pin("Name: torchvision\nRequires-Dist: torch>=2.14.0\n\n") is None
+    rocm = 'Requires-Dist: pytorch-triton-rocm==3.3.1+gitabc; platform_system == "Linux"\n'
+    assert triton_pin("Name: torch\nRequires-Dist: filelock\n" + rocm) == (
+        "pytorch-triton-rocm",
+        "3.3.1+gitabc",
+    )
+    assert triton_pin("Name: torch\nRequires-Dist: Triton==3.3.0\n") == ("triton", "3.3.0")
+    assert triton_pin("Name: torch\nRequires-Dist: triton>=3.0\n") is None
+    assert served_versions(
+        ["pytorch_triton_xpu-3.4.0-cp312-cp312-win_amd64.whl", "triton-3.3.0.tar.gz", "x.whl"]
+    ) == {"3.4.0"}
     assert cuda_variant(['nvidia-cuda-runtime-cu11 (==11.7.99) ; platform_system == "Linux"']) == (
         "cu117"
     )

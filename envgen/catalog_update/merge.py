@@ -19,6 +19,7 @@ from ..catalog import PLATFORM_OS, Variant
 from .conda_forge import COMPANIONS as CONDA_COMPANIONS
 from .conda_forge import CondaBuilds
 from .pytorch_index import COMPANIONS, IndexReading
+from .triton import describe
 
 _KIND_RANK = {"cpu": 0, "cuda": 1, "rocm": 2, "xpu": 3}
 # Facts of a release that say how to install it rather than what exists: a new release takes
@@ -153,7 +154,14 @@ def merge(
                     else ""
                 )
                 + ("" if entry.get("verified", True) else " (unverified: no torchvision pins it)")
+                + (f"; triton: {describe(pins)}" if (pins := reading.triton.get(version)) else "")
             )
+            for variant, pin in (reading.triton.get(version) or {}).items():
+                if pin is not None and not pin.served:
+                    summary.notes.append(
+                        f"torch {version}+{variant} pins {pin.package}=={pin.version}, which the "
+                        f"{variant} index does not serve: installing that build will fail"
+                    )
             continue
         changes = []
         read_from: set[str] = set()

@@ -16,6 +16,7 @@ from packaging.version import Version
 
 from .fetch import NotFound, get
 from .simple_index import IndexFile, read_project
+from .triton import TritonPin, served_versions, triton_pin
 
 COMPANIONS = ("torchvision", "torchaudio")
 WORKERS = 16
@@ -37,6 +38,9 @@ class IndexReading:
     companions: Mapping[str, Mapping[str, str]]
     missing_pages: tuple[str, ...]  # variant pages that answered 404
     metadata_read: int
+    # new torch version -> variant -> the triton build its Linux x86_64 wheel pins (None: none)
+    triton: Mapping[str, Mapping[str, TritonPin | None]] = field(default_factory=dict)
+    triton_requests: int = 0
 
 
 def platforms_of(platform_tag: str) -> set[str]:
@@ -148,13 +152,16 @@ def read_index(
     *,
     since: Version | None,
     known_companions: Mapping[str, Collection[str]],
+    known_torch: Collection[str] = (),
     timeout: float,
     retries: int,
 ) -> IndexReading:
     """Read torch, torchvision and torchaudio for every variant, all pages concurrently.
 
     ``page_url(variant, package)`` gives the (mirrored) page URL. Companion releases named in
-    ``known_companions`` (those of releases before ``since``) are not read again.
+    ``known_companions`` (those of releases before ``since``) are not read again. For torch
+    releases not in ``known_torch`` (new ones), each variant's torch metadata is read for its
+    triton pin, and the pinned triton page checked for that build.
     """
     jobs = [(variant, package) for package in ("torch", *COMPANIONS) for variant in variants]
     missing: list[str] = []
@@ -183,6 +190,14 @@ def read_index(
             return torch_pin(body.decode("utf-8", "replace"))
 
         pins = list(pool.map(pin, wanted))
+        triton, triton_requests = _read_triton(
+            pool,
+            page_url,
+            {v: pages[(v, "torch")] for v in variants},
+            [v for v in torch if v not in known_torch],
+            timeout=timeout,
+            retries=retries,
+        )
     companions: dict[str, dict[str, str]] = {p: {} for p in COMPANIONS}
     for (package, item), torch_version in zip(wanted, pins, strict=True):
         if torch_version is None or torch_version not in torch:
@@ -191,4 +206,63 @@ def read_index(
         current = companions[package].get(torch_version)
         if current is None or Version(version) > Version(current):
             companions[package][torch_version] = version
-    return IndexReading(torch, companions, tuple(sorted(missing)), len(wanted))
+    return IndexReading(
+        torch, companions, tuple(sorted(missing)), len(wanted), triton, triton_requests
+    )
+
+
+def _read_triton(
+    pool: ThreadPoolExecutor,
+    page_url: Callable[[str, str], str],
+    torch_pages: Mapping[str, list[IndexFile]],
+    versions: Collection[str],
+    *,
+    timeout: float,
+    retries: int,
+) -> tuple[dict[str, dict[str, TritonPin | None]], int]:
+    """The triton pin of each (new release, variant), from one Linux x86_64 wheel's metadata."""
+    chosen: dict[tuple[str, str], IndexFile] = {}
+    for variant, files in sorted(torch_pages.items()):
+        for item, version, platforms, _ in _wheels(files):
+            local = version.local
+            if local not in (None, variant) or version.public not in versions:
+                continue
+            if item.metadata_url is not None and "linux-64" in platforms:
+                chosen.setdefault((version.public, variant), item)
+    jobs = sorted(chosen)
+
+    def pin(job: tuple[str, str]) -> tuple[str, str] | None:
+        url = chosen[job].metadata_url
+        assert url is not None
+        return triton_pin(
+            get(url, timeout=timeout, retries=retries).body.decode("utf-8", "replace")
+        )
+
+    pins = dict(zip(jobs, pool.map(pin, jobs), strict=True))
+    pages = sorted({(variant, p[0]) for (_, variant), p in pins.items() if p is not None})
+
+    def served(job: tuple[str, str]) -> set[str]:
+        try:
+            files = read_project(page_url(*job), timeout=timeout, retries=retries)
+        except NotFound:
+            return set()
+        return served_versions(f.filename for f in files)
+
+    available = dict(zip(pages, pool.map(served, pages), strict=True))
+    found: dict[str, dict[str, TritonPin | None]] = {}
+    for (release, variant), named in pins.items():
+        if named is None:
+            found.setdefault(release, {})[variant] = None
+            continue
+        package, pinned = named
+        served_here = _normal(pinned) in {_normal(v) for v in available[(variant, package)]}
+        found.setdefault(release, {})[variant] = TritonPin(package, pinned, served_here)
+    return found, len(jobs) + len(pages)
+
+
+def _normal(version: str) -> str:
+    """A triton version as written (local part kept: pytorch-triton pins ``3.6.0+git…``)."""
+    try:
+        return str(Version(version))
+    except ValueError:
+        return version

@@ -162,6 +162,7 @@ def _read_and_merge(data: dict[str, Any], options: UpdateOptions) -> tuple[Summa
         sorted(variants),
         since=since,
         known_companions=known,
+        known_torch={str(e["torch"]) for e in data.get("releases") or ()},
         timeout=options.timeout,
         retries=options.retries,
     )
@@ -182,6 +183,7 @@ def _read_and_merge(data: dict[str, Any], options: UpdateOptions) -> tuple[Summa
         )
     # pages, companion metadata, PyPI JSON (+ one metadata file per release PyPI has), repodata
     requests = 3 * len(variants) + reading.metadata_read + len(reading.torch) + len(pypi)
+    requests += reading.triton_requests  # new releases' torch metadata, the pinned triton pages
     requests += len(SUBDIRS) if options.conda else 0
     return merge(data, reading, pypi, conda, sources, since), requests
 
