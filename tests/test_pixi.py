@@ -1,12 +1,16 @@
 """pixi.toml is accepted by pixi's own published manifest schema, for every built-in profile.
 
-The schema is a copy of pixi's ``schema/schema.json`` (tests/data/pixi-manifest-schema.SOURCE.md
-says which release); pixi itself is not installable from PyPI, so its schema is the judge.
+pixi itself is not installable from PyPI, so its published schema (pixi's ``schema/schema.json``)
+is the judge. envgen does not commit third-party files: the schema is read from
+``$ENVGEN_PIXI_SCHEMA`` or from the workplace's shared data folder beside the checkout
+(``../shared/schemas/pixi-manifest-schema.json``); tests/data/pixi-manifest-schema.SOURCE.md
+says which release and where to get it. Without it, the schema tests skip and say so.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,13 +27,29 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SCHEMA_PATH = Path(__file__).parent / "data" / "pixi-manifest-schema.json"
+SCHEMA_NAME = "pixi-manifest-schema.json"
+
+
+def _schema_path() -> Path | None:
+    """Where pixi's published schema is on this machine, if anywhere (see the docstring)."""
+    named = os.environ.get("ENVGEN_PIXI_SCHEMA")
+    places = [Path(named)] if named else []
+    places.append(Path(__file__).resolve().parents[2] / "shared" / "schemas" / SCHEMA_NAME)
+    return next((p for p in places if p.is_file()), None)
+
+
 BUILTINS = sorted(p.stem for p in builtin_profiles().glob("*.yaml"))
 
 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    path = _schema_path()
+    if path is None:
+        pytest.skip(
+            f"pixi's manifest schema not found: set ENVGEN_PIXI_SCHEMA to a copy of pixi's "
+            f"schema/schema.json (v0.77.0), or place it at ../shared/schemas/{SCHEMA_NAME}"
+        )
+    schema = json.loads(path.read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)
@@ -43,12 +63,10 @@ def _pixi(project_dir: Path, name: str, extra: str = "") -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("name", BUILTINS)
-def test_every_builtin_pixi_manifest_passes_pixis_schema(
-    project_dir: Path, name: str, validator: jsonschema.protocols.Validator
+def test_every_builtin_pixi_manifest_declares_the_profile_in_current_syntax(
+    project_dir: Path, name: str
 ) -> None:
     doc = _pixi(project_dir, name)
-    errors = [e.message for e in validator.iter_errors(doc)]
-    assert errors == []
     env = Project.open().resolve("px").env
     platforms = doc["workspace"]["platforms"]
     if env.accelerator == "cuda":
@@ -57,6 +75,15 @@ def test_every_builtin_pixi_manifest_passes_pixis_schema(
     else:
         assert platforms == list(env.platforms)
     assert "system-requirements" not in doc
+    assert doc["workspace"]["channels"] == list(env.channels)
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_every_builtin_pixi_manifest_passes_pixis_schema(
+    project_dir: Path, name: str, validator: jsonschema.protocols.Validator
+) -> None:
+    doc = _pixi(project_dir, name)
+    assert [e.message for e in validator.iter_errors(doc)] == []
 
 
 def test_a_full_pixi_manifest_passes_the_schema(
