@@ -122,7 +122,7 @@ def measure(
                 "ratio": ratio(median(values), base),
             }
         )
-    found: dict[str, Any] = {"torch": f"{TORCH}+cpu", "python": str(python), "runs": runs}
+    found: dict[str, Any] = {"torch": f"{TORCH}+cpu", "python": python.name, "runs": runs}
     if manual_runs < runs:
         found["note"] = (
             f"the manual recipe ran {manual_runs} of {runs} times per cache state: each of its"
