@@ -167,7 +167,7 @@ def test_recover_removes_a_killed_build_and_restores_what_it_replaced(tmp_path: 
 def test_requirements_lose_their_index_options() -> None:
     text = (
         "# header\n--index-url https://x/simple\n--extra-index-url https://y\n-i https://z\n"
-        "--find-links /opt/wheels\ntorch==2.4.1+cpu \\\n    --hash=sha256:abc\n"
+        "--find-links /srv/wheelhouse\ntorch==2.4.1+cpu \\\n    --hash=sha256:abc\n"
     )
     assert pip_part.requirements_body(text) == (
         "# header\ntorch==2.4.1+cpu \\\n    --hash=sha256:abc\n"
@@ -177,7 +177,7 @@ def test_requirements_lose_their_index_options() -> None:
 def test_installer_environment_ignores_machine_pip_and_uv_settings() -> None:
     base = {
         "PATH": "/bin",
-        "PIP_FIND_LINKS": "/opt/wheels",
+        "PIP_FIND_LINKS": "/srv/wheelhouse",
         "PIP_CONSTRAINT": "/etc/c.txt",
         "UV_INDEX_URL": "http://evil",
         "UV_CONSTRAINT": "c.txt",
