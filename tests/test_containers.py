@@ -58,7 +58,10 @@ def test_dockerfile_means_the_profile(project_dir: Path, tmp_path: Path, base: s
     # \\ inside double quotes (so $HOME is not expanded)
     value = re.sub(r"\\([$\\])", r"\1", parser.envs["TOKEN_HINT"])
     assert value == env.variables["TOKEN_HINT"] == 'a $HOME "q" \\\\ b'
-    assert parser.envs["VIRTUAL_ENV"] == "/opt/venv"
+    # the image's own venv: made by the image, first on its PATH, and the one verified
+    venv = parser.envs["VIRTUAL_ENV"]
+    assert venv.startswith("/") and parser.envs["PATH"].startswith(f"{venv}/bin:")
+    assert f"python -m venv {venv}" in _instructions(parser, "RUN")
     (copy,) = _instructions(parser, "COPY")
     assert copy == f"${{ENVGEN_DIR}}/{lock} /tmp/envgen/{lock}"
     runs = _instructions(parser, "RUN")
@@ -66,7 +69,7 @@ def test_dockerfile_means_the_profile(project_dir: Path, tmp_path: Path, base: s
     assert f"-r /tmp/envgen/{lock}" in install
     check = next(r for r in runs if "envgen verify" in r)
     assert check.startswith("--mount=type=bind")
-    assert "envgen verify box --python /opt/venv/bin/python --json" in check
+    assert f"envgen verify box --python {venv}/bin/python --json" in check
     assert "--expect-gpu" not in check  # no GPU at build time: device checks skip
     assert json.loads(_instructions(parser, "CMD")[0]) == ["python"]
     assert parser.args["ENVGEN_DIR"] == "envs/box"
@@ -82,7 +85,7 @@ def test_dockerfile_means_the_profile(project_dir: Path, tmp_path: Path, base: s
     ],
 )
 def test_devcontainer_points_at_the_dockerfile_with_gpu_access(
-    project_dir: Path, base: str, run_args: list[str] | None, gpu: bool | None
+    project_dir: Path, tmp_path: Path, base: str, run_args: list[str] | None, gpu: bool | None
 ) -> None:
     _, files = _render(project_dir, f"extends: {base}\n")
     doc = _jsonc(files["devcontainer.json"])
@@ -96,9 +99,9 @@ def test_devcontainer_points_at_the_dockerfile_with_gpu_access(
     else:
         assert doc["runArgs"][: len(run_args)] == run_args
     assert doc.get("hostRequirements", {}).get("gpu") == gpu
-    assert doc["customizations"]["vscode"]["settings"]["python.defaultInterpreterPath"] == (
-        "/opt/venv/bin/python"
-    )
+    venv = _dockerfile(files["Dockerfile"], tmp_path).envs["VIRTUAL_ENV"]  # the image's venv
+    interpreter = doc["customizations"]["vscode"]["settings"]["python.defaultInterpreterPath"]
+    assert interpreter == f"{venv}/bin/python"
     assert re.search(r"envgen-content-sha256: [0-9a-f]{64}", files["devcontainer.json"])
 
 
