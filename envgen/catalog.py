@@ -248,8 +248,10 @@ def merge_overlay(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[s
     return merged
 
 
-_RELEASE_KEYS = {
+# Every key a release entry may have, in the order the catalog writer puts them.
+RELEASE_KEYS = (
     "torch",
+    "verified",
     "torchvision",
     "torchaudio",
     "python",
@@ -261,8 +263,7 @@ _RELEASE_KEYS = {
     "torchaudio_local_tag",
     "conda_pytorch_channel",
     "sources",
-    "verified",
-}
+)
 
 
 def _parse(raw: bytes) -> Any:
@@ -305,7 +306,7 @@ def _build(
 ) -> Catalog:
     releases = []
     for entry in data["releases"]:
-        unknown_keys = set(entry) - _RELEASE_KEYS
+        unknown_keys = set(entry) - set(RELEASE_KEYS)
         if unknown_keys:
             raise ValueError(f"{entry.get('torch')}: unknown keys {sorted(unknown_keys)}")
         variants = {str(k): tuple(v) for k, v in entry["variants"].items()}

@@ -13,22 +13,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..catalog import RELEASE_KEYS
+
 _TOP = ("schema", "index_base", "sources", "releases", "conda_forge")
-_RELEASE = (
-    "torch",
-    "verified",
-    "torchvision",
-    "torchaudio",
-    "python",
-    "variants",
-    "pypi_linux",
-    "osx_64",
-    "index_option",
-    "local_tags",
-    "torchaudio_local_tag",
-    "conda_pytorch_channel",
-    "sources",
-)
+_RELEASE = RELEASE_KEYS  # one list: what the loader accepts is what the writer orders
 _WORD = re.compile(r"[a-z][a-z0-9._-]*")
 _YAML_SPECIAL = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 
