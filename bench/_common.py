@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -134,3 +135,17 @@ def python_for(minor: str) -> Path:
         return Path(getattr(sys, "_base_executable", sys.executable))
     found = [i for i in discover() if i.minor == minor and not i.is_venv]
     return found[0].path if found else Path(sys.executable)
+
+
+def ratio_rows(seconds: Mapping[str, Sequence[float]], baseline: str) -> list[dict[str, Any]]:
+    """One row per case: median seconds, every run, and the ratio to the baseline's median."""
+    base = median(seconds[baseline])
+    return [
+        {
+            "case": label,
+            "seconds": round(median(values), 3),
+            "runs": [round(v, 3) for v in values],
+            "ratio": ratio(median(values), base),
+        }
+        for label, values in seconds.items()
+    ]

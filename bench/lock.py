@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import envgen_command, isolated, median, ratio, run, serve
+from bench._common import envgen_command, isolated, ratio_rows, run, serve
 from tests.fixtures.pypi_index import LocalIndexes, populate_torch
 
 PROFILE = (
@@ -68,16 +68,7 @@ def measure(runs: int = 3) -> dict[str, Any]:
             seconds.setdefault(CASES[1], []).append(run(envgen, cwd=project, env=env).seconds)
             seconds.setdefault(CASES[2], []).append(run(envgen, cwd=project, env=env).seconds)
         server.shutdown()
-    base = median(seconds[BASELINE])
-    rows = [
-        {
-            "case": label,
-            "seconds": round(median(values), 3),
-            "runs": [round(v, 3) for v in values],
-            "ratio": ratio(median(values), base),
-        }
-        for label, values in seconds.items()
-    ]
+    rows = ratio_rows(seconds, BASELINE)
     return {"runs": runs, "rows": rows}
 
 

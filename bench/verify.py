@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import envgen_command, isolated, median, python_for, ratio, run
+from bench._common import envgen_command, isolated, python_for, ratio_rows, run
 from tests.torch_local import TORCH, pip_config
 
 PROFILE = f'python: "3.11"\npytorch: {{version: "{TORCH}", packages: [torch]}}\n'
@@ -67,16 +67,7 @@ def measure(runs: int = 5, prefix: Path | None = None) -> dict[str, Any]:
         for _ in range(runs):  # interleaved: a busy moment hits every case alike
             for label, cmd in cases.items():
                 seconds[label].append(run(cmd, cwd=root, env=env).seconds)
-    base = median(seconds[BASELINE])
-    rows = [
-        {
-            "case": label,
-            "seconds": round(median(values), 3),
-            "runs": [round(v, 3) for v in values],
-            "ratio": ratio(median(values), base),
-        }
-        for label, values in seconds.items()
-    ]
+    rows = ratio_rows(seconds, BASELINE)
     return {"runs": runs, "rows": rows}
 
 
