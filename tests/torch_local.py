@@ -1,7 +1,7 @@
 """The real CPU torch wheel and its dependency closure, found on this machine, no network.
 
 The torch wheel is in the directory pip's config names as find-links; its dependencies are read
-from the local ``file://`` simple index pip's config names (``/opt/pypi/simple`` here), walking
+from the local ``file://`` simple index pip's config names, walking
 each wheel's ``Requires-Dist`` for this interpreter. Tests and ``bench/create_cpu.py`` serve the
 files through the loopback PEP 503 index of ``tests/fixtures/pypi_index.py``.
 """
