@@ -372,12 +372,13 @@ def _check_channels(ctx: _Ctx, value: Any) -> list[str]:
 
 def _check_pip_urls(ctx: _Ctx, items: list[str]) -> None:
     """A direct URL (name @ https://…) must not carry a credential into a committed file."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    from .mirrors import check_credentials
-
     for index, item in enumerate(items):
         if "@" in item and "://" in item:
+            # Only here: packaging's requirement parser costs more to import than most runs take.
+            from packaging.requirements import InvalidRequirement, Requirement
+
+            from .mirrors import check_credentials
+
             try:
                 url = Requirement(item).url
             except InvalidRequirement:
