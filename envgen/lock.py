@@ -2,8 +2,8 @@
 
 Every lock records the digest of its inputs, so an unchanged profile is answered from the files
 on disk without importing a solver. Otherwise everything is solved first (pip side by uv, one
-process per platform; then the conda side through a conda engine) and only then written, each
-file atomically: a failure leaves every old lock as it was.
+universal resolution split per platform; then the conda side through a conda engine) and only
+then written, each file atomically: a failure leaves every old lock as it was.
 """
 
 from __future__ import annotations
@@ -397,7 +397,8 @@ def _solve(
 ) -> tuple[dict[Path, str], dict[str, float], str | None]:
     """Every lock's text, solved but not written: (contents by path, timings, conda engine)."""
     from .lockers import pip_lockfile
-    from .lockers.uv import GLIBC, PipIndexes, lock_pip
+    from .lockers.targets import GLIBC
+    from .lockers.uv import PipIndexes, lock_pip
 
     env = job.env
     contents: dict[Path, str] = {}

@@ -1,7 +1,17 @@
-"""The pip side of ``envgen lock``: uv resolves a profile's pip requirements once per platform.
+"""The pip side of ``envgen lock``: one universal uv resolution, split into per-platform locks.
 
-Each target platform is solved by ``uv pip compile --python-platform … --python-version …``, so a
-CPU laptop locks for a Linux GPU box; platforms run concurrently, one uv process each.
+``uv pip compile --universal --python-version …`` resolves the profile's pip requirements once for
+every platform (forking where markers or local versions such as ``+cpu`` differ), so a CPU laptop
+locks for a Linux GPU box and every platform of a profile gets the same versions wherever it can.
+Each platform's lock is then cut from that one result: the packages whose markers hold there, and
+of each package only the artifacts that platform installs (wheel tags, see ``targets``), so the
+hashes stay exact per platform. Two uv runs, side by side, serve any number of platforms: one
+for the ``# via``/``# from`` annotations, one for artifact URLs and hashes (uv's pylock.toml
+names no index); their answers are checked against each other.
+
+Where the universal result does not fit a platform (no artifact for it, or uv cannot solve all
+platforms at once) that platform is solved on its own with ``--python-platform``, as before; its
+error messages name the platform.
 
 Dependency confusion (the torchtriton attack of Dec 2022) is closed in three layers:
 
@@ -28,7 +38,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,22 +50,13 @@ from ..errors import ToolError
 from ..mirrors import without_credentials
 from ..resolve import ResolvedEnv
 from .base import LockedPipPackage, PipLock
+from .targets import MACOS, UV_PLATFORMS, fits, marker_environment, supported_tags
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-# glibc assumed for Linux targets: the pip side asks for manylinux_2_28 wheels, and the conda
-# side is told the same through the __glibc virtual package.
-GLIBC = "2.28"
-UV_PLATFORMS = {
-    "linux-64": f"x86_64-manylinux_{GLIBC.replace('.', '_')}",
-    "linux-aarch64": f"aarch64-manylinux_{GLIBC.replace('.', '_')}",
-    "osx-64": "x86_64-apple-darwin",
-    "osx-arm64": "aarch64-apple-darwin",
-    "win-64": "x86_64-pc-windows-msvc",
-}
 # Triton builds ship on PyTorch's indexes as torch's dependency; some exist only there.
 TRITON_PACKAGES = (
     "triton",
@@ -185,14 +185,19 @@ def build_python(minor: str) -> str | None:
 
 
 def _command(
-    uv: str, env: ResolvedEnv, indexes: PipIndexes, platform: str, fmt: str, out: str
+    uv: str, env: ResolvedEnv, indexes: PipIndexes, platform: str | None, fmt: str, out: str
 ) -> list[str]:
+    """``platform`` None: the universal resolution that serves every platform."""
     command = [uv, "pip", "compile", "pyproject.toml", "--no-config", "--no-progress"]
     python = build_python(env.python_minor)
     if python is not None:
         command += ["--python", python]
     command += ["--color", "never", "--no-header", "--format", fmt, "-o", out]
-    command += ["--python-version", env.python_minor, "--python-platform", UV_PLATFORMS[platform]]
+    command += ["--python-version", env.python_minor]
+    if platform is None:
+        command.append("--universal")
+    else:
+        command += ["--python-platform", UV_PLATFORMS[platform]]
     command += ["--index-strategy", "first-index"]
     for url in indexes.ordered[:-1]:
         command += ["--index", os.path.expandvars(url)]
@@ -202,21 +207,34 @@ def _command(
     return command
 
 
-def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(
-            command,
-            cwd=cwd,
-            env=uv_environ(),
-            capture_output=True,
-            text=True,
-            timeout=_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise ToolError(
-            f"uv did not finish within {_TIMEOUT_S} s", fix="check the network or the mirrors"
-        ) from None
+def _run(
+    command: list[str], cwd: Path, meanwhile: Callable[[], object] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run uv; ``meanwhile`` is work of ours that needs no result of it, done while it runs."""
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        # The same macOS target as the universal split's, whatever the caller's shell says.
+        env={**uv_environ(), "MACOSX_DEPLOYMENT_TARGET": MACOS},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            out, err = process.communicate(timeout=_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise ToolError(
+                f"uv did not finish within {_TIMEOUT_S} s", fix="check the network or the mirrors"
+            ) from None
+        except BaseException:
+            process.kill()
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
 @dataclass(frozen=True)
@@ -226,16 +244,18 @@ class _Annotated:
     via: tuple[str, ...]
 
 
-def parse_annotated(text: str) -> dict[str, _Annotated]:
-    """uv's requirements output with ``# via`` and ``# from`` annotations, by canonical name."""
-    found: dict[str, _Annotated] = {}
+def parse_annotated(text: str) -> dict[tuple[str, str], _Annotated]:
+    """uv's requirements output with ``# via`` and ``# from`` annotations, by (canonical name,
+    version): a universal resolution may hold one name at several versions (``torch==2.4.1`` for
+    macOS, ``torch==2.4.1+cpu`` elsewhere), each behind its marker."""
+    found: dict[tuple[str, str], _Annotated] = {}
     name = version = index = ""
     via: list[str] = []
     in_via = False
 
     def flush() -> None:
         if name:
-            found[canonical(name)] = _Annotated(version, index, tuple(via))
+            found[canonical(name), version] = _Annotated(version, index, tuple(via))
 
     for raw in text.splitlines():
         line = raw.strip()
@@ -263,18 +283,46 @@ def _via(text: str) -> str:
     return "" if text.startswith(PROJECT) else canonical(text)
 
 
-def _artifacts(pylock: Mapping[str, Any]) -> dict[str, tuple[str, list[tuple[str, str]]]]:
-    """name -> (version, [(url, sha256)]) from uv's pylock.toml (only the platform's artifacts)."""
-    result = {}
+@dataclass(frozen=True)
+class _Candidate:
+    """One package of uv's pylock.toml: a platform's own, or (universal) behind its marker."""
+
+    name: str
+    version: str
+    marker: str
+    files: tuple[tuple[str, str], ...]  # (url, sha256) of every artifact listed
+
+
+Artifacts = Mapping[str, tuple[str, list[tuple[str, str]]]]  # name -> (version, [(url, sha256)])
+
+
+def _candidates(pylock: Mapping[str, Any]) -> list[_Candidate]:
+    found = []
     for package in pylock.get("packages", []):
         files = [*package.get("wheels", [])]
         if "sdist" in package:
             files.append(package["sdist"])
-        pairs = [
+        pairs = tuple(
             (f["url"], f["hashes"]["sha256"]) for f in files if "sha256" in f.get("hashes", {})
-        ]
-        result[canonical(package["name"])] = (str(package["version"]), pairs)
-    return result
+        )
+        name = canonical(package["name"])
+        found.append(_Candidate(name, str(package["version"]), package.get("marker", ""), pairs))
+    return found
+
+
+@dataclass(frozen=True)
+class _Result:
+    """What one uv resolution gave: its packages and their ``# via``/``# from`` annotations."""
+
+    candidates: list[_Candidate]
+    notes: Mapping[tuple[str, str], _Annotated]
+    seconds: float
+
+
+def _filename(url: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
 
 
 def _best(urls: Sequence[tuple[str, str]], python_minor: str) -> tuple[str, str]:
@@ -317,42 +365,92 @@ class _Solver:
         self.uncredentialed = {without_credentials(k): v for k, v in self.expanded.items()}
         self.family = {canonical(p) for p in (*env.packages, *TRITON_PACKAGES)}
 
-    def solve(self, platform: str) -> PipSolution:
+    def solve(self, platform: str | None) -> _Result:
+        """One uv resolution, for ``platform`` alone or (None) universal, with its annotations."""
+        from ..leftovers import temporary_directory
+
         started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix=f"envgen-uv-{platform}-") as tmp:
-            work = Path(tmp)
+        with temporary_directory("envgen-uv-") as work:
             (work / "pyproject.toml").write_text(
                 project_toml(self.env, self.indexes), encoding="utf-8"
             )
-            self._compile(work, platform, "requirements.txt", "requirements.txt")
-            # The second run reads what the first cached: it adds the chosen artifacts' URLs.
-            self._compile(work, platform, "pylock.toml", "pylock.toml", refresh=False)
+
+            # Two runs at once: the annotated requirements (# via, # from), and the artifacts'
+            # URLs and hashes; their results are checked against each other by _solution.
+            def annotated() -> None:
+                self._compile(work, platform, "requirements.txt", "requirements.txt", self._warm)
+
+            self._compile(work, platform, "pylock.toml", "pylock.toml", annotated)
             with (work / "pylock.toml").open("rb") as fh:
-                artifacts = _artifacts(tomllib.load(fh))
+                candidates = _candidates(tomllib.load(fh))
             notes = parse_annotated((work / "requirements.txt").read_text(encoding="utf-8"))
-        return self._solution(platform, notes, artifacts, time.perf_counter() - started)
+        return _Result(candidates, notes, time.perf_counter() - started)
+
+    def own(self, platform: str) -> PipSolution:
+        """``platform`` solved on its own: uv lists only the artifacts that platform installs."""
+        result = self.solve(platform)
+        artifacts = {c.name: (c.version, list(c.files)) for c in result.candidates}
+        return self._solution(platform, result.notes, artifacts, result.seconds)
+
+    def split(self, universal: _Result, platform: str) -> PipSolution | None:
+        """``platform``'s share of a universal resolution, or None where it does not serve it
+        (a package with no artifact for that platform, or two versions of one name)."""
+        from packaging.markers import Marker
+
+        environment = marker_environment(platform, self.env.python_minor)
+        artifacts: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+        for package in universal.candidates:
+            if package.marker and not Marker(package.marker).evaluate(environment):
+                continue
+            files = [
+                (url, sha)
+                for url, sha in package.files
+                if fits(_filename(url), platform, self.env.python_minor)
+            ]
+            if package.name in artifacts or not files:
+                return None
+            artifacts[package.name] = (package.version, files)
+        notes = {
+            key: _Annotated(
+                note.version, note.index, tuple(v for v in note.via if not v or v in artifacts)
+            )
+            for key, note in universal.notes.items()
+        }
+        return self._solution(platform, notes, artifacts, universal.seconds)
+
+    def _warm(self) -> None:
+        """What the split needs, made while uv resolves: the marker parser and the tag sets."""
+        import packaging.markers  # noqa: F401 - imported for its cost, now rather than later
+
+        for platform in self.env.platforms:
+            supported_tags(platform, self.env.python_minor)
 
     def _compile(
-        self, work: Path, platform: str, fmt: str, out: str, refresh: bool | None = None
+        self,
+        work: Path,
+        platform: str | None,
+        fmt: str,
+        out: str,
+        meanwhile: Callable[[], object] | None = None,
     ) -> None:
         command = _command(self.uv, self.env, self.indexes, platform, fmt, out)
-        if self.refresh if refresh is None else refresh:
+        if self.refresh:
             command.append("--refresh")
-        done = _run(command, work)
+        done = _run(command, work, meanwhile)
         if done.returncode != 0:
             raise self._explain(platform, done.stderr or done.stdout)
 
     def _solution(
         self,
         platform: str,
-        notes: Mapping[str, _Annotated],
-        artifacts: Mapping[str, tuple[str, list[tuple[str, str]]]],
+        notes: Mapping[tuple[str, str], _Annotated],
+        artifacts: Artifacts,
         seconds: float,
     ) -> PipSolution:
         packages, hashes, via = [], {}, {}
         for name in sorted(artifacts):
             version, files = artifacts[name]
-            note = notes.get(name)
+            note = notes.get((name, version))
             if note is None or note.version != version or not files:
                 raise ToolError(
                     f"uv gave inconsistent results for {name} on {platform} (an index changed "
@@ -386,13 +484,14 @@ class _Solver:
                 fix=f"make sure {pytorch} (or its mirror) serves {name}",
             )
 
-    def _explain(self, platform: str, output: str) -> ToolError:
+    def _explain(self, platform: str | None, output: str) -> ToolError:
         detail = "\n".join(
             line for line in output.strip().splitlines() if line.strip() and "Resolved" not in line
         )
+        where = platform or ", ".join(self.env.platforms)
         if "No solution found" not in detail:
             return ToolError(
-                f"uv could not lock the pip requirements for {platform}:\n{detail}",
+                f"uv could not lock the pip requirements for {where}:\n{detail}",
                 fix="check the index URLs (or mirrors) and the network",
             )
         package = ""
@@ -406,9 +505,9 @@ class _Solver:
             (r.split(";")[0].strip() for r in self.env.pip_requirements if _req_name(r) == name),
             package or "the pip requirements",
         )
-        message = f"cannot lock {wanted} for {platform} (Python {self.env.python_minor})"
+        message = f"cannot lock {wanted} for {where} (Python {self.env.python_minor})"
         fix = "relax the pin in the profile's 'pip' list, or pick versions that exist together"
-        facts = self.hint(name, platform) if name else None
+        facts = self.hint(name, platform) if name and platform else None
         if name in self.family and self.indexes.pytorch:
             message += f": no such build on {self.indexes.pytorch}"
             fix = facts or "check that the PyTorch index (or its mirror) serves this build"
@@ -425,29 +524,52 @@ def lock_pip(
     hint: Hint | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, PipSolution]:
-    """Solve every platform of ``env`` concurrently; every failure is reported, nothing written.
+    """Lock every platform of ``env``: one universal resolution, split per platform; a platform
+    it does not serve is solved on its own (concurrently). Every failure is reported, nothing
+    written.
 
     ``refresh`` makes uv revalidate cached index pages (``--upgrade``); ``hint`` adds catalog
     facts to a failure about a torch package.
     """
     solver = _Solver(env, indexes, refresh, hint or (lambda _name, _platform: None))
-
-    def one(platform: str) -> PipSolution | ToolError:
-        if progress:
-            progress(f"solving pip requirements for {platform} (uv)")
+    say = progress or (lambda _text: None)
+    results: dict[str, PipSolution | ToolError] = {}
+    say(f"solving pip requirements for {', '.join(env.platforms)} (uv, one universal resolution)")
+    try:
+        universal: _Result | None = solver.solve(None)
+    except ToolError as error:
+        universal = None
+        say(f"uv could not serve every platform at once ({error.message.splitlines()[0]})")
+    for platform in env.platforms:
+        if universal is None:
+            break
         try:
-            solution = solver.solve(platform)
+            solution = solver.split(universal, platform)
+        except ToolError as error:
+            results[platform] = error
+            continue
+        if solution is None:
+            say(f"{platform} needs other versions than the universal resolution has")
+        else:
+            results[platform] = solution
+            say(f"solved {platform}: {len(solution.lock.packages)} packages")
+
+    def own(platform: str) -> PipSolution | ToolError:
+        say(f"solving pip requirements for {platform} on its own (uv)")
+        try:
+            solution = solver.own(platform)
         except ToolError as error:
             return error
-        if progress:
-            progress(f"solved {platform}: {len(solution.lock.packages)} packages")
+        say(f"solved {platform}: {len(solution.lock.packages)} packages")
         return solution
 
-    with ThreadPoolExecutor(max_workers=max(1, len(env.platforms))) as pool:
-        results = dict(zip(env.platforms, pool.map(one, env.platforms), strict=True))
-    errors = [r for r in results.values() if isinstance(r, ToolError)]
+    rest = [p for p in env.platforms if p not in results]
+    if rest:
+        with ThreadPoolExecutor(max_workers=len(rest)) as pool:
+            results.update(zip(rest, pool.map(own, rest), strict=True))
+    errors = [e for p in env.platforms if isinstance(e := results[p], ToolError)]
     if len(errors) == 1:
         raise errors[0]
     if errors:
         raise ToolError("\n".join(e.message for e in errors), fix=errors[0].fix)
-    return {p: r for p, r in results.items() if isinstance(r, PipSolution)}
+    return {p: r for p in env.platforms if isinstance(r := results[p], PipSolution)}

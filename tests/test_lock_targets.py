@@ -1,0 +1,197 @@
+"""A universal resolution split per platform gives what uv gives for that platform alone.
+
+envgen locks every platform of a profile from one ``uv pip compile --universal`` and cuts each
+platform's lock from it by markers and wheel tags (envgen/lockers/targets.py). These tests hold
+that cut to uv's own per-platform answer (``--python-platform``), against loopback indexes:
+wheel by wheel over a matrix of tags, and lock by lock for a torch profile.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from envgen.lockers import targets, uv
+from envgen.project import Project
+from tests.conftest import isolated_pip_env
+from tests.fixtures.pypi_index import PYPI_INDEX, LocalIndexes
+from tests.helpers import write_profile
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+OURS = f"{sys.version_info[0]}.{sys.version_info[1]}"
+CP = "cp" + OURS.replace(".", "")
+OLDER = f"cp{sys.version_info[0]}{sys.version_info[1] - 1}"
+NEWER = f"cp{sys.version_info[0]}{sys.version_info[1] + 1}"
+PYTHON_TAGS = (
+    f"{CP}-{CP}",
+    f"{CP}-abi3",
+    "cp38-abi3",
+    f"{OLDER}-{OLDER}",
+    f"{NEWER}-{NEWER}",
+    f"{CP}-{CP}d",
+    f"{CP}-none",
+    "py3-none",
+    f"py{OURS.replace('.', '')}-none",
+    "py2.py3-none",
+)
+PLATFORM_TAGS = (
+    "manylinux_2_28_x86_64",
+    "manylinux_2_31_x86_64",
+    "manylinux_2_17_x86_64.manylinux2014_x86_64",
+    "manylinux2010_x86_64",
+    "manylinux1_x86_64",
+    "linux_x86_64",
+    "musllinux_1_2_x86_64",
+    "manylinux_2_28_aarch64",
+    "manylinux_2_34_aarch64",
+    "manylinux2014_aarch64",
+    "linux_aarch64",
+    "macosx_10_9_x86_64",
+    "macosx_10_13_intel",
+    "macosx_13_0_x86_64",
+    "macosx_14_0_x86_64",
+    "macosx_11_0_arm64",
+    "macosx_13_0_arm64",
+    "macosx_14_0_arm64",
+    "macosx_10_9_universal2",
+    "macosx_11_0_universal2",
+    "win_amd64",
+    "win32",
+    "win_arm64",
+    "any",
+)
+
+
+@pytest.fixture
+def uv_env(tmp_path: Path) -> dict[str, str]:
+    """uv as envgen runs it (its environment, our macOS target), isolated from this machine."""
+    env = {**uv.uv_environ(), **isolated_pip_env(tmp_path)}
+    return {**env, "MACOSX_DEPLOYMENT_TARGET": targets.MACOS}
+
+
+def _wheels_uv_picks(
+    project: Path, url: str, platform: str | None, env: dict[str, str]
+) -> set[str]:
+    command = [uv.uv_binary(), "pip", "compile", "pyproject.toml", "--no-config", "--quiet"]
+    command += ["--python", sys.executable, "--python-version", OURS, "--default-index", url]
+    command += ["--format", "pylock.toml", "-o", "pylock.toml"]
+    command += (
+        ["--universal"] if platform is None else ["--python-platform", uv.UV_PLATFORMS[platform]]
+    )
+    subprocess.run(command, cwd=project, env=env, check=True, capture_output=True)
+    pylock = tomllib.loads((project / "pylock.toml").read_text())
+    return {uv._filename(w["url"]) for p in pylock["packages"] for w in p.get("wheels", [])}
+
+
+def test_each_platforms_wheels_are_the_ones_uv_installs_there(
+    local_indexes: LocalIndexes, tmp_path: Path, uv_env: dict[str, str]
+) -> None:
+    for python in PYTHON_TAGS:
+        for platform in PLATFORM_TAGS:
+            local_indexes.add(PYPI_INDEX, "probe", "1.0", tag=f"{python}-{platform}")
+    local_indexes.publish()
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "x"\nversion = "0"\nrequires-python = "=={OURS}.*"\n'
+        'dependencies = ["probe"]\n'
+    )
+    offered = _wheels_uv_picks(project, local_indexes.pypi_url, None, uv_env)
+    assert len(offered) >= len(PLATFORM_TAGS) * 6  # the universal lock lists nearly every wheel
+    for platform in targets.UV_PLATFORMS:
+        wanted = _wheels_uv_picks(project, local_indexes.pypi_url, platform, uv_env)
+        ours = {name for name in offered if targets.fits(name, platform, OURS)}
+        assert ours == wanted, (platform, sorted(ours ^ wanted))
+        assert wanted  # every platform has something to compare
+
+
+def test_an_sdist_fits_everywhere_and_a_bad_wheel_name_nowhere() -> None:
+    assert targets.fits("probe-1.0.tar.gz", "win-64", "3.11")
+    assert not targets.fits("probe.whl", "linux-64", "3.11")
+    assert targets.fits(
+        "torch-2.4.1%2Bcpu-py3-none-win_amd64.whl".replace("%2B", "+"), "win-64", "3.11"
+    )
+
+
+def test_marker_environments_match_what_python_reports_there() -> None:
+    from packaging.markers import Marker
+
+    linux = targets.marker_environment("linux-64", "3.11")
+    mac = targets.marker_environment("osx-arm64", "3.11")
+    windows = targets.marker_environment("win-64", "3.12")
+    assert Marker("sys_platform == 'linux' and platform_machine == 'x86_64'").evaluate(linux)
+    assert Marker("platform_system == 'Darwin' and platform_machine == 'arm64'").evaluate(mac)
+    assert Marker("os_name == 'nt' and python_version >= '3.12'").evaluate(windows)
+    assert not Marker("sys_platform == 'darwin'").evaluate(linux)
+
+
+PROFILE = """
+python: "3.11"
+accelerator: cpu
+pytorch: {version: "2.4.1", packages: [torch, torchvision]}
+platforms: [linux-64, osx-arm64, win-64]
+pip: [tqdm]
+"""
+
+
+def test_the_split_equals_each_platform_solved_alone(
+    project_dir: Path,
+    torch_indexes: LocalIndexes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Same packages, versions, artifact, hashes, index and ``# via`` as uv's own per-platform
+    solve, for a profile whose torch differs by platform (``+cpu`` on Linux and Windows)."""
+    for key, value in isolated_pip_env(tmp_path).items():
+        if key.startswith(("UV_", "PIP_")):
+            monkeypatch.setenv(key, value)
+    with (project_dir / "pyproject.toml").open("a") as fh:
+        fh.write("\n" + torch_indexes.mirror_toml())
+    write_profile(project_dir, "three", PROFILE)
+    env = Project.open().resolve("three", torch_indexes.mirrors).env
+    indexes = uv.PipIndexes.for_env(env, torch_indexes.pypi_url)
+    said: list[str] = []
+    split = uv.lock_pip(env, indexes, progress=said.append)
+    assert "one universal resolution" in said[0]
+    assert not any("on its own" in line for line in said)  # nothing fell back
+    solver = uv._Solver(env, indexes, False, lambda _n, _p: None)
+    for platform in env.platforms:
+        alone = solver.own(platform)
+        assert split[platform].lock == alone.lock, platform
+        assert split[platform].hashes == alone.hashes, platform
+        assert split[platform].via == alone.via, platform
+    versions = {p: {x.name: x.version for x in split[p].lock.packages} for p in env.platforms}
+    assert versions["linux-64"]["torch"] == "2.4.1+cpu"
+    assert versions["osx-arm64"]["torch"] == "2.4.1"
+
+
+def test_a_platform_the_universal_result_cannot_serve_is_solved_alone(
+    project_dir: Path,
+    torch_indexes: LocalIndexes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tqdm's newest release ships a Linux-only wheel: uv's universal answer takes it, so Windows
+    and macOS fall back to their own solve, which picks the release that has a wheel for them."""
+    torch_indexes.add(PYPI_INDEX, "tqdm", "4.67.0", tag="py3-none-manylinux_2_28_x86_64")
+    torch_indexes.publish()
+    for key, value in isolated_pip_env(tmp_path).items():
+        if key.startswith(("UV_", "PIP_")):
+            monkeypatch.setenv(key, value)
+    with (project_dir / "pyproject.toml").open("a") as fh:
+        fh.write("\n" + torch_indexes.mirror_toml())
+    write_profile(project_dir, "three", PROFILE)
+    env = Project.open().resolve("three", torch_indexes.mirrors).env
+    indexes = uv.PipIndexes.for_env(env, torch_indexes.pypi_url)
+    said: list[str] = []
+    locks = uv.lock_pip(env, indexes, progress=said.append)
+    tqdm = {p: {x.name: x.version for x in locks[p].lock.packages}["tqdm"] for p in env.platforms}
+    assert tqdm == {"linux-64": "4.67.0", "osx-arm64": "4.66.5", "win-64": "4.66.5"}
+    assert sum("on its own" in line for line in said) == 2
