@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .digest import inputs_digest, is_generated, parts_line, read_seal
 from .errors import OutputError, ToolError
@@ -344,8 +344,7 @@ def lock_profile(
     return LockResult(name, directory, False, tuple(files), env.platforms, used, digest, timings)
 
 
-@dataclass(frozen=True)
-class _Job:
+class _Job(NamedTuple):
     """One profile's solve: what it is solved through (``env``, mirrored) and what the locks
     record (``public``: canonical URLs only, so a lock is the same bytes through any mirror)."""
 

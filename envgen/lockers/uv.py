@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ToolError
@@ -237,10 +237,9 @@ def _run(
     return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
-@dataclass(frozen=True)
-class _Annotated:
+class _Annotated(NamedTuple):
     version: str
-    index: str
+    origin: str  # the index uv found it on (its "# from")
     via: tuple[str, ...]
 
 
@@ -275,7 +274,7 @@ def parse_annotated(text: str) -> dict[tuple[str, str], _Annotated]:
             via.append(line[4:].strip())
     flush()
     return {
-        k: _Annotated(v.version, v.index, tuple(_via(x) for x in v.via)) for k, v in found.items()
+        k: _Annotated(v.version, v.origin, tuple(_via(x) for x in v.via)) for k, v in found.items()
     }
 
 
@@ -283,8 +282,7 @@ def _via(text: str) -> str:
     return "" if text.startswith(PROJECT) else canonical(text)
 
 
-@dataclass(frozen=True)
-class _Candidate:
+class _Candidate(NamedTuple):
     """One package of uv's pylock.toml: a platform's own, or (universal) behind its marker."""
 
     name: str
@@ -310,8 +308,7 @@ def _candidates(pylock: Mapping[str, Any]) -> list[_Candidate]:
     return found
 
 
-@dataclass(frozen=True)
-class _Result:
+class _Result(NamedTuple):
     """What one uv resolution gave: its packages and their ``# via``/``# from`` annotations."""
 
     candidates: list[_Candidate]
@@ -412,7 +409,7 @@ class _Solver:
             artifacts[package.name] = (package.version, files)
         notes = {
             key: _Annotated(
-                note.version, note.index, tuple(v for v in note.via if not v or v in artifacts)
+                note.version, note.origin, tuple(v for v in note.via if not v or v in artifacts)
             )
             for key, note in universal.notes.items()
         }
@@ -457,7 +454,7 @@ class _Solver:
                     "while locking?)",
                     fix="run envgen lock again",
                 )
-            index = note.index.rstrip("/")
+            index = note.origin.rstrip("/")
             self._check_origin(name, version, platform, index)
             url, sha = _best(files, self.env.python_minor)
             shown_index = self.expanded.get(index) or self.uncredentialed.get(
