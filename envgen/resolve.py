@@ -260,15 +260,7 @@ class _Resolver:
             return "xpu"
         return None  # newest variant of that kind, chosen per release
 
-    def _candidates(self) -> list[Release]:
-        """Releases allowed by the profile's pytorch version (newest first)."""
-        text = self.values.get("pytorch", {}).get("version")
-        releases = list(reversed(self.catalog.releases))
-        if text is None:
-            return [r for r in releases if r.verified]
-        spec_text = text
-        if text[0].isdigit():
-            spec_text = f"=={text}.*" if text.count(".") == 1 else f"=={text}"
+    def _in_range(self, text: str, spec_text: str, releases: list[Release]) -> list[Release]:
         try:
             from packaging.specifiers import InvalidSpecifier, SpecifierSet  # only for ranges
 
@@ -279,7 +271,24 @@ class _Resolver:
                 f"'{text}' is neither a torch version nor a version range",
                 'write "2.4.1", "2.4" or ">=2.3,<2.6"',
             ) from None
-        found = [r for r in releases if spec.contains(r.version, prereleases=True)]
+        return [r for r in releases if spec.contains(r.version, prereleases=True)]
+
+    def _candidates(self) -> list[Release]:
+        """Releases allowed by the profile's pytorch version (newest first)."""
+        text = self.values.get("pytorch", {}).get("version")
+        releases = list(reversed(self.catalog.releases))
+        if text is None:
+            return [r for r in releases if r.verified]
+        spec_text = text
+        if text[0].isdigit():
+            spec_text = f"=={text}.*" if text.count(".") == 1 else f"=={text}"
+        wanted = _plain_release(text)
+        if wanted is not None and all(_plain_release(r.torch) for r in releases):
+            # "2.4.1" or "2.4" against plain release numbers: PEP 440's == and ==X.Y.* on
+            # integer tuples, without importing packaging (start-up time before every lock)
+            found = [r for r in releases if _release_matches(wanted, text.count(".") == 1, r.torch)]
+        else:
+            found = self._in_range(text, spec_text, releases)
         exact = len(found) == 1 and spec_text == f"=={found[0].torch}"
         if not exact and any(r.verified for r in found):
             found = [r for r in found if r.verified]  # a range never lands on an unverified one
@@ -567,3 +576,22 @@ class _Resolver:
         if needs_pip and "pip" not in {conda_spec_name(s) for s in user}:
             deps.append("pip")
         return tuple(deps + user)
+
+
+def _plain_release(text: str) -> tuple[int, ...] | None:
+    """``2.4.1`` as (2, 4, 1); None for anything but ASCII digits between dots."""
+    parts = text.split(".")
+    if not all(part.isascii() and part.isdigit() for part in parts):
+        return None
+    return tuple(int(part) for part in parts)
+
+
+def _release_matches(wanted: tuple[int, ...], prefix: bool, torch: str) -> bool:
+    """Whether release ``torch`` is PEP 440 ``==wanted`` (zero-padded) or, with ``prefix``,
+    ``==wanted.*``."""
+    have = _plain_release(torch) or ()
+    if prefix:
+        padded = have + (0,) * max(0, len(wanted) - len(have))
+        return padded[: len(wanted)] == wanted
+    size = max(len(have), len(wanted))
+    return have + (0,) * (size - len(have)) == wanted + (0,) * (size - len(wanted))
