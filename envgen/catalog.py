@@ -10,10 +10,10 @@ import contextlib
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import CatalogError
 from .paths import CATALOG_FILE
@@ -30,13 +30,20 @@ PLATFORM_OS = {
 }
 
 
-@dataclass(frozen=True, order=True)
-class Variant:
-    """A compute variant as PyTorch's index names it: cpu, cu118, rocm6.2.4, xpu."""
+# The records below are NamedTuples, not dataclasses: a dataclass costs ~0.8 ms of start-up
+# to build and every command loads this module (issue 12). They are immutable all the same.
+
+
+class Variant(NamedTuple):
+    """A compute variant as PyTorch's index names it: cpu, cu118, rocm6.2.4, xpu.
+
+    ``kind`` and ``version`` follow from ``name`` (``parse`` is the one way to make one), so
+    comparing and sorting whole tuples is comparing and sorting names.
+    """
 
     name: str
-    kind: str = field(compare=False)  # cpu | cuda | rocm | xpu
-    version: str | None = field(default=None, compare=False)
+    kind: str  # cpu | cuda | rocm | xpu
+    version: str | None = None
 
     @classmethod
     def parse(cls, name: str) -> Variant:
@@ -62,8 +69,7 @@ class Variant:
         return tuple(int(p) for p in (self.version or "0").split("."))
 
 
-@dataclass(frozen=True)
-class Release:
+class Release(NamedTuple):
     """One torch release and what was published with it."""
 
     torch: str
@@ -79,11 +85,9 @@ class Release:
     # such a release is used only when a profile names it, never picked as "the newest".
     verified: bool = True
 
-    @cached_property
+    @property
     def version(self) -> Version:
-        from packaging.version import Version  # imported when first compared: start-up time
-
-        return Version(self.torch)
+        return _version(self.torch)
 
     def variants_of(self, kind: str) -> list[Variant]:
         found = [Variant.parse(name) for name in self.variants]
@@ -97,15 +101,22 @@ class Release:
         }[package]
 
 
-@dataclass(frozen=True)
-class Catalog:
+@cache
+def _version(torch: str) -> Version:
+    """packaging's Version of a release, parsed once; imported when first compared (start-up)."""
+    from packaging.version import Version
+
+    return Version(torch)
+
+
+class Catalog(NamedTuple):
     index_base: str
     releases: tuple[Release, ...]  # oldest first
     sources: Mapping[str, Mapping[str, str]]
     conda_forge: Mapping[str, tuple[str, ...]]  # torch version -> cuda versions built
     digest: str
     # torch version -> the catalog file its facts came from ("built-in" or an overlay's path)
-    origins: Mapping[str, str] = field(default_factory=dict)
+    origins: Mapping[str, str] = MappingProxyType({})
 
     def origin(self, torch: str) -> str:
         return self.origins.get(torch, BUILTIN)

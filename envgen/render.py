@@ -7,9 +7,9 @@ quote through the filters defined here, so no value can break out of its YAML or
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .digest import CONTENT_PLACEHOLDER, inputs_digest, parts_line, seal
 from .errors import TemplateError
@@ -22,13 +22,15 @@ if TYPE_CHECKING:
 TEMPLATE_SUFFIX = ".j2"
 
 
-@dataclass(frozen=True)
-class RenderedFile:
+class RenderedFile(NamedTuple):
+    """One generated file's text (a NamedTuple: a dataclass costs start-up time, issue 12)."""
+
     profile: str
     name: str  # file name, e.g. requirements.txt
     content: str
     inputs_digest: str
-    input_parts: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # equal digests mean equal parts, so comparing them too changes no comparison's answer
+    input_parts: Mapping[str, Any] = MappingProxyType({})
 
 
 class TemplateSet:
@@ -120,8 +122,8 @@ def header_lines(
 def template_context(
     env: ResolvedEnv, header: list[str], digest: str, parts: str = ""
 ) -> dict[str, Any]:
-    data = asdict(env)
-    data["variant"] = asdict(env.variant) | {"label": env.variant.label}
+    data = env.as_dict()
+    data["variant"] = data["variant"] | {"label": env.variant.label}
     data["pip_requirements"] = list(env.pip_requirements)
     return {
         "env": data,
@@ -144,7 +146,7 @@ def render_env(
     """Render every output of ``env``; errors name the template and its line."""
     import jinja2
 
-    _refuse_line_breaks(asdict(env), "")
+    _refuse_line_breaks(env.as_dict(), "")
     files = []
     for output in outputs or env.outputs:
         template = templates.get(output)

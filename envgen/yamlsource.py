@@ -11,9 +11,10 @@ merge key is supported for mappings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -86,14 +87,16 @@ def load_text(text: str, shown: str, what: str = "file") -> Any:
         ) from None
 
 
-@dataclass(frozen=True)
-class YamlDocument:
-    """Parsed data plus the 1-based line where each dotted key path was written."""
+class YamlDocument(NamedTuple):
+    """Parsed data plus the 1-based line where each dotted key path was written.
+
+    A NamedTuple rather than a dataclass: a dataclass costs start-up time to build (issue 12).
+    """
 
     path: Path
     data: Any
-    lines: dict[str, int] = field(default_factory=dict)
-    raw: dict[str, str] = field(default_factory=dict)
+    lines: Mapping[str, int] = MappingProxyType({})
+    raw: Mapping[str, str] = MappingProxyType({})
 
     def line_of(self, key: str) -> int | None:
         """The line of ``key`` or of its nearest written parent (list items have no key line)."""
