@@ -27,6 +27,11 @@ _NAMES = {
 
 def unsafe_char(text: str) -> str | None:
     """The first line separator or control character in ``text``, described; else None."""
+    # Every value of every render comes through here. Printable text (the usual case) holds
+    # neither: the separators are control characters (Cc) or U+2028/U+2029 (Zl, Zp), none of
+    # them printable; one C-speed test answers, instead of a Python loop over each character.
+    if text.isprintable():
+        return None
     for char in text:
         if char.splitlines() == [""] or unicodedata.category(char) == "Cc":
             return f"{_NAMES.get(char, 'a control character')} (U+{ord(char):04X})"
