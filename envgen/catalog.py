@@ -47,15 +47,7 @@ class Variant(NamedTuple):
 
     @classmethod
     def parse(cls, name: str) -> Variant:
-        if name in ("cpu", "xpu"):
-            return cls(name, name)
-        cuda = re.fullmatch(r"cu(\d+)(\d)", name)
-        if cuda:
-            return cls(name, "cuda", f"{int(cuda.group(1))}.{cuda.group(2)}")
-        rocm = re.fullmatch(r"rocm(\d+\.\d+(?:\.\d+)?)", name)
-        if rocm:
-            return cls(name, "rocm", rocm.group(1))
-        raise ValueError(f"unknown compute variant {name!r}")
+        return _parse_variant(name)
 
     @property
     def label(self) -> str:
@@ -67,6 +59,20 @@ class Variant(NamedTuple):
     @property
     def sort_key(self) -> tuple[int, ...]:
         return tuple(int(p) for p in (self.version or "0").split("."))
+
+
+@cache
+def _parse_variant(name: str) -> Variant:
+    """Parsed once per name: loading the catalog checks some 200 variant names, of 20 kinds."""
+    if name in ("cpu", "xpu"):
+        return Variant(name, name)
+    cuda = re.fullmatch(r"cu(\d+)(\d)", name)
+    if cuda:
+        return Variant(name, "cuda", f"{int(cuda.group(1))}.{cuda.group(2)}")
+    rocm = re.fullmatch(r"rocm(\d+\.\d+(?:\.\d+)?)", name)
+    if rocm:
+        return Variant(name, "rocm", rocm.group(1))
+    raise ValueError(f"unknown compute variant {name!r}")
 
 
 class Release(NamedTuple):
@@ -316,14 +322,15 @@ def _build(
     data: Mapping[str, Any], digest: str, origins: Mapping[str, str] | None = None
 ) -> Catalog:
     releases = []
+    known_keys = set(RELEASE_KEYS)
     for entry in data["releases"]:
-        unknown_keys = set(entry) - set(RELEASE_KEYS)
+        unknown_keys = set(entry) - known_keys
         if unknown_keys:
             raise ValueError(f"{entry.get('torch')}: unknown keys {sorted(unknown_keys)}")
         variants = {str(k): tuple(v) for k, v in entry["variants"].items()}
         for name, platforms in variants.items():
             Variant.parse(name)
-            unknown = set(platforms) - set(PLATFORM_OS)
+            unknown = set(platforms).difference(PLATFORM_OS)
             if unknown:
                 raise ValueError(f"{entry['torch']}: {name}: unknown platforms {sorted(unknown)}")
         release = Release(

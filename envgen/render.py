@@ -15,6 +15,7 @@ from .digest import CONTENT_PLACEHOLDER, inputs_digest, parts_line, seal
 from .errors import TemplateError
 from .filters import FILTERS
 from .resolve import ResolvedEnv
+from .textcheck import why_unsafe
 
 if TYPE_CHECKING:
     import jinja2
@@ -82,12 +83,13 @@ class TemplateSet:
             fix="use one of the available outputs, or add templates/" + output + TEMPLATE_SUFFIX,
         )
 
-    def get(self, output: str) -> jinja2.Template:
+    def get(self, output: str) -> tuple[jinja2.Template, str, str]:
+        """The compiled template for ``output`` with its text and path, the file read once."""
         import jinja2
 
-        _, path = self.source(output)
+        text, path = self.source(output)
         try:
-            return self.env.get_template(output + TEMPLATE_SUFFIX)
+            return self.env.get_template(output + TEMPLATE_SUFFIX), text, path
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
                 f"template syntax error: {exc.message}",
@@ -149,8 +151,7 @@ def render_env(
     _refuse_line_breaks(env.as_dict(), "")
     files = []
     for output in outputs or env.outputs:
-        template = templates.get(output)
-        text, path = templates.source(output)
+        template, text, path = templates.get(output)
         parts = {**input_parts, "template": text, "output": output}
         digest = inputs_digest(parts)
         header = header_lines(env, output, chain, regenerate, notes)
@@ -182,8 +183,6 @@ def _refuse_line_breaks(value: Any, where: str) -> None:
     Templates write some values bare (requirements.txt lines, YAML keys, comment headers), so
     a value holding any line separator could add a line that pip, conda or pixi would act on.
     """
-    from .textcheck import why_unsafe
-
     if isinstance(value, str):
         bad = why_unsafe(value)
         if bad:
