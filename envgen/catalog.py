@@ -295,9 +295,6 @@ def _parse(raw: bytes) -> Any:
         raise ValueError(f"not valid YAML: {exc}") from None
 
 
-_RELEASE_ONLY = re.compile(r"\d+(?:\.\d+)*")
-
-
 def _sort_releases(releases: list[Release]) -> None:
     """Oldest first, in PEP 440 order; every torch version must be one.
 
@@ -305,7 +302,9 @@ def _sort_releases(releases: list[Release]) -> None:
     PEP 440's order for them, without importing packaging on every command (start-up time);
     anything else goes through packaging's Version, which also rejects what is not a version.
     """
-    if all(_RELEASE_ONLY.fullmatch(r.torch) for r in releases):
+    # every dot-separated part decimal digits: what the pattern \d+(\.\d+)* says, without
+    # compiling a pattern on every command
+    if all(part.isdecimal() for r in releases for part in r.torch.split(".")):
 
         def plain(release: Release) -> tuple[int, ...]:
             numbers = [int(part) for part in release.torch.split(".")]

@@ -5,7 +5,6 @@ Commands stay thin; tests and other tools can drive envgen through these functio
 
 from __future__ import annotations
 
-import shlex
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
@@ -169,6 +168,8 @@ class Project:
         project's setting, or naming ``[tool.envgen] output`` when that setting moved them."""
         command = f"envgen render {name}"
         if output is not None:
+            import shlex  # only with -o: start-up time
+
             directory = self.output_dir(name, output, many)
             try:
                 shown = directory.relative_to(self.config.root).as_posix()
