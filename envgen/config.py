@@ -3,8 +3,8 @@
 Read once at the CLI edge and passed down as a frozen value; nothing below re-reads pyproject.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: NamedTuple makes each string annotation a
+# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
 import sys
 from collections.abc import Mapping
 from pathlib import Path
