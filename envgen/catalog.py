@@ -4,16 +4,16 @@ The facts live in one reviewed data file (``envgen/data/pytorch.yaml``, each rel
 sources); this module only loads and checks it and answers questions about it.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: NamedTuple makes each string annotation a
+# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
 import contextlib
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import CatalogError
 from .paths import CATALOG_FILE
@@ -30,25 +30,24 @@ PLATFORM_OS = {
 }
 
 
-@dataclass(frozen=True, order=True)
-class Variant:
-    """A compute variant as PyTorch's index names it: cpu, cu118, rocm6.2.4, xpu."""
+# The records below are NamedTuples, not dataclasses: a dataclass costs ~0.8 ms of start-up
+# to build and every command loads this module (issue 12). They are immutable all the same.
+
+
+class Variant(NamedTuple):
+    """A compute variant as PyTorch's index names it: cpu, cu118, rocm6.2.4, xpu.
+
+    ``kind`` and ``version`` follow from ``name`` (``parse`` is the one way to make one), so
+    comparing and sorting whole tuples is comparing and sorting names.
+    """
 
     name: str
-    kind: str = field(compare=False)  # cpu | cuda | rocm | xpu
-    version: str | None = field(default=None, compare=False)
+    kind: str  # cpu | cuda | rocm | xpu
+    version: str | None = None
 
     @classmethod
-    def parse(cls, name: str) -> Variant:
-        if name in ("cpu", "xpu"):
-            return cls(name, name)
-        cuda = re.fullmatch(r"cu(\d+)(\d)", name)
-        if cuda:
-            return cls(name, "cuda", f"{int(cuda.group(1))}.{cuda.group(2)}")
-        rocm = re.fullmatch(r"rocm(\d+\.\d+(?:\.\d+)?)", name)
-        if rocm:
-            return cls(name, "rocm", rocm.group(1))
-        raise ValueError(f"unknown compute variant {name!r}")
+    def parse(cls, name: str) -> "Variant":
+        return _parse_variant(name)
 
     @property
     def label(self) -> str:
@@ -62,8 +61,21 @@ class Variant:
         return tuple(int(p) for p in (self.version or "0").split("."))
 
 
-@dataclass(frozen=True)
-class Release:
+@cache
+def _parse_variant(name: str) -> Variant:
+    """Parsed once per name: loading the catalog checks some 200 variant names, of 20 kinds."""
+    if name in ("cpu", "xpu"):
+        return Variant(name, name)
+    cuda = re.fullmatch(r"cu(\d+)(\d)", name)
+    if cuda:
+        return Variant(name, "cuda", f"{int(cuda.group(1))}.{cuda.group(2)}")
+    rocm = re.fullmatch(r"rocm(\d+\.\d+(?:\.\d+)?)", name)
+    if rocm:
+        return Variant(name, "rocm", rocm.group(1))
+    raise ValueError(f"unknown compute variant {name!r}")
+
+
+class Release(NamedTuple):
     """One torch release and what was published with it."""
 
     torch: str
@@ -79,11 +91,9 @@ class Release:
     # such a release is used only when a profile names it, never picked as "the newest".
     verified: bool = True
 
-    @cached_property
-    def version(self) -> Version:
-        from packaging.version import Version  # imported when first compared: start-up time
-
-        return Version(self.torch)
+    @property
+    def version(self) -> "Version":
+        return _version(self.torch)
 
     def variants_of(self, kind: str) -> list[Variant]:
         found = [Variant.parse(name) for name in self.variants]
@@ -97,15 +107,22 @@ class Release:
         }[package]
 
 
-@dataclass(frozen=True)
-class Catalog:
+@cache
+def _version(torch: str) -> "Version":
+    """packaging's Version of a release, parsed once; imported when first compared (start-up)."""
+    from packaging.version import Version
+
+    return Version(torch)
+
+
+class Catalog(NamedTuple):
     index_base: str
     releases: tuple[Release, ...]  # oldest first
     sources: Mapping[str, Mapping[str, str]]
     conda_forge: Mapping[str, tuple[str, ...]]  # torch version -> cuda versions built
     digest: str
     # torch version -> the catalog file its facts came from ("built-in" or an overlay's path)
-    origins: Mapping[str, str] = field(default_factory=dict)
+    origins: Mapping[str, str] = MappingProxyType({})
 
     def origin(self, torch: str) -> str:
         return self.origins.get(torch, BUILTIN)
@@ -278,9 +295,6 @@ def _parse(raw: bytes) -> Any:
         raise ValueError(f"not valid YAML: {exc}") from None
 
 
-_RELEASE_ONLY = re.compile(r"\d+(?:\.\d+)*")
-
-
 def _sort_releases(releases: list[Release]) -> None:
     """Oldest first, in PEP 440 order; every torch version must be one.
 
@@ -288,7 +302,9 @@ def _sort_releases(releases: list[Release]) -> None:
     PEP 440's order for them, without importing packaging on every command (start-up time);
     anything else goes through packaging's Version, which also rejects what is not a version.
     """
-    if all(_RELEASE_ONLY.fullmatch(r.torch) for r in releases):
+    # every dot-separated part decimal digits: what the pattern \d+(\.\d+)* says, without
+    # compiling a pattern on every command
+    if all(part.isdecimal() for r in releases for part in r.torch.split(".")):
 
         def plain(release: Release) -> tuple[int, ...]:
             numbers = [int(part) for part in release.torch.split(".")]
@@ -305,14 +321,15 @@ def _build(
     data: Mapping[str, Any], digest: str, origins: Mapping[str, str] | None = None
 ) -> Catalog:
     releases = []
+    known_keys = set(RELEASE_KEYS)
     for entry in data["releases"]:
-        unknown_keys = set(entry) - set(RELEASE_KEYS)
+        unknown_keys = set(entry) - known_keys
         if unknown_keys:
             raise ValueError(f"{entry.get('torch')}: unknown keys {sorted(unknown_keys)}")
         variants = {str(k): tuple(v) for k, v in entry["variants"].items()}
         for name, platforms in variants.items():
             Variant.parse(name)
-            unknown = set(platforms) - set(PLATFORM_OS)
+            unknown = set(platforms).difference(PLATFORM_OS)
             if unknown:
                 raise ValueError(f"{entry['torch']}: {name}: unknown platforms {sorted(unknown)}")
         release = Release(

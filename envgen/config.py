@@ -3,13 +3,13 @@
 Read once at the CLI edge and passed down as a frozen value; nothing below re-reads pyproject.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: NamedTuple makes each string annotation a
+# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from .errors import EnvgenError
 
@@ -17,17 +17,19 @@ DEFAULT_OUTPUT = "envs/{profile}"
 _KNOWN = ("profiles", "templates", "output", "mirrors", "runners", "uv-profile", "catalog")
 
 
-@dataclass(frozen=True)
-class ProjectConfig:
-    """Resolved project settings; every path is absolute."""
+class ProjectConfig(NamedTuple):
+    """Resolved project settings; every path is absolute.
+
+    A NamedTuple, not a dataclass: building a dataclass costs start-up time (issue 12).
+    """
 
     root: Path
     profiles_dir: Path
     templates_dir: Path
     output: str = DEFAULT_OUTPUT  # relative to root; '{profile}' is replaced by the profile name
-    mirrors: Mapping[str, str] = field(default_factory=dict)
+    mirrors: Mapping[str, str] = MappingProxyType({})
     pyproject: Path | None = None
-    runners: Mapping[str, Any] = field(default_factory=dict)  # checked by envgen.matrix
+    runners: Mapping[str, Any] = MappingProxyType({})  # checked by envgen.matrix
     uv_profile: str | None = None  # render keeps pyproject's [tool.uv] torch keys on it
     catalog: Path | None = None  # the project's catalog overlay ([tool.envgen] catalog)
 

@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from typing import Any
 
 CONTENT_PLACEHOLDER = "0" * 64
-_CONTENT_LINE = re.compile(r"(envgen-content-sha256: )([0-9a-f]{64})")
-_INPUTS_LINE = re.compile(r"envgen-inputs-sha256: ([0-9a-f]{64})")
-_PARTS_LINE = re.compile(r"envgen-inputs-parts: ([a-z0-9=_ -]*)")
+# Compiled by re on first use (and cached there), not at import: start-up time (issue 12).
+_CONTENT_LINE = r"(envgen-content-sha256: )([0-9a-f]{64})"
+_INPUTS_LINE = r"envgen-inputs-sha256: ([0-9a-f]{64})"
+_PARTS_LINE = r"envgen-inputs-parts: ([a-z0-9=_ -]*)"
 _PART_LENGTH = 12
 # Bumped only when the layout of generated files or locks changes, so that every one reads as
 # stale exactly then (and not on every envgen release).
@@ -50,7 +51,7 @@ def parts_line(parts: Mapping[str, Any]) -> str:
 
 def read_parts(text: str) -> dict[str, str]:
     """The per-part digests a generated file recorded (empty for a file from before them)."""
-    found = _PARTS_LINE.search(text)
+    found = re.search(_PARTS_LINE, text)
     if found is None:
         return {}
     pairs = (item.partition("=") for item in found.group(1).split())
@@ -78,8 +79,8 @@ def seal(text: str) -> str:
 
 def read_seal(text: str) -> tuple[str | None, bool]:
     """(inputs digest, whether the content digest still matches) of a generated file's text."""
-    inputs = _INPUTS_LINE.search(text)
-    content = _CONTENT_LINE.search(text)
+    inputs = re.search(_INPUTS_LINE, text)
+    content = re.search(_CONTENT_LINE, text)
     if content is None:
         return (inputs.group(1) if inputs else None), False
     unsealed = text[: content.start(2)] + CONTENT_PLACEHOLDER + text[content.end(2) :]
@@ -87,4 +88,4 @@ def read_seal(text: str) -> tuple[str | None, bool]:
 
 
 def is_generated(text: str) -> bool:
-    return _CONTENT_LINE.search(text) is not None
+    return re.search(_CONTENT_LINE, text) is not None

@@ -6,27 +6,43 @@ Anything that is not an ``EnvgenError`` is a bug in envgen and is allowed to sho
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 from .textcheck import escape_unsafe
 
 
-@dataclass(eq=False)
 class EnvgenError(Exception):
-    """A problem the user can fix: where it is, what is wrong, and how to fix it."""
+    """A problem the user can fix: where it is, what is wrong, and how to fix it.
 
-    message: str
-    file: str | None = None
-    key: str | None = None
-    line: int | None = None
-    fix: str | None = None
-    exit_code: int = field(default=2, kw_only=True)
+    A plain exception class, not a dataclass: every command imports this module, and a
+    dataclass costs a millisecond of start-up to build (issue 12).
+    """
+
     # Only a tool's own output may span lines; a user's value never does (it is escaped).
     keeps_lines: ClassVar[bool] = False
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        message: str,
+        file: str | None = None,
+        key: str | None = None,
+        line: int | None = None,
+        fix: str | None = None,
+        *,
+        exit_code: int = 2,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.key = key
+        self.line = line
+        self.fix = fix
+        self.exit_code = exit_code
         super().__init__(self.render())
+
+    def __repr__(self) -> str:
+        fields = ("message", "file", "key", "line", "fix", "exit_code")
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in fields)
+        return f"{type(self).__name__}({shown})"
 
     def render(self) -> str:
         """Format as one paragraph, so a CI log or a terminal shows the whole story at once."""

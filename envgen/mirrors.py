@@ -6,18 +6,20 @@ prefix. Credentials never reach a committed file: a mirror URL may carry a user 
 parsed and re-serialised here, at the boundary, so no URL can add a line or an option to a file.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: NamedTuple makes each string annotation a
+# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import SplitResult, parse_qsl, urlsplit, urlunsplit
 
 from .errors import EnvgenError
 from .textcheck import why_unsafe
 
 CONDA_BASE = "https://conda.anaconda.org"
-_PLACEHOLDER = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
+# Patterns stay text until re compiles (and caches) them on first use: only a project with
+# mirrors or channel URLs needs them, and compiling at import costs every command (issue 12).
+_PLACEHOLDER = r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$"
 
 
 def channel_url(channel: str) -> str:
@@ -29,12 +31,10 @@ def channel_url(channel: str) -> str:
 
 # Characters a URL may hold (RFC 3986) plus '{}' for ${VAR} placeholders; no space, quote,
 # backslash or '#', so a URL can never carry a second option or a comment into a file.
-_URL_CHARS = re.compile(r"^[A-Za-z0-9\-._~:/?\[\]@!$&()*+,;=%{}]+$")
+_URL_CHARS = r"^[A-Za-z0-9\-._~:/?\[\]@!$&()*+,;=%{}]+$"
 _SCHEMES = ("http", "https", "file")
 # Query parameters that carry a secret (S3/Azure signatures, GitLab/Artifactory tokens …).
-_SECRET_PARAMS = re.compile(
-    r"(token|secret|password|passwd|pwd|key|auth|sig|signature|credential)", re.IGNORECASE
-)
+_SECRET_PARAMS = r"(?i)(token|secret|password|passwd|pwd|key|auth|sig|signature|credential)"  # noqa: S105
 
 
 def redact(url: str) -> str:
@@ -77,8 +77,8 @@ def check_url(url: str, where: str, *, file: str | None = None) -> str:
     shown = redact(url)
     fix = "write one http(s) or file URL, without spaces, quotes or '#'"
     bad = why_unsafe(url)
-    if bad is None and not _URL_CHARS.match(url):
-        odd = sorted({c for c in url if not _URL_CHARS.match(c)})
+    if bad is None and not re.match(_URL_CHARS, url):
+        odd = sorted({c for c in url if not re.match(_URL_CHARS, c)})
         bad = "it contains " + " ".join(map(repr, odd)) + ", which a URL cannot hold"
     if bad is not None:
         raise EnvgenError(f"the URL {shown} is not usable: {bad}", file=file, key=where, fix=fix)
@@ -113,9 +113,9 @@ def check_credentials(url: str, where: str, *, file: str | None = None) -> None:
     if parts.password is not None or parts.username is not None:
         secrets.append(parts.password if parts.password is not None else parts.username or "")
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        if _SECRET_PARAMS.search(name):
+        if re.search(_SECRET_PARAMS, name):
             secrets.append(value)
-    if all(_PLACEHOLDER.match(s.replace("%7B", "{").replace("%7D", "}")) for s in secrets):
+    if all(re.match(_PLACEHOLDER, s.replace("%7B", "{").replace("%7D", "}")) for s in secrets):
         return
     raise EnvgenError(
         f"the URL {redact(url)} carries a credential, which would be written into files you commit",
@@ -127,14 +127,15 @@ def check_credentials(url: str, where: str, *, file: str | None = None) -> None:
     )
 
 
-@dataclass(frozen=True)
-class Mirrors:
+class Mirrors(NamedTuple):
+    """Public prefix -> mirror prefix rules (a NamedTuple: a dataclass costs start-up time)."""
+
     rules: tuple[tuple[str, str], ...] = ()  # (public prefix, mirror prefix), longest first
 
     @classmethod
     def from_mapping(
         cls, mapping: Mapping[str, str], where: str = "mirrors", file: str | None = None
-    ) -> Mirrors:
+    ) -> "Mirrors":
         try:
             return cls._from_mapping(mapping, where)
         except EnvgenError as exc:
@@ -142,7 +143,7 @@ class Mirrors:
             raise
 
     @classmethod
-    def _from_mapping(cls, mapping: Mapping[str, str], where: str) -> Mirrors:
+    def _from_mapping(cls, mapping: Mapping[str, str], where: str) -> "Mirrors":
         rules = []
         for public, mirror in mapping.items():
             key = f"{where}.{redact(public) if '://' in public else public}"

@@ -5,13 +5,12 @@ table below is the single source of truth: validation, the JSON Schema that ``en
 prints and the README's key reference all follow from it.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: NamedTuple makes each string annotation a
+# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ProfileError
 from .specs import check_conda_spec, check_pip_requirement, conda_spec_name, pip_requirement_name
@@ -24,8 +23,11 @@ PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64")
 TORCH_PACKAGES = ("torch", "torchvision", "torchaudio")
 
 
-@dataclass(frozen=True)
-class Key:
+# The records here are NamedTuples, not dataclasses: building a dataclass costs ~0.8 ms of
+# every command's start-up (issue 12); a NamedTuple about a fifth of that.
+
+
+class Key(NamedTuple):
     """One profile key: its JSON Schema and its one-line documentation."""
 
     schema: Mapping[str, Any]
@@ -125,15 +127,14 @@ KEYS: dict[str, Key] = {
 }
 
 
-@dataclass(frozen=True)
-class ProfileLayer:
+class ProfileLayer(NamedTuple):
     """One validated profile file, before its parents are merged in."""
 
     name: str
     origin: str  # "project" or "builtin"
     path: Path
     values: Mapping[str, Any]
-    document: YamlDocument = field(repr=False, compare=False)
+    document: YamlDocument  # the same file read twice has the same lines: equal documents
 
     @property
     def extends(self) -> tuple[str, ...]:
@@ -141,8 +142,7 @@ class ProfileLayer:
         return (raw,) if isinstance(raw, str) else tuple(raw)
 
 
-@dataclass(frozen=True)
-class MergedProfile:
+class MergedProfile(NamedTuple):
     """A profile with its ``extends`` applied; ``provenance`` names the layer behind each key."""
 
     name: str
@@ -204,8 +204,7 @@ def validate_layer(name: str, origin: str, document: YamlDocument, shown: str) -
     )
 
 
-@dataclass(frozen=True)
-class _Ctx:
+class _Ctx(NamedTuple):
     document: YamlDocument
     shown: str
     key: str
@@ -243,11 +242,11 @@ def _check_string(ctx: _Ctx, value: Any) -> str:
 
 
 def _check_pattern(pattern: str, example: str) -> Callable[[_Ctx, Any], str]:
-    regex = re.compile(pattern)
+    # compiled on first use (re caches it), not at import: most profiles set few of these keys
 
     def check(ctx: _Ctx, value: Any) -> str:
         text = ctx.text(value)
-        if text is None or why_unsafe(text) or not regex.fullmatch(text.strip()):
+        if text is None or why_unsafe(text) or not re.fullmatch(pattern, text.strip()):
             raise ctx.fail(
                 f"'{value}' is not a valid {ctx.key} value",
                 f"write it like {example} (quoted, so YAML keeps it a string)",
@@ -332,12 +331,11 @@ def _check_string_list(ctx: _Ctx, value: Any) -> list[str]:
 
 def _check_each(pattern: str, what: str) -> Callable[[_Ctx, Any], list[str]]:
     """A list whose every item must match ``pattern`` (it ends up in a file or a path)."""
-    regex = re.compile(pattern)
 
     def check(ctx: _Ctx, value: Any) -> list[str]:
         items = _check_string_list(ctx, value)
         for index, item in enumerate(items):
-            if not regex.fullmatch(item):
+            if not re.fullmatch(pattern, item):
                 raise ctx.fail(
                     f"{item!r} is not {what}", f"write {what}", key=f"{ctx.key}[{index}]"
                 )

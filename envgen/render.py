@@ -4,17 +4,18 @@ Templates decide layout; Python decides values. Templates get a plain, resolved 
 quote through the filters defined here, so no value can break out of its YAML or text line.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: NamedTuple makes each string annotation a
+# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .digest import CONTENT_PLACEHOLDER, inputs_digest, parts_line, seal
 from .errors import TemplateError
 from .filters import FILTERS
 from .resolve import ResolvedEnv
+from .textcheck import why_unsafe
 
 if TYPE_CHECKING:
     import jinja2
@@ -22,13 +23,15 @@ if TYPE_CHECKING:
 TEMPLATE_SUFFIX = ".j2"
 
 
-@dataclass(frozen=True)
-class RenderedFile:
+class RenderedFile(NamedTuple):
+    """One generated file's text (a NamedTuple: a dataclass costs start-up time, issue 12)."""
+
     profile: str
     name: str  # file name, e.g. requirements.txt
     content: str
     inputs_digest: str
-    input_parts: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # equal digests mean equal parts, so comparing them too changes no comparison's answer
+    input_parts: Mapping[str, Any] = MappingProxyType({})
 
 
 class TemplateSet:
@@ -80,12 +83,13 @@ class TemplateSet:
             fix="use one of the available outputs, or add templates/" + output + TEMPLATE_SUFFIX,
         )
 
-    def get(self, output: str) -> jinja2.Template:
+    def get(self, output: str) -> "tuple[jinja2.Template, str, str]":
+        """The compiled template for ``output`` with its text and path, the file read once."""
         import jinja2
 
-        _, path = self.source(output)
+        text, path = self.source(output)
         try:
-            return self.env.get_template(output + TEMPLATE_SUFFIX)
+            return self.env.get_template(output + TEMPLATE_SUFFIX), text, path
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
                 f"template syntax error: {exc.message}",
@@ -120,8 +124,8 @@ def header_lines(
 def template_context(
     env: ResolvedEnv, header: list[str], digest: str, parts: str = ""
 ) -> dict[str, Any]:
-    data = asdict(env)
-    data["variant"] = asdict(env.variant) | {"label": env.variant.label}
+    data = env.as_dict()
+    data["variant"] = data["variant"] | {"label": env.variant.label}
     data["pip_requirements"] = list(env.pip_requirements)
     return {
         "env": data,
@@ -144,11 +148,10 @@ def render_env(
     """Render every output of ``env``; errors name the template and its line."""
     import jinja2
 
-    _refuse_line_breaks(asdict(env), "")
+    _refuse_line_breaks(env.as_dict(), "")
     files = []
     for output in outputs or env.outputs:
-        template = templates.get(output)
-        text, path = templates.source(output)
+        template, text, path = templates.get(output)
         parts = {**input_parts, "template": text, "output": output}
         digest = inputs_digest(parts)
         header = header_lines(env, output, chain, regenerate, notes)
@@ -180,8 +183,6 @@ def _refuse_line_breaks(value: Any, where: str) -> None:
     Templates write some values bare (requirements.txt lines, YAML keys, comment headers), so
     a value holding any line separator could add a line that pip, conda or pixi would act on.
     """
-    from .textcheck import why_unsafe
-
     if isinstance(value, str):
         bad = why_unsafe(value)
         if bad:

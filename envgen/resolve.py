@@ -5,10 +5,11 @@ impossible combination is refused here, with the nearest thing that does exist, 
 user can fix the profile in one step.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: NamedTuple makes each string annotation a
+# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from .catalog import PLATFORM_OS, Catalog, Release, Variant
 from .errors import ProfileError
@@ -52,8 +53,11 @@ _MANAGED_CONDA = {
 _CUDA_RUNTIME = ("cudatoolkit", "pytorch-cuda")
 
 
-@dataclass(frozen=True)
-class Pin:
+# NamedTuples, not dataclasses: every command builds these classes at start-up, and a dataclass
+# costs ~0.8 ms to build (issue 12). ``as_dict`` below is their plain-data form.
+
+
+class Pin(NamedTuple):
     """One torch-family requirement, possibly limited to some target platforms by a marker."""
 
     name: str
@@ -67,8 +71,7 @@ class Pin:
         return spec + (f"; {self.marker}" if self.marker else "")
 
 
-@dataclass(frozen=True)
-class ResolvedEnv:
+class ResolvedEnv(NamedTuple):
     """Everything a generated file needs, concrete: no defaults left to apply, no lookups left."""
 
     name: str  # profile name
@@ -94,7 +97,7 @@ class ResolvedEnv:
     outputs: tuple[str, ...]
     catalog_sources: tuple[str, ...]
     # torch-family packages left out of the default set, and why (torchaudio after 2.11)
-    omitted: Mapping[str, str] = field(default_factory=dict)
+    omitted: Mapping[str, str] = MappingProxyType({})
 
     @property
     def pip_requirements(self) -> tuple[str, ...]:
@@ -102,6 +105,17 @@ class ResolvedEnv:
         if self.source == "conda":
             return self.pip
         return tuple(p.requirement for p in self.pins) + self.pip
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field as plain data (the variant and pins as dicts, mappings as dicts): what
+        templates, ``show --json`` and the line-break check read. A NamedTuple would serialise
+        as a list, so this spells the mapping out, field by field."""
+        data: dict[str, Any] = self._asdict()
+        data["variant"] = self.variant._asdict()
+        data["pins"] = tuple(pin._asdict() for pin in self.pins)
+        for name in ("companions", "variables", "provenance", "omitted"):
+            data[name] = dict(data[name])
+        return data
 
 
 def _join(items: list[str]) -> str:

@@ -12,14 +12,14 @@ import re
 from .textcheck import why_unsafe
 
 # Characters a conda match spec can use; everything else (quotes, '#', '$', ';', '&', '{', '`' …)
-# is either meaningless to conda or an injection vector for YAML and shells.
-_CONDA_ALLOWED = re.compile(r"^[A-Za-z0-9_.*+!<>=,|~:\[\] -]+$")
-_CONDA_NAME = re.compile(r"^(?:([A-Za-z0-9_.-]+)::)?([a-z0-9_][a-z0-9_.-]*)(.*)$")
-_CONDA_VERSION = re.compile(
-    r"^(?:[<>=!~]{0,2}[A-Za-z0-9_.*+!]+)(?:\s*[,|]\s*[<>=!~]{0,2}[A-Za-z0-9_.*+!]+)*$"
-)
-_CONDA_BUILD = re.compile(r"^[A-Za-z0-9_.*+-]+$")
-_CONDA_BRACKET = re.compile(r"\[([A-Za-z_]+=[A-Za-z0-9_.*+<>=!,|-]+)(?:,\s*[A-Za-z_]+=[^\],]+)*\]$")
+# is either meaningless to conda or an injection vector for YAML and shells. Patterns are kept
+# as text and compiled by re on first use (and cached there): compiling them at import cost
+# start-up time for every profile, most of which list no conda packages (issue 12).
+_CONDA_ALLOWED = r"^[A-Za-z0-9_.*+!<>=,|~:\[\] -]+$"
+_CONDA_NAME = r"^(?:([A-Za-z0-9_.-]+)::)?([a-z0-9_][a-z0-9_.-]*)(.*)$"
+_CONDA_VERSION = r"^(?:[<>=!~]{0,2}[A-Za-z0-9_.*+!]+)(?:\s*[,|]\s*[<>=!~]{0,2}[A-Za-z0-9_.*+!]+)*$"
+_CONDA_BUILD = r"^[A-Za-z0-9_.*+-]+$"
+_CONDA_BRACKET = r"\[([A-Za-z_]+=[A-Za-z0-9_.*+<>=!,|-]+)(?:,\s*[A-Za-z_]+=[^\],]+)*\]$"
 # The common shape of a pip requirement (``tqdm``, ``numpy>=1.26,<3``, ``foo[bar]==1.0.*``),
 # accepted without importing packaging (tens of ms before uv can start). A strict subset of
 # PEP 508: anything else (markers, URLs, pre-releases, ``~=``) goes to packaging's parser.
@@ -27,7 +27,7 @@ _CONDA_BRACKET = re.compile(r"\[([A-Za-z_]+=[A-Za-z0-9_.*+<>=!,|-]+)(?:,\s*[A-Za
 # it the same.
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 _CLAUSE = r"(?:==|!=|<=|>=|<|>) *[0-9]+(?:\.[0-9]+)*(?:\.\*)?"
-_PLAIN_PIP = re.compile(
+_PLAIN_PIP = (
     rf"({_NAME})(?: *\[ *{_NAME}(?: *, *{_NAME})* *\])?"
     rf"(?: *{_CLAUSE}(?: *, *{_CLAUSE})*)?"
 )
@@ -76,7 +76,7 @@ def _plain(spec: str) -> str | None:
 
     ``.*`` is only meaningful after ``==``/``!=``; any other use goes to packaging.
     """
-    match = _PLAIN_PIP.fullmatch(spec)
+    match = re.fullmatch(_PLAIN_PIP, spec)
     if match is None or re.search(r"(?:<=|>=|<|>) *[0-9.]+\.\*", spec):
         return None
     return match.group(1)
@@ -92,16 +92,16 @@ def check_conda_spec(spec: str) -> str | None:
         return "it is empty"
     if stripped.startswith("-"):
         return "it starts with '-', which YAML or a shell would read as something else"
-    if not _CONDA_ALLOWED.match(stripped):
-        odd = sorted({c for c in stripped if not _CONDA_ALLOWED.match(c)})
+    if not re.match(_CONDA_ALLOWED, stripped):
+        odd = sorted({c for c in stripped if not re.match(_CONDA_ALLOWED, c)})
         return f"it contains characters a conda match spec cannot ({' '.join(map(repr, odd))})"
     body = stripped
     bracket = re.search(r"\[.*\]$", body)
     if bracket:
-        if not _CONDA_BRACKET.match(bracket.group(0)):
+        if not re.match(_CONDA_BRACKET, bracket.group(0)):
             return "its [key=value] part is malformed"
         body = body[: bracket.start()]
-    match = _CONDA_NAME.match(body)
+    match = re.match(_CONDA_NAME, body)
     if not match:
         return "it does not start with a lowercase conda package name"
     rest = match.group(3).strip()
@@ -118,15 +118,15 @@ def check_conda_spec(spec: str) -> str | None:
         if len(pieces) > 2:
             return "expected 'name version build' with at most one space-separated build"
         version, build = pieces[0], (pieces[1] if len(pieces) == 2 else None)
-    if not _CONDA_VERSION.match(version):
+    if not re.match(_CONDA_VERSION, version):
         return f"'{version}' is not a conda version constraint"
-    if build is not None and not _CONDA_BUILD.match(build):
+    if build is not None and not re.match(_CONDA_BUILD, build):
         return f"'{build}' is not a conda build string"
     return None
 
 
 def conda_spec_name(spec: str) -> str:
     """Package name of a conda spec already accepted by check_conda_spec."""
-    match = _CONDA_NAME.match(spec.strip())
+    match = re.match(_CONDA_NAME, spec.strip())
     assert match is not None
     return match.group(2)

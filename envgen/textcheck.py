@@ -8,8 +8,6 @@ closes them all at once; profile loading, mirrors and rendering all ask here.
 
 from __future__ import annotations
 
-import unicodedata
-
 _NAMES = {
     "\n": "a newline",
     "\r": "a carriage return",
@@ -27,6 +25,13 @@ _NAMES = {
 
 def unsafe_char(text: str) -> str | None:
     """The first line separator or control character in ``text``, described; else None."""
+    # Every value of every render comes through here. Printable text (the usual case) holds
+    # neither: the separators are control characters (Cc) or U+2028/U+2029 (Zl, Zp), none of
+    # them printable; one C-speed test answers, instead of a Python loop over each character.
+    if text.isprintable():
+        return None
+    import unicodedata  # only for text that is not all printable: start-up time
+
     for char in text:
         if char.splitlines() == [""] or unicodedata.category(char) == "Cc":
             return f"{_NAMES.get(char, 'a control character')} (U+{ord(char):04X})"

@@ -9,11 +9,12 @@ expanded for hours), only the plain YAML types (an explicit ``!tag`` is refused)
 merge key is supported for mappings.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
+# No `from __future__ import annotations`: NamedTuple makes each string annotation a
+# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -47,11 +48,55 @@ class _BoundedLoader(yaml.SafeLoader):
 
 
 def _compose(text: str) -> yaml.Node | None:
-    loader = _BoundedLoader(text)
+    """The node tree of ``text``, composed by libyaml when PyYAML has it, else in Python.
+
+    libyaml composes a profile some twenty times faster (a millisecond of every command's
+    start-up, issue 12) and builds the same nodes with the same marks. It cannot count aliases
+    while it composes, but composing never expands one, so they are counted afterwards. Text
+    that libyaml refuses, that PyYAML's reader would refuse, or with too many aliases is
+    composed again in Python: errors keep the words and lines they always had.
+    """
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None and not yaml.reader.Reader.NON_PRINTABLE.search(text):
+        try:
+            node = _compose_with(fast, text)
+        except yaml.YAMLError:
+            pass
+        else:
+            if node is None or _aliases(node) <= MAX_ALIASES:
+                return node
+    return _compose_with(_BoundedLoader, text)
+
+
+def _compose_with(loader_class: Any, text: str) -> yaml.Node | None:
+    loader = loader_class(text)
     try:
-        return loader.get_single_node()
+        node: yaml.Node | None = loader.get_single_node()
+        return node
     finally:
         loader.dispose()
+
+
+def _aliases(root: yaml.Node) -> int:
+    """How many aliases (``*name``) the document holds: each adds one more reference to a node
+    composed already, so it is the references counted beyond the first one to each node."""
+    seen = {id(root)}
+    references = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [item for pair in node.value for item in pair]
+        else:
+            continue
+        for child in children:
+            references += 1
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    return references - (len(seen) - 1)
 
 
 def load_text(text: str, shown: str, what: str = "file") -> Any:
@@ -86,14 +131,16 @@ def load_text(text: str, shown: str, what: str = "file") -> Any:
         ) from None
 
 
-@dataclass(frozen=True)
-class YamlDocument:
-    """Parsed data plus the 1-based line where each dotted key path was written."""
+class YamlDocument(NamedTuple):
+    """Parsed data plus the 1-based line where each dotted key path was written.
+
+    A NamedTuple rather than a dataclass: a dataclass costs start-up time to build (issue 12).
+    """
 
     path: Path
     data: Any
-    lines: dict[str, int] = field(default_factory=dict)
-    raw: dict[str, str] = field(default_factory=dict)
+    lines: Mapping[str, int] = MappingProxyType({})
+    raw: Mapping[str, str] = MappingProxyType({})
 
     def line_of(self, key: str) -> int | None:
         """The line of ``key`` or of its nearest written parent (list items have no key line)."""

@@ -216,7 +216,7 @@ def test_rattler_explains_a_cuda_build_for_a_cpu_target(
 def test_rattler_names_a_missing_package_and_platform(
     cpu_env: ResolvedEnv, conda_channel: CondaChannel, tmp_path: Path
 ) -> None:
-    env = dataclasses.replace(cpu_env, conda=(*cpu_env.conda, "scipy>=1.13"))
+    env = cpu_env._replace(conda=(*cpu_env.conda, "scipy>=1.13"))
     with pytest.raises(ToolError) as info:
         conda_engine("rattler").lock(_request(env, conda_channel, tmp_path / "conda-lock.yml"))
     text = str(info.value)
@@ -231,7 +231,7 @@ def test_rattler_names_a_missing_package_and_platform(
 def test_rattler_refuses_an_unparsable_spec_before_solving(
     cpu_env: ResolvedEnv, conda_channel: CondaChannel, tmp_path: Path
 ) -> None:
-    env = dataclasses.replace(cpu_env, conda=(*cpu_env.conda, "numpy >=>1"))
+    env = cpu_env._replace(conda=(*cpu_env.conda, "numpy >=>1"))
     with pytest.raises(ToolError, match="'numpy >=>1' is not a conda package spec"):
         conda_engine("rattler").lock(_request(env, conda_channel, tmp_path / "conda-lock.yml"))
 

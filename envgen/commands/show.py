@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import Any
 
 import click
@@ -14,7 +13,7 @@ from ..project import Project
 def describe(project: Project, name: str) -> dict[str, Any]:
     resolved = project.resolve(name)
     env = resolved.env
-    data = asdict(env)
+    data = env.as_dict()
     data["variant"] = {
         "name": env.variant.name,
         "kind": env.variant.kind,
