@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .digest import inputs_digest, is_generated, parts_line, read_seal
@@ -44,8 +44,7 @@ _DESCRIBE = {
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class LockState:
+class LockState(NamedTuple):
     """What a lock file on disk is, compared with the inputs it would be locked from now."""
 
     path: Path
@@ -61,16 +60,14 @@ class LockState:
         return _DESCRIBE[self.state]
 
 
-@dataclass(frozen=True)
-class LockedFile:
+class LockedFile(NamedTuple):
     path: Path
     kind: str
     platform: str | None
     action: str  # wrote | updated | unchanged
 
 
-@dataclass(frozen=True)
-class LockResult:
+class LockResult(NamedTuple):
     profile: str
     directory: Path
     unchanged: bool  # True: the inputs matched every lock on disk, nothing was solved
@@ -78,7 +75,7 @@ class LockResult:
     platforms: tuple[str, ...]
     engine: str | None  # the conda engine that ran, None when none did
     inputs_digest: str
-    timings: Mapping[str, float] = field(default_factory=dict)  # seconds: pip, conda, total
+    timings: Mapping[str, float] = MappingProxyType({})  # seconds: pip, conda, total
 
     def summary(self, display: Callable[[Path], str] = str) -> dict[str, Any]:
         """The ``--json`` form."""
@@ -381,7 +378,7 @@ def _public_solution(solution: PipSolution, to_public: Callable[[str], str]) -> 
     packages = tuple(
         replace(p, url=to_public(p.url), index=to_public(p.index)) for p in solution.lock.packages
     )
-    return replace(solution, lock=replace(solution.lock, packages=packages))
+    return solution._replace(lock=solution.lock._replace(packages=packages))
 
 
 def _solve(

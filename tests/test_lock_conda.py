@@ -7,7 +7,6 @@ its real solve runs only where a conda/mamba/micromamba executable exists.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 import sys
@@ -258,8 +257,8 @@ def test_rattler_keeps_credential_placeholders_out_of_the_solve_only(
     parent = conda_channel.path.parent
     monkeypatch.setenv("ENVGEN_TEST_CHANNEL_ROOT", str(parent))
     placeholder = f"file://${{ENVGEN_TEST_CHANNEL_ROOT}}/{conda_channel.path.name}"
-    request = dataclasses.replace(
-        _request(cpu_env, conda_channel, tmp_path / "conda-lock.yml"), channels=(placeholder,)
+    request = _request(cpu_env, conda_channel, tmp_path / "conda-lock.yml")._replace(
+        channels=(placeholder,)
     )
     conda_engine("rattler").lock(request)
     text = request.output.read_text()

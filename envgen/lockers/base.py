@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ..resolve import ResolvedEnv
 
@@ -21,14 +21,12 @@ class LockedPipPackage:
     index: str  # index URL it came from
 
 
-@dataclass(frozen=True)
-class PipLock:
+class PipLock(NamedTuple):
     platform: str  # conda subdir name, e.g. linux-64
     packages: tuple[LockedPipPackage, ...]
 
 
-@dataclass(frozen=True)
-class CondaLockRequest:
+class CondaLockRequest(NamedTuple):
     env: ResolvedEnv
     platforms: tuple[str, ...]
     channels: tuple[str, ...]  # channel names or (mirror) URLs, highest priority first

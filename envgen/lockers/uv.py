@@ -40,8 +40,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
@@ -88,8 +86,7 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-@dataclass(frozen=True)
-class PipIndexes:
+class PipIndexes(NamedTuple):
     """Where names come from, highest priority first: PyTorch's index, extras, then the default.
 
     URLs are as written in committed files (``${VAR}`` placeholders intact).
@@ -113,8 +110,7 @@ class PipIndexes:
         return (*first, *self.extra, self.default)
 
 
-@dataclass(frozen=True)
-class PipSolution:
+class PipSolution(NamedTuple):
     """One platform's solve: the lock, plus what the requirements file shows for review."""
 
     lock: PipLock
@@ -562,6 +558,8 @@ def lock_pip(
 
     rest = [p for p in env.platforms if p not in results]
     if rest:
+        from concurrent.futures import ThreadPoolExecutor  # only when platforms fall back
+
         with ThreadPoolExecutor(max_workers=len(rest)) as pool:
             results.update(zip(rest, pool.map(own, rest), strict=True))
     errors = [e for p in env.platforms if isinstance(e := results[p], ToolError)]
