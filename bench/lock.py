@@ -6,7 +6,7 @@ run per platform), as typed, and once more with `--python` given (no interpreter
 fastest raw uv can be). envgen locks three platforms (pip side only, --no-conda), cold (empty uv
 cache) and again with unchanged inputs (the fast path). Not a test.
 
-    python bench/lock.py [--runs 3]
+    python bench/lock.py [--runs 7]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ CASES = (
 )
 
 
-def measure(runs: int = 3) -> dict[str, Any]:
+def measure(runs: int = 7) -> dict[str, Any]:
     from uv import find_uv_bin
 
     uv_bin = str(find_uv_bin())
@@ -74,7 +74,7 @@ def measure(runs: int = 3) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     result = measure(args.runs)
     print(f"runs: {args.runs} (median wall time; loopback indexes, tiny wheels)")

@@ -212,7 +212,7 @@ def main() -> None:
         "create": lambda: create_cpu.measure(
             runs or args.create_runs, keep=env, manual_runs=args.manual_runs
         ),
-        "lock": lambda: lock.measure(runs or 3),
+        "lock": lambda: lock.measure(runs or 7),
         "render": lambda: render.measure(runs or 10),
         "scale": lambda: scale.measure((1, 10, 100) if args.quick else (1, 10, 100, 1000)),
         "verify": lambda: verify.measure(runs or 5, env if env.is_dir() else None),
