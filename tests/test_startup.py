@@ -170,3 +170,52 @@ def test_release_version_is_still_a_packaging_version() -> None:
     from packaging.version import Version
 
     assert _release("2.4.1").version == Version("2.4.1.0")
+
+
+def test_the_process_skips_the_final_collection_and_still_cleans_up(tmp_path: Path) -> None:
+    """Run as a process, envgen freezes its objects before exiting (no last full collection);
+    its files are complete and its temporary folders gone all the same."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    probe = (
+        "import gc, sys\n"
+        "from envgen import cli\n"
+        "frozen = gc.freeze\n"
+        "def spy():\n"
+        "    print('frozen', file=sys.stderr)\n"
+        "    frozen()\n"
+        "gc.freeze = spy\n"
+        "sys.argv = ['envgen', *sys.argv[1:]]\n"
+        "cli.main()\n"
+    )
+    env = {
+        **os.environ,
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "TMPDIR": str(scratch),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "render", "gpu-cu118", "-o", str(out)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "frozen" in done.stderr
+    assert yaml.safe_load((out / "environment.yml").read_text())["dependencies"]
+    assert list(scratch.iterdir()) == []  # render's staged files are gone
+
+
+def test_main_called_with_arguments_freezes_nothing(tmp_path: Path) -> None:
+    """Tests and embedders call main(argv): their objects must stay collectable."""
+    import gc
+
+    from envgen.cli import main
+
+    before = gc.get_freeze_count()
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert gc.get_freeze_count() == before
