@@ -14,6 +14,7 @@ Not a test.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -87,6 +88,9 @@ def measure(
                     cache = tmp / f"cache-{cases.index(case)}-{n}"
                     if temperature == "cold":
                         shutil.rmtree(cache, ignore_errors=True)
+                    # The last case wrote and deleted about a gigabyte: let the disk catch up
+                    # now, not inside the next timing (each case, baseline and envgen alike).
+                    os.sync()
                     env = isolated(cache)
                     if temperature == "warm, offline":
                         env["UV_OFFLINE"] = "1"

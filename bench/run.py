@@ -189,8 +189,9 @@ def main() -> None:
     parser.add_argument(
         "--manual-runs",
         type=int,
-        default=1,
-        help="of those, runs that also time the manual venv + pip recipe (minutes each)",
+        default=3,
+        help="of those, runs that also time the manual venv + pip recipe (half a minute or more"
+        " each; its cold runs vary with the disk as much as envgen's do, so as many as envgen's)",
     )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument(
