@@ -16,6 +16,7 @@ import pytest
 
 from envgen.lockers import targets, uv
 from envgen.project import Project
+from envgen.resolve import ResolvedEnv
 from tests.conftest import isolated_pip_env
 from tests.fixtures.pypi_index import PYPI_INDEX, LocalIndexes
 from tests.helpers import write_profile
@@ -159,14 +160,14 @@ pip: [tqdm]
 """
 
 
-def test_the_split_equals_each_platform_solved_alone(
+@pytest.fixture
+def three(
     project_dir: Path,
     torch_indexes: LocalIndexes,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Same packages, versions, artifact, hashes, index and ``# via`` as uv's own per-platform
-    solve, for a profile whose torch differs by platform (``+cpu`` on Linux and Windows)."""
+) -> tuple[ResolvedEnv, uv.PipIndexes]:
+    """A 3-platform CPU profile resolved through the loopback indexes, uv isolated."""
     for key, value in isolated_pip_env(tmp_path).items():
         if key.startswith(("UV_", "PIP_")):
             monkeypatch.setenv(key, value)
@@ -174,7 +175,15 @@ def test_the_split_equals_each_platform_solved_alone(
         fh.write("\n" + torch_indexes.mirror_toml())
     write_profile(project_dir, "three", PROFILE)
     env = Project.open().resolve("three", torch_indexes.mirrors).env
-    indexes = uv.PipIndexes.for_env(env, torch_indexes.pypi_url)
+    return env, uv.PipIndexes.for_env(env, torch_indexes.pypi_url)
+
+
+def test_the_split_equals_each_platform_solved_alone(
+    three: tuple[ResolvedEnv, uv.PipIndexes],
+) -> None:
+    """Same packages, versions, artifact, hashes, index and ``# via`` as uv's own per-platform
+    solve, for a profile whose torch differs by platform (``+cpu`` on Linux and Windows)."""
+    env, indexes = three
     said: list[str] = []
     split = uv.lock_pip(env, indexes, progress=said.append)
     assert "one universal resolution" in said[0]
@@ -191,23 +200,13 @@ def test_the_split_equals_each_platform_solved_alone(
 
 
 def test_a_platform_the_universal_result_cannot_serve_is_solved_alone(
-    project_dir: Path,
-    torch_indexes: LocalIndexes,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    three: tuple[ResolvedEnv, uv.PipIndexes], torch_indexes: LocalIndexes
 ) -> None:
     """tqdm's newest release ships a Linux-only wheel: uv's universal answer takes it, so Windows
     and macOS fall back to their own solve, which picks the release that has a wheel for them."""
     torch_indexes.add(PYPI_INDEX, "tqdm", "4.67.0", tag="py3-none-manylinux_2_28_x86_64")
     torch_indexes.publish()
-    for key, value in isolated_pip_env(tmp_path).items():
-        if key.startswith(("UV_", "PIP_")):
-            monkeypatch.setenv(key, value)
-    with (project_dir / "pyproject.toml").open("a") as fh:
-        fh.write("\n" + torch_indexes.mirror_toml())
-    write_profile(project_dir, "three", PROFILE)
-    env = Project.open().resolve("three", torch_indexes.mirrors).env
-    indexes = uv.PipIndexes.for_env(env, torch_indexes.pypi_url)
+    env, indexes = three
     said: list[str] = []
     locks = uv.lock_pip(env, indexes, progress=said.append)
     tqdm = {p: {x.name: x.version for x in locks[p].lock.packages}["tqdm"] for p in env.platforms}
