@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -78,6 +77,11 @@ def measure(
         run([*envgen, "lock", "cpu", "--no-conda"], cwd=project, env=isolated(tmp / "c-lock"))
         index = indexes.pytorch_url("cpu")
         seconds: dict[str, list[float]] = {}
+        # Finished environments and caches are moved here and deleted after the last timing:
+        # deleting a gigabyte makes a filesystem mounted with online discard (as on the VMs
+        # this ran on) slow for seconds afterwards, and that lands in whichever case is next.
+        trash = tmp / "trash"
+        trash.mkdir()
         for n in range(runs):
             for temperature in ("cold", "warm", "warm, offline"):
                 for case in cases:
@@ -86,10 +90,10 @@ def measure(
                     if case == MANUAL and n >= manual_runs:
                         continue
                     cache = tmp / f"cache-{cases.index(case)}-{n}"
-                    if temperature == "cold":
-                        shutil.rmtree(cache, ignore_errors=True)
-                    # The last case wrote and deleted about a gigabyte: let the disk catch up
-                    # now, not inside the next timing (each case, baseline and envgen alike).
+                    if temperature == "cold" and cache.exists():
+                        cache.rename(trash / f"{cache.name}-{len(seconds)}")
+                    # The last case wrote about a gigabyte: let the disk catch up now, not
+                    # inside the next timing (each case, baseline and envgen alike).
                     os.sync()
                     env = isolated(cache)
                     if temperature == "warm, offline":
@@ -110,9 +114,10 @@ def measure(
                         verify = [*envgen, "verify", "cpu", "--prefix", str(prefix)]
                         run(verify, cwd=project, env=env)  # complete: every check passes
                     seconds.setdefault(f"{case}|{temperature}", []).append(total)
-                    if not kept:
-                        shutil.rmtree(prefix)
+                    if not kept:  # deleted with the rest at the end: see "trash" above
+                        prefix.rename(trash / f"{prefix.name}-{temperature}")
         server.shutdown()
+    os.sync()  # the trash is gone: settle the disk before whatever is timed next
     rows = []
     for key, values in seconds.items():
         case, temperature = key.split("|")
