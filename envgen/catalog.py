@@ -295,6 +295,15 @@ def _parse(raw: bytes) -> Any:
         raise ValueError(f"not valid YAML: {exc}") from None
 
 
+def plain_release(text: str) -> tuple[int, ...] | None:
+    """``2.4.1`` as (2, 4, 1); None for anything but ASCII digits between dots (pre-releases,
+    local tags, ranges: those need packaging)."""
+    parts = text.split(".")
+    if not all(part.isascii() and part.isdigit() for part in parts):
+        return None
+    return tuple(int(part) for part in parts)
+
+
 def _sort_releases(releases: list[Release]) -> None:
     """Oldest first, in PEP 440 order; every torch version must be one.
 
@@ -302,17 +311,16 @@ def _sort_releases(releases: list[Release]) -> None:
     PEP 440's order for them, without importing packaging on every command (start-up time);
     anything else goes through packaging's Version, which also rejects what is not a version.
     """
-    # every dot-separated part decimal digits: what the pattern \d+(\.\d+)* says, without
-    # compiling a pattern on every command
-    if all(part.isdecimal() for r in releases for part in r.torch.split(".")):
+    plain = [plain_release(r.torch) for r in releases]
+    if all(numbers is not None for numbers in plain):
 
-        def plain(release: Release) -> tuple[int, ...]:
-            numbers = [int(part) for part in release.torch.split(".")]
+        def key(release: Release) -> tuple[int, ...]:
+            numbers = list(plain_release(release.torch) or ())
             while len(numbers) > 1 and numbers[-1] == 0:
                 numbers.pop()  # 2.0 and 2.0.0 are the same version
             return tuple(numbers)
 
-        releases.sort(key=plain)
+        releases.sort(key=key)
     else:
         releases.sort(key=lambda r: r.version)
 

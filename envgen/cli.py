@@ -123,7 +123,7 @@ def _take_debug(args: list[str]) -> tuple[list[str], bool]:
 
 def main(argv: list[str] | None = None) -> None:
     """The ``envgen`` command. Run as the process itself (``argv`` None), it ends without the
-    interpreter's final garbage collection: see ``_exit``."""
+    interpreter's final garbage collection: see ``_exit_quickly``."""
     try:
         _main(argv)
     except SystemExit:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from .catalog import PLATFORM_OS, Catalog, Release, Variant
+from .catalog import PLATFORM_OS, Catalog, Release, Variant, plain_release
 from .errors import ProfileError
 from .mirrors import Mirrors
 from .profile import TORCH_PACKAGES, MergedProfile
@@ -296,8 +296,8 @@ class _Resolver:
         spec_text = text
         if text[0].isdigit():
             spec_text = f"=={text}.*" if text.count(".") == 1 else f"=={text}"
-        wanted = _plain_release(text)
-        if wanted is not None and all(_plain_release(r.torch) for r in releases):
+        wanted = plain_release(text)
+        if wanted is not None and all(plain_release(r.torch) for r in releases):
             # "2.4.1" or "2.4" against plain release numbers: PEP 440's == and ==X.Y.* on
             # integer tuples, without importing packaging (start-up time before every lock)
             found = [r for r in releases if _release_matches(wanted, text.count(".") == 1, r.torch)]
@@ -592,18 +592,10 @@ class _Resolver:
         return tuple(deps + user)
 
 
-def _plain_release(text: str) -> tuple[int, ...] | None:
-    """``2.4.1`` as (2, 4, 1); None for anything but ASCII digits between dots."""
-    parts = text.split(".")
-    if not all(part.isascii() and part.isdigit() for part in parts):
-        return None
-    return tuple(int(part) for part in parts)
-
-
 def _release_matches(wanted: tuple[int, ...], prefix: bool, torch: str) -> bool:
     """Whether release ``torch`` is PEP 440 ``==wanted`` (zero-padded) or, with ``prefix``,
     ``==wanted.*``."""
-    have = _plain_release(torch) or ()
+    have = plain_release(torch) or ()
     if prefix:
         padded = have + (0,) * max(0, len(wanted) - len(have))
         return padded[: len(wanted)] == wanted

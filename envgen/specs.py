@@ -64,11 +64,17 @@ def pip_requirement_name(spec: str) -> str:
     """Canonical project name of a requirement already accepted by check_pip_requirement."""
     plain = _plain(spec.strip())
     if plain:
-        return re.sub(r"[-_.]+", "-", plain).lower()  # packaging's canonicalize_name
+        return canonical_name(plain)
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
     return str(canonicalize_name(Requirement(spec.strip()).name))
+
+
+def canonical_name(name: str) -> str:
+    """A project name as PEP 503 compares it (packaging's canonicalize_name, without importing
+    packaging)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _plain(spec: str) -> str | None:

@@ -9,6 +9,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from envgen import resolve
+from envgen.catalog import plain_release
 
 RELEASE = st.lists(st.integers(0, 12), min_size=1, max_size=4).map(
     lambda parts: ".".join(map(str, parts))
@@ -19,13 +20,13 @@ RELEASE = st.lists(st.integers(0, 12), min_size=1, max_size=4).map(
 @given(wanted=RELEASE, have=RELEASE)
 def test_the_fast_match_is_packagings_match(wanted: str, have: str) -> None:
     spec = SpecifierSet(f"=={wanted}.*" if wanted.count(".") == 1 else f"=={wanted}")
-    plain = resolve._plain_release(wanted)
+    plain = plain_release(wanted)
     assert plain is not None
     fast = resolve._release_matches(plain, wanted.count(".") == 1, have)
     assert fast == spec.contains(Version(have), prereleases=True), (wanted, have)
 
 
 def test_only_ascii_digit_releases_take_the_fast_path() -> None:
-    assert resolve._plain_release("2.4.1") == (2, 4, 1)
+    assert plain_release("2.4.1") == (2, 4, 1)
     for other in (">=2.3", "2.4.*", "2.4.1rc1", "2.4.1+cpu", "２.4", "", "2..4"):
-        assert resolve._plain_release(other) is None, other
+        assert plain_release(other) is None, other

@@ -47,6 +47,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ..errors import ToolError
 from ..mirrors import without_credentials
 from ..resolve import ResolvedEnv
+from ..specs import canonical_name as canonical
 from .base import LockedPipPackage, PipLock
 from .targets import MACOS, UV_PLATFORMS, fits, marker_environment, supported_tags
 
@@ -80,10 +81,6 @@ _NO_VERSION = re.compile(r"there is no version of ([A-Za-z0-9][A-Za-z0-9._-]*)")
 _NOT_FOUND = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the package registry")
 _ONLY = re.compile(r"only ([A-Za-z0-9][A-Za-z0-9._-]*)[<>=!~]")
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 class PipIndexes(NamedTuple):
