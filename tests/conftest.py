@@ -44,6 +44,14 @@ def isolated_pip_env(tmp: Path) -> dict[str, str]:
     return env
 
 
+def isolate_installers(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+    """Give this process isolated_pip_env's UV_/PIP_ settings, so that the uv and pip runs
+    envgen starts in-process (lock, create) ignore this machine's configuration too."""
+    for key, value in isolated_pip_env(tmp).items():
+        if key.startswith(("UV_", "PIP_")):
+            monkeypatch.setenv(key, value)
+
+
 @pytest.fixture
 def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty project directory (with a pyproject.toml) as the working directory."""

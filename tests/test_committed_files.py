@@ -25,7 +25,7 @@ import envgen.project
 from envgen.catalog import load_catalog
 from envgen.paths import CATALOG_FILE, builtin_profiles
 from envgen.project import Project
-from tests.conftest import isolated_pip_env
+from tests.conftest import isolate_installers
 from tests.fixtures.conda_channel import CondaChannel
 from tests.fixtures.pypi_index import PYPI_PUBLIC, PYTORCH_PUBLIC, LocalIndexes, populate_torch
 from tests.helpers import run_cli, write_profile
@@ -248,9 +248,7 @@ def plain_project(
     project_dir: Path, torch_indexes: LocalIndexes, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
     """A project with no mirrors of its own (they come from --mirror), torch 2.4.1 published."""
-    for key, value in isolated_pip_env(project_dir.parent).items():
-        if key.startswith(("UV_", "PIP_")):
-            monkeypatch.setenv(key, value)
+    isolate_installers(monkeypatch, project_dir.parent)
     write_profile(project_dir, "gpu", GPU)
     return project_dir
 

@@ -21,7 +21,7 @@ from envgen.digest import read_seal
 from envgen.lock import lock_states
 from envgen.output import CURRENT, EDITED, MISSING, STALE
 from envgen.project import Project
-from tests.conftest import isolated_pip_env
+from tests.conftest import isolate_installers, isolated_pip_env
 from tests.fixtures.conda_channel import CondaChannel
 from tests.fixtures.pypi_index import (
     PYPI_INDEX,
@@ -104,9 +104,7 @@ def bare_project(
     with (project_dir / "pyproject.toml").open("a") as fh:
         fh.write("\n" + local_indexes.mirror_toml())
     # envgen's own uv runs: a private cache, and no UV_* settings from this machine.
-    for key, value in isolated_pip_env(project_dir.parent).items():
-        if key.startswith(("UV_", "PIP_")):
-            monkeypatch.setenv(key, value)
+    isolate_installers(monkeypatch, project_dir.parent)
     write_profile(project_dir, "gpu", GPU)
     return project_dir
 

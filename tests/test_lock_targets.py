@@ -17,7 +17,7 @@ import pytest
 from envgen.lockers import targets, uv
 from envgen.project import Project
 from envgen.resolve import ResolvedEnv
-from tests.conftest import isolated_pip_env
+from tests.conftest import isolate_installers, isolated_pip_env
 from tests.fixtures.pypi_index import PYPI_INDEX, LocalIndexes
 from tests.helpers import write_profile
 
@@ -134,9 +134,11 @@ def test_each_platforms_wheels_are_the_ones_uv_installs_there(
 def test_an_sdist_fits_everywhere_and_a_bad_wheel_name_nowhere() -> None:
     assert targets.fits("probe-1.0.tar.gz", "win-64", "3.11")
     assert not targets.fits("probe.whl", "linux-64", "3.11")
-    assert targets.fits(
-        "torch-2.4.1%2Bcpu-py3-none-win_amd64.whl".replace("%2B", "+"), "win-64", "3.11"
-    )
+    url = "https://download.pytorch.org/whl/cpu/torch-2.4.1%2Bcpu-py3-none-win_amd64.whl"
+    name = uv._filename(url)
+    assert name == "torch-2.4.1+cpu-py3-none-win_amd64.whl"  # the URL's %2B undone
+    assert targets.fits(name, "win-64", "3.11")
+    assert not targets.fits(name, "linux-64", "3.11")
 
 
 def test_marker_environments_match_what_python_reports_there() -> None:
@@ -168,9 +170,7 @@ def three(
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[ResolvedEnv, uv.PipIndexes]:
     """A 3-platform CPU profile resolved through the loopback indexes, uv isolated."""
-    for key, value in isolated_pip_env(tmp_path).items():
-        if key.startswith(("UV_", "PIP_")):
-            monkeypatch.setenv(key, value)
+    isolate_installers(monkeypatch, tmp_path)
     with (project_dir / "pyproject.toml").open("a") as fh:
         fh.write("\n" + torch_indexes.mirror_toml())
     write_profile(project_dir, "three", PROFILE)

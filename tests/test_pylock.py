@@ -18,7 +18,7 @@ import pytest
 from envgen.lock import lock_states
 from envgen.output import CURRENT, EDITED
 from envgen.project import Project
-from tests.conftest import isolated_pip_env
+from tests.conftest import isolate_installers, isolated_pip_env
 from tests.fixtures.pypi_index import PYPI_INDEX, PYPI_PUBLIC, PYTORCH_PUBLIC, LocalIndexes
 from tests.helpers import run_cli, write_profile
 from tests.test_lock_pip import GPU, parse_lock, sha256, through_mirrors, wheel
@@ -37,9 +37,7 @@ def project(
 ) -> Path:
     with (project_dir / "pyproject.toml").open("a") as fh:
         fh.write("\n" + torch_indexes.mirror_toml())
-    for key, value in isolated_pip_env(project_dir.parent).items():
-        if key.startswith(("UV_", "PIP_")):
-            monkeypatch.setenv(key, value)
+    isolate_installers(monkeypatch, project_dir.parent)
     write_profile(project_dir, "gpu", GPU)
     return project_dir
 

@@ -12,7 +12,7 @@ import pytest
 
 from envgen.project import Project
 from envgen.uvproject import problems, update, wanted
-from tests.conftest import isolated_pip_env
+from tests.conftest import isolate_installers, isolated_pip_env
 from tests.fixtures.pypi_index import PYPI_INDEX, LocalIndexes
 from tests.helpers import run_cli, write_profile
 
@@ -90,9 +90,7 @@ def test_profiles_without_a_pytorch_index_are_refused(
 def uv_project(
     project_dir: Path, torch_indexes: LocalIndexes, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    for key, value in isolated_pip_env(project_dir.parent).items():
-        if key.startswith(("UV_", "PIP_")):
-            monkeypatch.setenv(key, value)
+    isolate_installers(monkeypatch, project_dir.parent)
     text = (
         _user_text(torch_indexes.pypi_url)
         + '\n[tool.envgen]\nuv-profile = "box"\n'

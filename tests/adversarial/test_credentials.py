@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import isolated_pip_env
+from tests.conftest import isolate_installers
 from tests.fixtures.pypi_index import PYPI_PUBLIC, PYTORCH_PUBLIC, LocalIndexes
 from tests.helpers import run_cli, snapshot, write_profile
 
@@ -30,9 +30,7 @@ def test_a_mirror_with_a_token_placeholder_locks(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for key, value in isolated_pip_env(project_dir.parent).items():
-        if key.startswith(("UV_", "PIP_")):
-            monkeypatch.setenv(key, value)
+    isolate_installers(monkeypatch, project_dir.parent)
     monkeypatch.setenv("MIRROR_TOKEN", SECRET)
     mirrors = {
         PYTORCH_PUBLIC: _with_user(torch_indexes.url("whl"), "ci:${MIRROR_TOKEN}"),

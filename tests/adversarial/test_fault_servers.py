@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import isolated_pip_env
+from tests.conftest import isolate_installers
 from tests.fixtures.pypi_index import PYPI_PUBLIC, PYTORCH_PUBLIC, LocalIndexes
 from tests.helpers import run_cli, write_profile
 
@@ -68,9 +68,7 @@ def faulty_index(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
 
 
 def _isolate(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in isolated_pip_env(project_dir.parent).items():
-        if key.startswith(("UV_", "PIP_")):
-            monkeypatch.setenv(key, value)
+    isolate_installers(monkeypatch, project_dir.parent)
     monkeypatch.setenv("UV_HTTP_TIMEOUT", "1")
 
 
