@@ -31,6 +31,9 @@ NEW = {
     "conda_pytorch_channel": False,
 }
 
+# The date an update stamps is passed in, so the test means the same on any day.
+STAMP = "2026-01-31"
+
 
 def _configure(root: Path, extra: str = "") -> Path:
     (root / "pyproject.toml").write_text(
@@ -126,15 +129,15 @@ def test_update_writes_only_the_difference_into_the_overlay(
     overlay = _configure(project_dir, "\n[tool.envgen.mirrors]\n" + mirrors)
     built_in = CATALOG_FILE.read_bytes()
 
-    result = run_cli(capsys, "catalog", "update", "--variant", "cu134", "--no-conda")
+    result = run_cli(
+        capsys, "catalog", "update", "--variant", "cu134", "--no-conda", "--date", STAMP
+    )
 
     assert result.code == 0, result.err
     assert CATALOG_FILE.read_bytes() == built_in
     data = yaml.safe_load(overlay.read_text(encoding="utf-8"))
     assert [e["torch"] for e in data["releases"]] == ["2.16.0"]
-    assert set(data["sources"]) == {"pytorch-index-" + s for s in _today()} | {
-        "pypi-json-" + s for s in _today()
-    }
+    assert set(data["sources"]) == {f"pytorch-index-{STAMP}", f"pypi-json-{STAMP}"}
     write_profile(project_dir, "p", 'python: "3.12"\naccelerator: cpu\nplatforms: [linux-64]\n')
     assert Project.open().resolve("p").env.torch == "2.16.0"
     # run again: nothing new, the overlay keeps its bytes
@@ -142,12 +145,6 @@ def test_update_writes_only_the_difference_into_the_overlay(
     again = run_cli(capsys, "catalog", "update", "--variant", "cu134", "--no-conda")
     assert again.code == 0 and "no changes" in again.out
     assert overlay.read_bytes() == before
-
-
-def _today() -> set[str]:
-    import datetime
-
-    return {datetime.datetime.now(datetime.timezone.utc).date().isoformat()}
 
 
 def test_update_puts_a_corrected_built_in_release_into_the_overlay(

@@ -24,7 +24,9 @@ from envgen.project import Project
 from tests.fixtures.catalog_indexes import CatalogServer, publish_catalog, publish_release
 from tests.helpers import run_cli
 
-TODAY = "2026-11-25"
+# The date an update stamps is passed in (--date, or UpdateOptions.today), never read off the
+# calendar, so each test means the same on any day.
+STAMP = "2026-11-25"
 NEW_RELEASE: dict[str, Any] = {
     "torch": "2.16.0",
     "torchvision": "0.31.0",
@@ -60,7 +62,7 @@ def catalog_copy(tmp_path: Path) -> Path:
 
 
 def _options(server: CatalogServer, **kw: Any) -> UpdateOptions:
-    return UpdateOptions(today=TODAY, mirrors=server.mirrors(), timeout=5, retries=0, **kw)
+    return UpdateOptions(today=STAMP, mirrors=server.mirrors(), timeout=5, retries=0, **kw)
 
 
 def _mixed_forms(server: CatalogServer) -> None:
@@ -117,11 +119,11 @@ def test_update_restores_removed_releases_with_the_same_facts(
         assert {k: v for k, v in again.items() if k != "sources"} == {
             k: v for k, v in entry.items() if k != "sources"
         }
-        assert again["sources"] == [f"pytorch-index-{TODAY}", f"pypi-json-{TODAY}"]
-    assert data["sources"][f"pytorch-index-{TODAY}"] == {
-        "title": data["sources"][f"pytorch-index-{TODAY}"]["title"],
+        assert again["sources"] == [f"pytorch-index-{STAMP}", f"pypi-json-{STAMP}"]
+    assert data["sources"][f"pytorch-index-{STAMP}"] == {
+        "title": data["sources"][f"pytorch-index-{STAMP}"]["title"],
         "url": "https://download.pytorch.org/whl",  # the public index, not the mirror read
-        "read": TODAY,
+        "read": STAMP,
     }
     assert [r.torch for r in load_catalog(target).releases] == [
         e["torch"] for e in shipped["releases"]
@@ -178,6 +180,7 @@ def test_new_release_resolves_and_old_profiles_resolve_as_before(
     result = run_cli(
         capsys,
         *["catalog", "update", "--catalog", str(catalog_copy), "--variant", "cu134"],
+        *["--date", STAMP],
         *catalog_server.mirror_args(),
     )
     assert result.code == 0, result.err
@@ -212,7 +215,7 @@ def test_new_release_resolves_and_old_profiles_resolve_as_before(
         "platforms": ["linux-64", "osx-arm64"],
         "torchvision": "0.22.1",
         "torchaudio": "2.7.1",
-        "sources": [f"conda-forge-repodata-{TODAY}"],
+        "sources": [f"conda-forge-repodata-{STAMP}"],
     }
     assert load_catalog(catalog_copy).conda_forge["2.7.1"] == ("12.6", "12.8")
 
@@ -308,7 +311,7 @@ def test_since_leaves_older_releases_alone(
     assert result.summary.changed == ["torch 2.14.0: variants dropped xpu"]
     data = yaml.safe_load(catalog_copy.read_text(encoding="utf-8"))
     entry = next(e for e in data["releases"] if e["torch"] == "2.14.0")
-    assert "xpu" not in entry["variants"] and entry["sources"][-1] == f"pytorch-index-{TODAY}"
+    assert "xpu" not in entry["variants"] and entry["sources"][-1] == f"pytorch-index-{STAMP}"
     assert next(e for e in data["releases"] if e["torch"] == "2.0.0")["python"] == [
         "3.8",
         "3.9",
@@ -319,7 +322,7 @@ def test_since_leaves_older_releases_alone(
 
 def test_an_unreachable_index_names_the_url(catalog_copy: Path) -> None:
     options = UpdateOptions(
-        today=TODAY,
+        today=STAMP,
         mirrors={"https://download.pytorch.org/whl": "http://127.0.0.1:9/whl"},
         timeout=2,
         retries=1,
@@ -363,7 +366,7 @@ def test_conda_forge_facts_of_every_subdir_read_back_and_old_entries_gain_them(
     after = yaml.safe_load(target.read_text(encoding="utf-8"))["conda_forge"]
     assert after["2.7.1"] == data["conda_forge"]["2.7.1"]
     assert after["2.6.0"]["platforms"] == ["linux-64"]
-    assert after["2.6.0"]["sources"] == [*sources, f"conda-forge-repodata-{TODAY}"]
+    assert after["2.6.0"]["sources"] == [*sources, f"conda-forge-repodata-{STAMP}"]
     data["conda_forge"]["2.6.0"]["platforms"] = ["linux-64"]
     target.write_text(dump_catalog(data), encoding="utf-8")
     again = update_catalog(_options(catalog_server), target)
@@ -450,7 +453,7 @@ def test_a_503_is_retried_and_mirror_credentials_stay_out_of_messages(
     publish_catalog(catalog_server, shipped)
     catalog_server.fail_once = {"/whl/cpu/torch/", "/pypi/pypi/torch/2.7.1/json"}
     result = update_catalog(
-        UpdateOptions(today=TODAY, mirrors=catalog_server.mirrors(), timeout=5, retries=1),
+        UpdateOptions(today=STAMP, mirrors=catalog_server.mirrors(), timeout=5, retries=1),
         catalog_copy,
     )
     assert not result.summary.has_changes
@@ -462,7 +465,7 @@ def test_a_503_is_retried_and_mirror_credentials_stay_out_of_messages(
     mirrors["https://download.pytorch.org/whl"] = f"http://ci:${{MIRROR_TOKEN}}@{host}/whl"
     catalog_server.broken = {"/whl/cu118/torch/"}
     with pytest.raises(UpdateError) as info:
-        update_catalog(UpdateOptions(today=TODAY, mirrors=mirrors, timeout=5), catalog_copy)
+        update_catalog(UpdateOptions(today=STAMP, mirrors=mirrors, timeout=5), catalog_copy)
     assert f"http://***@{host}/whl/cu118/torch/" in str(info.value)
     assert "s3cret" not in str(info.value) and "MIRROR_TOKEN" not in str(info.value)
     assert (
@@ -472,7 +475,11 @@ def test_a_503_is_retried_and_mirror_credentials_stay_out_of_messages(
 
 @pytest.mark.parametrize(
     ("args", "expected"),
-    [(["--since", "two"], "key '--since'"), (["--variant", "cuda13"], "key '--variant'")],
+    [
+        (["--since", "two"], "key '--since'"),
+        (["--variant", "cuda13"], "key '--variant'"),
+        (["--date", "25/11/2026"], "key '--date'"),
+    ],
 )
 def test_bad_options_are_input_errors(
     catalog_copy: Path, capsys: pytest.CaptureFixture[str], args: list[str], expected: str
@@ -481,6 +488,25 @@ def test_bad_options_are_input_errors(
     result = run_cli(capsys, "catalog", "update", "--catalog", str(catalog_copy), *args)
     assert result.code == 2 and expected in result.err and "Fix:" in result.err
     assert catalog_copy.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("stamp", "epoch", "expected"),
+    [
+        (None, "1700000000", "2023-11-14"),  # SOURCE_DATE_EPOCH, read in UTC
+        ("2020-02-29", "1700000000", "2020-02-29"),  # --date wins
+    ],
+)
+def test_the_stamped_date_comes_from_the_caller(
+    monkeypatch: pytest.MonkeyPatch, stamp: str | None, epoch: str, expected: str
+) -> None:
+    from envgen.commands.catalog import source_date
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    assert source_date(stamp) == expected
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "soon")
+    with pytest.raises(EnvgenError, match="SOURCE_DATE_EPOCH"):
+        source_date(None)
 
 
 def test_an_installed_envgen_refuses_to_rewrite_its_own_catalog(

@@ -19,6 +19,36 @@ def in_source_checkout() -> bool:
     return (PACKAGE_DIR.parent / "pyproject.toml").is_file()
 
 
+def source_date(stamp: str | None) -> str:
+    """The day an update stamps on its sources.
+
+    Reproducible runs (tests, a release pipeline) pin it with ``--date`` or the reproducible-builds
+    convention ``SOURCE_DATE_EPOCH``, so that the same inputs write the same catalog on any day.
+    """
+    import os
+
+    if stamp is not None:
+        try:
+            return datetime.date.fromisoformat(stamp).isoformat()
+        except ValueError:
+            raise EnvgenError(
+                f"--date {stamp!r} is not a date",
+                key="--date",
+                fix="write it like --date 2026-12-02",
+            ) from None
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        if not epoch.isdigit() or len(epoch) > 12:
+            raise EnvgenError(
+                "SOURCE_DATE_EPOCH is not a number of seconds since 1970",
+                key="SOURCE_DATE_EPOCH",
+                fix="set it to an integer such as 1764633600, or unset it",
+            )
+        moment = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
+        return moment.date().isoformat()
+    return datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+
+
 @click.group("catalog")
 def command() -> None:
     """Maintain the PyTorch catalog (the facts profiles resolve against)."""
@@ -43,6 +73,13 @@ def command() -> None:
 )
 @click.option("--no-conda", is_flag=True, help="Skip conda-forge's repodata.")
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds per request.")
+@click.option(
+    "--date",
+    "stamp",
+    metavar="YYYY-MM-DD",
+    help="The date written into the sources this update adds (default: SOURCE_DATE_EPOCH's "
+    "day when set, else today in UTC).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
 @mirror_option
 def update(
@@ -52,6 +89,7 @@ def update(
     variants: tuple[str, ...],
     no_conda: bool,
     timeout: float,
+    stamp: str | None,
     as_json: bool,
     mirror_values: tuple[str, ...],
 ) -> int:
@@ -90,7 +128,7 @@ def update(
             "(the update then writes that overlay), or pass --catalog FILE",
         )
     options = UpdateOptions(
-        today=datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
+        today=source_date(stamp),
         since=since_version,
         dry_run=dry_run,
         extra_variants=variants,
