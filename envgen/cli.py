@@ -22,11 +22,11 @@ from .errors import EnvgenError
 COMMANDS: dict[str, tuple[str, str]] = {
     "render": (
         "render",
-        "Render a profile's environment files (environment.yml, requirements.txt).",
+        "Write environment.yml, requirements.txt and conda-lock-spec.yml.",
     ),
     "check": (
         "check",
-        "Exit 1 when committed generated files differ from what render would write.",
+        "Exit 1 when a generated file is stale, missing or orphaned.",
     ),
     "list": ("list_", "List the profiles this project can use, and where each comes from."),
     "show": ("show", "Show a fully resolved profile: every version, index URL and origin."),

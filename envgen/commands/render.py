@@ -46,7 +46,11 @@ def command(
     force: bool,
     existing: bool,
 ) -> int:
-    """Render PROFILE(s) into environment files, e.g. `envgen render gpu-cu118`."""
+    """Render PROFILE(s) into environment files, e.g. `envgen render gpu-cu118`.
+
+    Writes environment.yml, requirements.txt and conda-lock-spec.yml (a profile's 'outputs'
+    change the set). Without PROFILE: every profile of this project (its profiles/).
+    """
     project = Project.open()
     if existing:
         if names or all_:
