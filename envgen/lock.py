@@ -295,6 +295,7 @@ def lock_profile(
     resolved = project.resolve(name, mirrors)
     env = resolved.env
     directory = output_dir or project.output_dir(name)
+    project.warn_dropped_outputs(resolved, directory, conda)
     pypi = pypi_url(project, mirrors)
     parts = lock_inputs(project, resolved)
     digest = inputs_digest(parts)

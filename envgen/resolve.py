@@ -7,7 +7,7 @@ user can fix the profile in one step.
 
 # No `from __future__ import annotations`: NamedTuple makes each string annotation a
 # ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -30,6 +30,9 @@ DEFAULT_OUTPUTS = {
     "pip": ("environment.yml", "requirements.txt", "conda-lock-spec.yml"),
     "conda": ("environment.yml", "conda-lock-spec.yml"),
 }
+# Default outputs the locks rely on: conda-lock.yml's content_hash is conda-lock's hash of
+# conda-lock-spec.yml (``conda-lock --check-input-hash -f conda-lock-spec.yml``).
+LOCK_OUTPUTS = ("conda-lock-spec.yml",)
 _OS_LABEL = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
 # PEP 508 markers selecting each target platform.
 PLATFORM_MARKERS = {
@@ -222,7 +225,7 @@ class _Resolver:
             platforms=platforms,
             variables=dict(sorted(self.values.get("variables", {}).items())),
             provenance=dict(self.profile.provenance),
-            outputs=tuple(self.values.get("outputs") or DEFAULT_OUTPUTS[source]),
+            outputs=chosen_outputs(self.values.get("outputs", ()), source),
             catalog_sources=release.sources,
             omitted=self._omitted(release, packages),
         )
@@ -590,6 +593,19 @@ class _Resolver:
         if needs_pip and "pip" not in {conda_spec_name(s) for s in user}:
             deps.append("pip")
         return tuple(deps + user)
+
+
+def chosen_outputs(listed: Sequence[str], source: str) -> tuple[str, ...]:
+    """The outputs a profile renders: its plain names (or the defaults when it lists none),
+    then each '+NAME' it adds."""
+    plain = [name for name in listed if not name.startswith("+")]
+    added = [name[1:] for name in listed if name.startswith("+")]
+    return tuple(dict.fromkeys([*(plain or DEFAULT_OUTPUTS[source]), *added]))
+
+
+def dropped_defaults(env: ResolvedEnv) -> tuple[str, ...]:
+    """Default outputs that ``env``'s locks are made from, but that its outputs leave out."""
+    return tuple(name for name in LOCK_OUTPUTS if name not in env.outputs)
 
 
 def _release_matches(wanted: tuple[int, ...], prefix: bool, torch: str) -> bool:

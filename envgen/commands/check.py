@@ -65,6 +65,7 @@ def command(
         resolved = project.resolve(name)
         directory = project.output_dir(name, output, many)
         rendered = project.render(resolved, None, output, many)
+        project.warn_dropped_outputs(resolved, directory)
         for state in out.plan((directory / f.name, f) for f in rendered):
             checked += 1
             shown = project.display(state.path)

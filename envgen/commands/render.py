@@ -66,11 +66,15 @@ def command(
     many = len(selected) > 1 or existing
     # Resolve and render everything before touching the disk: one bad profile writes nothing.
     targets = []
+    checked = []
     for name in selected:
         resolved = project.resolve(name)
         directory = project.output_dir(name, output, many)
         for rendered in project.render(resolved, formats or None, output, many):
             targets.append((directory / rendered.name, rendered))
+        checked.append((resolved, directory))
+    for resolved, directory in checked:  # once every profile rendered: no warning, then error
+        project.warn_dropped_outputs(resolved, directory)
     if to_stdout:
         for path, rendered in targets:
             if len(targets) > 1:
