@@ -90,6 +90,12 @@ class Project:
         if note and env.torch not in self._warned:
             self._warned.add(env.torch)
             self.warn(f"warning: profile '{name}': {note}")
+        if (name, "defaults") not in self._warned:
+            self._warned.add((name, "defaults"))
+            from .choices import default_notes
+
+            for text in default_notes(profile, env, self.catalog):
+                self.warn(f"note: profile '{name}': {text}.")
         return Resolved(profile, env)
 
     def unverified_note(self, env: ResolvedEnv) -> str | None:

@@ -363,8 +363,38 @@ class _Resolver:
             if "pytorch" in self.values
             else ("cuda" if wanted and wanted.startswith("cu") else "python")
         )
+        if wanted is not None and self.values.get("pytorch", {}).get("version") is None:
+            pair = self._no_release_has_both(minor, wanted)
+            if pair is not None:
+                raise self.fail(key, *pair)
         first = problems[0]
         raise self.fail(key, first, self._fix_for(first, candidates))
+
+    def _no_release_has_both(self, minor: str, wanted: str) -> tuple[str, str] | None:
+        """(message, fix) when releases have ``wanted``'s builds and others have Python
+        ``minor`` wheels, but none has both: the message names both, each with its range."""
+        releases = self.catalog.releases
+        have_builds = [r for r in releases if wanted in r.variants]
+        have_python = [r for r in releases if minor in r.python]
+        if not have_builds or not have_python or any(r in have_python for r in have_builds):
+            return None
+        target = Variant.parse(wanted)
+        pythons = sorted({p for r in have_builds for p in r.python}, key=_minor_key)
+        newer = releases.index(have_python[0]) > releases.index(have_builds[-1])
+        nearest = have_python[0] if newer else have_python[-1]
+        others = [v.version or "" for v in nearest.variants_of(target.kind)]
+        kind = target.label.split()[0]
+        message = (
+            f"no torch release has {target.label} builds for Python {minor}: {target.label} "
+            f"builds exist for torch {have_builds[0].torch} to {have_builds[-1].torch}, with "
+            f"wheels for Python {pythons[0]} to {pythons[-1]}; Python {minor} wheels "
+            f"{'start' if newer else 'end'} with torch {nearest.torch}"
+            + (f", whose {kind} builds are {_join(others)}" if others else "")
+        )
+        fix = f'set python: "{pythons[-1] if newer else pythons[0]}" for {target.label}'
+        if others:
+            fix += f', or {target.kind}: "{others[0] if newer else others[-1]}" for Python {minor}'
+        return message, fix
 
     def _variant_for(self, release: Release, kind: str, wanted: str | None) -> Variant | None:
         if wanted is not None:
@@ -606,6 +636,10 @@ def chosen_outputs(listed: Sequence[str], source: str) -> tuple[str, ...]:
 def dropped_defaults(env: ResolvedEnv) -> tuple[str, ...]:
     """Default outputs that ``env``'s locks are made from, but that its outputs leave out."""
     return tuple(name for name in LOCK_OUTPUTS if name not in env.outputs)
+
+
+def _minor_key(python: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in python.split(".") if part.isdigit())
 
 
 def _release_matches(wanted: tuple[int, ...], prefix: bool, torch: str) -> bool:
