@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import ProfileError
-from .specs import check_conda_spec, check_pip_requirement, conda_spec_name, pip_requirement_name
+from .specs import (
+    check_conda_spec,
+    check_pip_requirement,
+    conda_spec_name,
+    pip_requirement_name,
+    pip_suggestion,
+)
 from .textcheck import why_unsafe
 from .yamlsource import YamlDocument
 
@@ -406,9 +412,10 @@ def _check_package_list(
         for index, item in enumerate(items):
             why = check(item)
             if why:
+                meant = pip_suggestion(item) if kind == "pip requirement" else None
                 raise ctx.fail(
                     f"{item!r} is not a valid {kind}: {why}",
-                    f"write one package per item, like {example}",
+                    f"write '{meant}'" if meant else f"write one package per item, like {example}",
                     key=f"{ctx.key}[{index}]",
                 )
             pkg = name_of(item)
