@@ -121,9 +121,11 @@ def _why(
     lock = re.fullmatch(_PIP_LOCK, path.name)
     if lock:
         return f"profile '{owner}' no longer targets {lock.group(1)} (its 'platforms')"
+    listed = project.registry.load(owner).values.get("outputs", ())
+    written = path.name if any(not n.startswith("+") for n in listed) else f"+{path.name}"
     return (
         f"profile '{owner}' does not render {path.name} (its 'outputs' leave it out; to keep "
-        f"the file, add it to them: outputs: [+{path.name}])"
+        f"the file, add {written} to them)"
     )
 
 

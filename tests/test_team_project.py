@@ -210,8 +210,8 @@ def test_orphans_are_reported_and_pruned_and_nothing_else_is_touched(
     gone = "orphaned: there is no profile 'old' any more (no profiles/old.yaml)."
     assert failures(result) == [
         "FAIL     envs/dev/conda-lock-spec.yml: orphaned: profile 'dev' does not render "
-        "conda-lock-spec.yml (its 'outputs' leave it out; to keep the file, add it to them: "
-        "outputs: [+conda-lock-spec.yml]). It was edited by hand, so --prune keeps it.",
+        "conda-lock-spec.yml (its 'outputs' leave it out; to keep the file, add "
+        "conda-lock-spec.yml to them). It was edited by hand, so --prune keeps it.",
         f"FAIL     envs/old/conda-lock-spec.yml: {gone}",
         f"FAIL     envs/old/environment.yml: {gone}",
         f"FAIL     envs/old/requirements.txt: {gone}",
@@ -330,3 +330,16 @@ def test_the_ci_examples_commands_pass_in_a_team_project_and_catch_a_deleted_fil
             assert _matrix_profiles(args, result.out) == {"dev", "train"}
     (team / "envs" / "dev" / "requirements.txt").unlink()
     assert run_cli(capsys, "check").code == 1
+
+
+def test_an_orphan_left_by_an_additions_list_says_to_add_it_with_plus(
+    team: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_profile(team, "dev", DEV + "outputs: [+pixi.toml]\n")
+    assert run_cli(capsys, "render").code == 0
+    write_profile(team, "dev", DEV)  # pixi.toml is no longer asked for
+    result = run_cli(capsys, "check", "-q")
+    assert [f for f in failures(result) if "orphaned" in f] == [
+        "FAIL     envs/dev/pixi.toml: orphaned: profile 'dev' does not render pixi.toml (its "
+        "'outputs' leave it out; to keep the file, add +pixi.toml to them)."
+    ]
