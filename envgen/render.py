@@ -126,6 +126,7 @@ def template_context(
 ) -> dict[str, Any]:
     data = env.as_dict()
     data["variant"] = data["variant"] | {"label": env.variant.label}
+    data["build_label"] = env.build_label
     data["pip_requirements"] = list(env.pip_requirements)
     return {
         "env": data,

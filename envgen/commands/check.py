@@ -57,8 +57,9 @@ def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool)
         checked += total
         if bad:
             stale_locks.append(name)
+    uv_lock_bad = False
     if project.config.uv_profile in selected:
-        from ..uvproject import check_problems
+        from ..uvproject import check_problems, lock_problems
 
         checked += 1
         problems = check_problems(project)
@@ -66,7 +67,10 @@ def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool)
             click.echo(f"FAIL     pyproject.toml: {problem}")
         if problems and project.config.uv_profile not in stale_files:
             stale_files.append(project.config.uv_profile)  # render repairs it
-    failed = len(stale_files) + len(stale_locks)
+        for problem in lock_problems(project):  # uv writes uv.lock: uv lock repairs it
+            uv_lock_bad = True
+            click.echo(f"FAIL     uv.lock: {problem}")
+    failed = len(stale_files) + len(stale_locks) + uv_lock_bad
     if not failed:
         click.echo(f"{checked} file(s) checked, all current.")
         return 0
@@ -79,9 +83,14 @@ def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool)
         )
     if stale_locks:
         fixes.append("'envgen lock " + " ".join(stale_locks) + "'")
+    if uv_lock_bad:
+        fixes.append("'uv lock' (after the fixes above)")
+    profiles = (
+        stale_files + stale_locks + ([project.config.uv_profile or ""] if uv_lock_bad else [])
+    )
     click.echo(
         f"{checked} file(s) checked; out of date in profile(s) "
-        + ", ".join(dict.fromkeys(stale_files + stale_locks))
+        + ", ".join(dict.fromkeys(profiles))
         + ". Run "
         + " and ".join(fixes)
         + " and commit the result.",

@@ -84,7 +84,9 @@ def command(
     out.apply(states)
     if uv is not None and uv[1] != uv[2]:
         out.write_atomic(uv[0], uv[2])
-        click.echo(f"updated   {project.display(uv[0])} ([tool.uv] torch index and sources)")
+        click.echo(
+            f"updated   {project.display(uv[0])} ([tool.uv] torch index, sources and environments)"
+        )
     for state in states:
         verb = (
             "unchanged"
