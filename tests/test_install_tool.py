@@ -81,7 +81,7 @@ def _build_wheel(out: Path) -> Path:
         check=True,
         capture_output=True,
     )
-    (wheel,) = out.glob("envgen-*.whl")
+    (wheel,) = out.glob("torch_envgen-*.whl")
     return wheel
 
 
@@ -122,7 +122,7 @@ def _check_installed_tool(bin_dir: Path, tmp: Path) -> None:
     env = _user_env(tmp)
     work = _a_user_directory(tmp)
     # the tool's own copy of envgen, not the one under test in this checkout
-    tool_python = tmp / "tools" / "envgen" / "bin" / "python"
+    tool_python = tmp / "tools" / "torch-envgen" / "bin" / "python"
     where = subprocess.run(
         [str(tool_python), "-c", "import envgen; print(envgen.__file__)"],
         cwd=work,

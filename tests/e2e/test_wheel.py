@@ -28,7 +28,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
         capture_output=True,
     )
-    (path,) = out.glob("envgen-*.whl")
+    (path,) = out.glob("torch_envgen-*.whl")
     return path
 
 
