@@ -199,8 +199,8 @@ def _powershell_job() -> dict[str, Any]:
             "$verifyArgs = @($env:ENVGEN_VERIFY_ARGS -split ' ' | Where-Object { $_ }); "
             "$report = envgen verify $env:ENVGEN_PROFILE --json @verifyArgs; "
             "$code = $LASTEXITCODE; "
-            f'[System.IO.File]::WriteAllLines("$PWD\\{_ARTIFACT_POWERSHELL}", [string[]]@($report)); '
-            "exit $code",
+            f'[System.IO.File]::WriteAllLines("$PWD\\{_ARTIFACT_POWERSHELL}", '
+            "[string[]]@($report)); exit $code",
         ],
         "artifacts": {"when": "always", "paths": [_ARTIFACT]},
     }
@@ -225,8 +225,8 @@ def format_gitlab(rows: Sequence[MatrixRow]) -> str:
                 key="tool.envgen.runners",
                 fix="give one runner tag per accelerator for GitLab",
             )
-        job = next(name for name, prefix in GITLAB_JOBS if row.platform.startswith(prefix))
-        groups[job].append(
+        kind = next(name for name, prefix in GITLAB_JOBS if row.platform.startswith(prefix))
+        groups[kind].append(
             {  # prefixed: PROFILE is a built-in variable of PowerShell, among others
                 "ENVGEN_PROFILE": row.profile,
                 "ENVGEN_PLATFORM": row.platform,
@@ -235,7 +235,7 @@ def format_gitlab(rows: Sequence[MatrixRow]) -> str:
                 "ENVGEN_VERIFY_ARGS": row.verify_args,
             }
         )
-    jobs = {}
+    jobs: dict[str, dict[str, Any]] = {}
     for name, entries in groups.items():
         if not entries:
             continue
