@@ -5,6 +5,8 @@ unchanged Dockerfile with the mirrors given as build arguments, so that the imag
 hashed lock from loopback indexes and its build-time ``envgen verify`` (envgen installed by its
 pinned name, torch-envgen==VERSION, from the PyPI mirror) passes; then the image runs torch.
 The real torch-2.13.0+cpu wheel where this machine has it, the stand-in torch otherwise.
+And devcontainer.json, written to another output directory, built by the Dev Containers CLI
+(npm's @devcontainers/cli) with podman: its context and ENVGEN_DIR lead to the project and lock.
 
 Needs podman (with runc) and a base image for ``FROM python:3.11-slim`` in podman's storage:
 no registry is reachable, so ``.ci/image-setup`` makes one with debootstrap and ``podman
@@ -15,6 +17,7 @@ takes minutes and runs in its own step (``pytest -m image``), gated like an e2e 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -93,7 +96,9 @@ def _envgen(project: Path, *args: str, tmp: Path) -> subprocess.CompletedProcess
 
 
 def _verify_report(log: str) -> dict[str, Any]:
-    """The JSON report ``envgen verify --json`` printed during the build."""
+    """The JSON report ``envgen verify --json`` printed during the build (the Dev Containers
+    CLI stamps a time before some lines of the build's output)."""
+    log = re.sub(r"(?m)^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] ", "", log)
     decoder = json.JSONDecoder()
     for start in (i for i, char in enumerate(log) if char == "{" and log[i - 1 : i] == "\n"):
         try:
@@ -198,3 +203,80 @@ def test_the_rendered_dockerfile_builds_and_its_build_check_passes(
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.split() == [f"{TORCH}+cpu", "/opt/venv"]
+
+
+CONTAINERS_CONF = """\
+[containers]
+netns = "host"
+[engine]
+runtime = "runc"
+"""
+
+
+def test_the_devcontainer_cli_builds_devcontainer_json_from_its_output_directory(
+    project_dir: Path,
+    tmp_path: Path,
+    local_indexes: LocalIndexes,
+    wheelhouse: Path,
+    envgen_wheel: Path,
+    image_name: str,
+) -> None:
+    """``devcontainer build`` reads devcontainer.json as a user's editor would: the build
+    context and ENVGEN_DIR it names must lead, from ``build/containers/box/`` (three levels
+    down, where the default two would be wrong), to the project root
+    and the lock. The project's mirrors are the Dockerfile's index defaults here (the CLI passes
+    only the file's own build arguments); host networking comes from podman's containers.conf."""
+    _podman()
+    cli = shutil.which("devcontainer")
+    if cli is None:
+        pytest.skip("the Dev Containers CLI is not installed (.ci/image-setup installs it)")
+    if sys.version_info[:2] != (3, 11):
+        pytest.skip(f"envgen's dependencies here are not built for the image's Python {PYTHON}")
+    serve_stand_in_torch(local_indexes, version=TORCH)
+    _serve_envgen(local_indexes, envgen_wheel, wheelhouse)
+    local_indexes.publish()
+    with (project_dir / "pyproject.toml").open("a") as fh:
+        fh.write('\n[tool.envgen]\noutput = "build/containers/{profile}"\n')
+        fh.write(local_indexes.mirror_toml())
+    write_profile(project_dir, "box", PROFILE)
+    for command in (["render", "box"], ["lock", "box", "--no-conda"]):
+        done = _envgen(project_dir, *command, tmp=tmp_path)
+        assert done.returncode == 0, done.stderr
+    assert (
+        project_dir / "build" / "containers" / "box" / "requirements-linux-64.lock.txt"
+    ).is_file()
+    conf = tmp_path / "containers.conf"
+    conf.write_text(CONTAINERS_CONF)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = isolated_pip_env(tmp_path) | {
+        "CONTAINERS_CONF": str(conf),
+        "TMPDIR": str(tmp_path),
+        "HOME": str(home),
+    }
+    command = [
+        cli,
+        "build",
+        "--docker-path",
+        shutil.which("podman") or "podman",
+        "--workspace-folder",
+        str(project_dir),
+        "--config",
+        "build/containers/box/devcontainer.json",
+        "--image-name",
+        image_name,
+        "--no-cache",
+    ]
+    started = time.monotonic()
+    built = subprocess.run(
+        command, cwd=project_dir, env=env, capture_output=True, text=True, timeout=900
+    )
+    seconds = time.monotonic() - started
+    log = built.stdout + built.stderr
+    assert built.returncode == 0, log[-6000:]
+    assert json.loads(built.stdout.strip().splitlines()[-1])["outcome"] == "success"
+    assert "--build-arg ENVGEN_DIR=build/containers/box" in log
+    print(f"devcontainer build (stand-in torch {TORCH}+cpu): {seconds:.1f} s")
+    report = _verify_report(log)
+    assert report["ok"] is True, report
+    assert report["facts"]["torch"]["version"] == f"{TORCH}+cpu"
