@@ -53,7 +53,8 @@ def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool)
             click.echo(f"FAIL     {shown}: {_describe(project, resolved, state)}")
             if not quiet and state.existing is not None:
                 click.echo(state.diff(shown), nl=False)
-        bad, total = _check_locks(project, resolved, directory, quiet)
+        image = any(f.name == "Dockerfile" for f in rendered)
+        bad, total = _check_locks(project, resolved, directory, quiet, image)
         checked += total
         if bad:
             stale_locks.append(name)
@@ -115,15 +116,24 @@ def _describe(project: Project, resolved: Resolved, state: out.FileState) -> str
 
 
 def _check_locks(
-    project: Project, resolved: Resolved, directory: Path, quiet: bool
+    project: Project, resolved: Resolved, directory: Path, quiet: bool, image: bool
 ) -> tuple[int, int]:
     """(failing, checked) locks of a profile that has any; a project that never locks is not
-    nagged."""
+    nagged, unless the profile renders a Dockerfile, which copies its lock (``image``)."""
     if (
         not any(directory.glob("requirements-*.lock.txt"))
         and not (directory / "conda-lock.yml").exists()
     ):
-        return 0, 0
+        if not image:
+            return 0, 0
+        from ..filters import image_lock
+
+        lock = directory / image_lock(resolved.env.platforms)
+        click.echo(
+            f"FAIL     {project.display(lock)}: missing; the Dockerfile copies it "
+            f"(run 'envgen lock {resolved.env.name}')"
+        )
+        return 1, 1
     from ..lock import lock_states  # the lock machinery is only loaded for locked profiles
 
     name = resolved.env.name
