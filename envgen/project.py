@@ -19,7 +19,7 @@ from .paths import builtin_templates
 from .profile import MergedProfile
 from .registry import ProfileRegistry
 from .render import RenderedFile, TemplateSet, render_env
-from .resolve import ResolvedEnv, resolve
+from .resolve import DEFAULT_OUTPUTS, ResolvedEnv, dropped_defaults, resolve
 
 
 class Resolved(NamedTuple):
@@ -54,7 +54,7 @@ class Project:
         self.registry = registry
         self.warn = warn
         self._catalog: Catalog | None = None
-        self._warned: set[str] = set()
+        self._warned: set[str | tuple[str, str]] = set()
 
     def __repr__(self) -> str:
         return f"Project(config={self.config!r}, registry={self.registry!r})"
@@ -90,6 +90,12 @@ class Project:
         if note and env.torch not in self._warned:
             self._warned.add(env.torch)
             self.warn(f"warning: profile '{name}': {note}")
+        if (name, "defaults") not in self._warned:
+            self._warned.add((name, "defaults"))
+            from .choices import default_notes
+
+            for text in default_notes(profile, env, self.catalog):
+                self.warn(f"note: profile '{name}': {text}.")
         return Resolved(profile, env)
 
     def unverified_note(self, env: ResolvedEnv) -> str | None:
@@ -100,6 +106,45 @@ class Project:
         return (
             f"torch {env.torch} is marked unverified in envgen's catalog: its companion versions "
             "or builds rest on release plans, not on published install commands"
+        )
+
+    def warn_dropped_outputs(
+        self, resolved: Resolved, directory: Path, conda: bool | None = None
+    ) -> None:
+        """Say when a profile's outputs leave out a default output its locks are made from
+        (``outputs: [.., pixi.toml]`` replaces the defaults: an easy way to lose one unseen).
+
+        ``conda``: whether a conda lock is being made; None (render, check) reads the locks on
+        disk, and a profile locked with --no-conda (pip locks, no conda-lock.yml) relies on
+        nothing dropped.
+        """
+        env = resolved.env
+        dropped = dropped_defaults(env)
+        if not dropped or (env.name, "dropped") in self._warned:
+            return
+        if conda is None:
+            conda = not (
+                any(directory.glob("requirements-*.lock.txt"))
+                and not (directory / "conda-lock.yml").exists()
+            )
+        if not conda:
+            return
+        self._warned.add((env.name, "dropped"))
+        # the file whose plain list replaced the defaults (a later '+NAME' list only adds)
+        layer = next(
+            lay
+            for lay in reversed(resolved.profile.chain)
+            if any(not name.startswith("+") for name in lay.values.get("outputs", ()))
+        )
+        where = self.display(layer.path)
+        added = [name for name in env.outputs if name not in DEFAULT_OUTPUTS[env.source]]
+        plus = ", ".join("+" + name for name in added) or "+NAME"
+        self.warn(
+            f"warning: {where}: 'outputs' leaves out {', '.join(dropped)}, a default output "
+            f"that the conda lock of profile '{env.name}' is made from (conda-lock.yml records "
+            "conda-lock's hash of it; 'conda-lock --check-input-hash' reads it). To add "
+            f"outputs to the defaults instead of replacing them, write outputs: [{plus}]; if "
+            "the profile needs no conda lock, lock it with --no-conda."
         )
 
     def input_parts(self, resolved: Resolved) -> dict[str, Any]:
@@ -277,7 +322,8 @@ def _refuse_empty(
     )
     owner = resolved.profile.provenance.get("outputs", "").split("+")[-1]
     layer = next((lay for lay in resolved.profile.chain if lay.name == owner), None)
-    in_profile = layer is not None and rendered.name in layer.values.get("outputs", ())
+    listed = layer.values.get("outputs", ()) if layer is not None else ()
+    in_profile = rendered.name in listed or "+" + rendered.name in listed
     raise ProfileError(
         f"profile '{env.name}' has nothing to put in {rendered.name}: {why}",
         file=display(layer.path) if layer is not None and in_profile else None,

@@ -7,7 +7,7 @@ user can fix the profile in one step.
 
 # No `from __future__ import annotations`: NamedTuple makes each string annotation a
 # ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -30,6 +30,9 @@ DEFAULT_OUTPUTS = {
     "pip": ("environment.yml", "requirements.txt", "conda-lock-spec.yml"),
     "conda": ("environment.yml", "conda-lock-spec.yml"),
 }
+# Default outputs the locks rely on: conda-lock.yml's content_hash is conda-lock's hash of
+# conda-lock-spec.yml (``conda-lock --check-input-hash -f conda-lock-spec.yml``).
+LOCK_OUTPUTS = ("conda-lock-spec.yml",)
 _OS_LABEL = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
 # PEP 508 markers selecting each target platform.
 PLATFORM_MARKERS = {
@@ -228,7 +231,7 @@ class _Resolver:
             platforms=platforms,
             variables=dict(sorted(self.values.get("variables", {}).items())),
             provenance=dict(self.profile.provenance),
-            outputs=tuple(self.values.get("outputs") or DEFAULT_OUTPUTS[source]),
+            outputs=chosen_outputs(self.values.get("outputs", ()), source),
             catalog_sources=release.sources,
             omitted=self._omitted(release, packages),
         )
@@ -366,8 +369,38 @@ class _Resolver:
             if "pytorch" in self.values
             else ("cuda" if wanted and wanted.startswith("cu") else "python")
         )
+        if wanted is not None and self.values.get("pytorch", {}).get("version") is None:
+            pair = self._no_release_has_both(minor, wanted)
+            if pair is not None:
+                raise self.fail(key, *pair)
         first = problems[0]
         raise self.fail(key, first, self._fix_for(first, candidates))
+
+    def _no_release_has_both(self, minor: str, wanted: str) -> tuple[str, str] | None:
+        """(message, fix) when releases have ``wanted``'s builds and others have Python
+        ``minor`` wheels, but none has both: the message names both, each with its range."""
+        releases = self.catalog.releases
+        have_builds = [r for r in releases if wanted in r.variants]
+        have_python = [r for r in releases if minor in r.python]
+        if not have_builds or not have_python or any(r in have_python for r in have_builds):
+            return None
+        target = Variant.parse(wanted)
+        pythons = sorted({p for r in have_builds for p in r.python}, key=_minor_key)
+        newer = releases.index(have_python[0]) > releases.index(have_builds[-1])
+        nearest = have_python[0] if newer else have_python[-1]
+        others = [v.version or "" for v in nearest.variants_of(target.kind)]
+        kind = target.label.split()[0]
+        message = (
+            f"no torch release has {target.label} builds for Python {minor}: {target.label} "
+            f"builds exist for torch {have_builds[0].torch} to {have_builds[-1].torch}, with "
+            f"wheels for Python {pythons[0]} to {pythons[-1]}; Python {minor} wheels "
+            f"{'start' if newer else 'end'} with torch {nearest.torch}"
+            + (f", whose {kind} builds are {_join(others)}" if others else "")
+        )
+        fix = f'set python: "{pythons[-1] if newer else pythons[0]}" for {target.label}'
+        if others:
+            fix += f', or {target.kind}: "{others[0] if newer else others[-1]}" for Python {minor}'
+        return message, fix
 
     def _variant_for(self, release: Release, kind: str, wanted: str | None) -> Variant | None:
         if wanted is not None:
@@ -596,6 +629,23 @@ class _Resolver:
         if needs_pip and "pip" not in {conda_spec_name(s) for s in user}:
             deps.append("pip")
         return tuple(deps + user)
+
+
+def chosen_outputs(listed: Sequence[str], source: str) -> tuple[str, ...]:
+    """The outputs a profile renders: its plain names (or the defaults when it lists none),
+    then each '+NAME' it adds."""
+    plain = [name for name in listed if not name.startswith("+")]
+    added = [name[1:] for name in listed if name.startswith("+")]
+    return tuple(dict.fromkeys([*(plain or DEFAULT_OUTPUTS[source]), *added]))
+
+
+def dropped_defaults(env: ResolvedEnv) -> tuple[str, ...]:
+    """Default outputs that ``env``'s locks are made from, but that its outputs leave out."""
+    return tuple(name for name in LOCK_OUTPUTS if name not in env.outputs)
+
+
+def _minor_key(python: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in python.split(".") if part.isdigit())
 
 
 def _release_matches(wanted: tuple[int, ...], prefix: bool, torch: str) -> bool:
