@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from packaging.version import InvalidVersion, Version
 
 from ..catalog import PLATFORM_OS
-from .fetch import NotFound, UpdateError, get, shown
+from .fetch import REPODATA_LIMIT, Client, NotFound, UpdateError, shown
+from .parallel import run_all
+from .versions import valid
 
 # every platform the catalog records: a conda profile may target any of them
 SUBDIRS = tuple(PLATFORM_OS)
@@ -82,7 +83,7 @@ def torch_pin(depends: Iterable[object]) -> str | None:
         if found:
             try:
                 return str(Version(found.group(1)))
-            except InvalidVersion:
+            except (InvalidVersion, ValueError):
                 return None
     return None
 
@@ -108,10 +109,10 @@ def collect(repodata: object, since: Version | None, subdir: str = "") -> dict[s
             name = record.get("name") if isinstance(record, dict) else None
             if name != "pytorch" and name not in COMPANIONS:
                 continue
-            try:
-                version = Version(str(record["version"]))
-            except (KeyError, InvalidVersion):
+            parsed = valid(str(record["version"])) if "version" in record else None
+            if parsed is None:
                 continue
+            version = parsed
             depends = [d for d in record.get("depends") or () if isinstance(d, str)]
             builds = _record_builds(str(record.get("build", "")), depends, subdir)
             if name == "pytorch":
@@ -129,18 +130,14 @@ def collect(repodata: object, since: Version | None, subdir: str = "") -> dict[s
 
 
 def read_channel(
-    subdir_url: Callable[[str], str],
-    *,
-    since: Version | None,
-    timeout: float,
-    retries: int,
+    client: Client, subdir_url: Callable[[str], str], *, since: Version | None
 ) -> dict[str, CondaBuilds]:
     """Merge every subdir's pytorch builds (a 404 subdir has none)."""
 
     def one(subdir: str) -> dict[str, CondaBuilds]:
         url = subdir_url(subdir)
         try:
-            answer = get(url, accept="application/json", timeout=timeout, retries=retries)
+            answer = client.get(url, accept="application/json", limit=REPODATA_LIMIT)
         except NotFound:
             return {}
         try:
@@ -153,8 +150,7 @@ def read_channel(
             ) from None
 
     merged: dict[str, CondaBuilds] = {}
-    with ThreadPoolExecutor(max_workers=len(SUBDIRS)) as pool:
-        for part in pool.map(one, SUBDIRS):
-            for version, builds in part.items():
-                merged.setdefault(version, CondaBuilds()).add(builds)
+    for part in run_all(client, one, SUBDIRS):
+        for version, builds in part.items():
+            merged.setdefault(version, CondaBuilds()).add(builds)
     return merged
