@@ -188,6 +188,25 @@ def _connection(
     return connection
 
 
+def _connect(
+    addresses: list[tuple[Any, ...]], timeout: float | None, source: tuple[str, int] | None
+) -> socket.socket:
+    """``socket.create_connection`` over addresses already looked up."""
+    error: OSError | None = None
+    for family, kind, protocol, _, address in addresses:
+        sock = socket.socket(family, kind, protocol)
+        try:
+            sock.settimeout(timeout)
+            if source:
+                sock.bind(source)
+            sock.connect(address)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error or OSError("no address to connect to")
+
+
 @functools.cache
 def _tls() -> ssl.SSLContext:
     return ssl.create_default_context()
@@ -232,6 +251,10 @@ class Client:
         self._lock = threading.Lock()
         self._auth: dict[tuple[str, str, int], str] = {}
         self._down: dict[tuple[str, str, int], str] = {}
+        # (host, port) -> its addresses, looked up once per update: sixteen threads asking the
+        # resolver at once lose answers to some site resolvers, each loss costing 5 s
+        self._addresses: dict[tuple[str, int], list[tuple[Any, ...]]] = {}
+        self._lookups: dict[tuple[str, int], threading.Lock] = {}
         self._cancelled = threading.Event()
 
     # -- bookkeeping -----------------------------------------------------------------------
@@ -365,6 +388,7 @@ class Client:
             path = urlunsplit(parts._replace(fragment=""))
             headers.update(_proxy_headers(proxy))
         connection = _connection(scheme, host, port, deadline, proxy)
+        connection._create_connection = self._connector  # type: ignore[attr-defined]
         try:
             connection.request("GET", path, headers=headers)
             answer = connection.getresponse()
@@ -386,6 +410,19 @@ class Client:
                 raise Cancelled(f"reading {shown(url)} was cancelled") from None
             raise _Retry(_reason(exc)) from None
         return answer.status, answer, connection
+
+    def _connector(
+        self, address: tuple[str, int], timeout: float | None, source: Any = None
+    ) -> socket.socket:
+        """Connect as http.client would, the name looked up once per host and update."""
+        host, port = address
+        key = (host.lower(), port)
+        with self._lock:
+            lookup = self._lookups.setdefault(key, threading.Lock())
+        with lookup:
+            if key not in self._addresses:
+                self._addresses[key] = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        return _connect(self._addresses[key], timeout, source)
 
     def _finish(
         self,

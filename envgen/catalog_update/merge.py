@@ -89,6 +89,10 @@ def _show(value: Any) -> str:
     return "none" if value is None else str(value)
 
 
+def _by_version(item: tuple[str, str]) -> Version:
+    return Version(item[0])
+
+
 def _grouped(facts: list[tuple[str, str]]) -> str:
     """``Python, variants [page]; torchvision 0.22.1 [range]``: facts grouped by how read."""
     order: dict[str, list[str]] = {}
@@ -166,10 +170,11 @@ class _Merger:
             self.add_new(releases)
         releases.sort(key=lambda e: Version(str(e["torch"])))
         self.unpaired()
-        if self.readings.pypi is not None:
+        if self.readings.pypi is not None and releases:
             known = {str(e["torch"]) for e in releases}
+            oldest = Version(str(releases[0]["torch"]))  # the catalog starts there on purpose
             for version in sorted(self.readings.pypi.torch_releases - known, key=Version):
-                if self.in_scope(version):
+                if self.in_scope(version) and Version(version) > oldest:
                     self.summary.notes.append(
                         f"PyPI has torch {version}, which the catalog lacks: an update that "
                         "reads PyTorch's index adds it with its variants"
@@ -303,15 +308,15 @@ class _Merger:
         _, pins = self.pins
         for package in COMPANIONS:
             named = self.recorded_companions[package]
-            for release, bound in sorted(pins.bounds.get(package, {}).items()):
+            for release, bound in sorted(pins.bounds.get(package, {}).items(), key=_by_version):
                 if release not in named:
+                    said = f"requires torch{bound}" if bound[:1] in "=<>~!" else f"has {bound}"
                     self.summary.notes.append(
-                        f"{package} {release} requires "
-                        + (f"torch{bound}" if bound[:1] in "=<>~!" else f"{bound}")
-                        + " and pins no torch exactly: paired with no release (the catalog "
-                        "pairs such a release by hand, where a second source does)"
+                        f"{package} {release} {said} and pins no torch exactly: the update pairs "
+                        "it with no release (the catalog pairs such a release by hand, where a "
+                        "second source does)"
                     )
-            for release, why in sorted(pins.unread.get(package, {}).items()):
+            for release, why in sorted(pins.unread.get(package, {}).items(), key=_by_version):
                 if release not in named:
                     self.summary.not_observed.append(f"{package} {release}: its torch pin ({why})")
 

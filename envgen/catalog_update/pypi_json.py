@@ -265,8 +265,8 @@ def _read_companions(
     file_url: Callable[[str], str],
     oldest: Mapping[str, Version | None],
 ) -> CompanionPins:
-    """The torch pin of every release of each companion from ``oldest[package]`` on: the
-    smallest wheel of each is read (a range read costs the same; a full download does not)."""
+    """The torch pin of every release of each companion from ``oldest[package]`` on, from one
+    wheel's METADATA each."""
     wanted: list[tuple[str, IndexFile]] = []
     unread: dict[str, dict[str, str]] = {}
     for package, floor in oldest.items():
@@ -279,9 +279,16 @@ def _read_companions(
                 if release.files:
                     unread.setdefault(package, {})[version] = "PyPI has no wheel of it"
                 continue
+            # The Linux x86_64 wheel: the others' METADATA may name a bare ``torch`` (the
+            # aarch64 wheels of torchvision 0.14-0.15 do); the smallest of those, in case the
+            # server refuses ranges and the whole wheel has to be read.
             item = min(
-                (i for i, _, _ in found),
-                key=lambda i: (release.sizes.get(i.filename, 1 << 62), i.filename),
-            )
+                found,
+                key=lambda f: (
+                    "linux-64" not in f[1],
+                    release.sizes.get(f[0].filename, 1 << 62),
+                    f[0].filename,
+                ),
+            )[0]
             wanted.append((package, IndexFile(item.filename, file_url(item.url), None)))
     return read_pins(client, wanted, None, unread)
