@@ -142,9 +142,9 @@ def read_channel(
             return {}
         try:
             return collect(json.loads(answer.body), since, subdir)
-        except (ValueError, TypeError, AttributeError) as exc:
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:
             raise UpdateError(
-                f"{shown(url)} is not a conda repodata.json ({exc})",
+                f"{shown(url)} is not a conda repodata.json ({exc!s:.100})",
                 fix="check that the channel URL (or its mirror) serves repodata.json; "
                 "the catalog was not changed",
             ) from None

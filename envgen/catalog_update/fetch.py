@@ -31,10 +31,10 @@ from ..errors import EnvgenError
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 2
-# The largest answers an update reads. PyPI's torch JSON is under 1 MiB and the biggest page of
-# PyTorch's index a few MiB; a METADATA file is tens of KiB. Both caps hold before and after
-# gzip, so a small compressed bomb is refused like a large body.
-PAGE_LIMIT = 64 << 20
+# The largest answers an update reads. PyPI's torch JSON is under 1 MiB and a page of PyTorch's
+# index well under that; a METADATA file is tens of KiB. Both caps hold before and after gzip,
+# so a small compressed bomb is refused like a large body; sixteen reads at once stay bounded.
+PAGE_LIMIT = 16 << 20
 METADATA_LIMIT = 4 << 20
 # conda-forge's linux-64 repodata.json is a few hundred MiB uncompressed.
 REPODATA_LIMIT = 1 << 30
@@ -404,6 +404,9 @@ class Client:
             with self._lock:
                 self._down[origin] = why
             raise Unreachable(f"cannot reach {shown(url)} ({why})") from None
+        except TimeoutError:
+            connection.close()
+            raise _Retry(f"no whole answer within {self.timeout:g} s") from None
         except (OSError, http.client.HTTPException) as exc:
             connection.close()
             if self.cancelled:

@@ -351,6 +351,11 @@ class _Merger:
             releases.append(entry)
             self.summary.read_as.add("page")
             self.summary.added.append(self.describe_new(version, entry))
+        if index.triton_skipped:
+            self.summary.notes.append(
+                f"triton pins were read for the newest new releases only; "
+                f"{index.triton_skipped} older new ones were not checked"
+            )
 
     def describe_new(self, version: str, entry: Mapping[str, Any]) -> str:
         index = self.readings.index
@@ -378,11 +383,6 @@ class _Merger:
                     )
         for variant, why in sorted((index.triton_unread.get(version) or {}).items()):
             self.summary.not_observed.append(f"torch {version}+{variant}: triton pin ({why})")
-        if version == max(index.torch, key=Version) and index.triton_skipped:
-            self.summary.notes.append(
-                f"triton pins were read for the newest new releases only; "
-                f"{index.triton_skipped} older new ones were not checked"
-            )
         return line
 
 

@@ -143,7 +143,7 @@ class _Project:
 def _json(body: bytes, url: str) -> dict[str, Any]:
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise UpdateError(
             f"{shown(url)} is not a PyPI JSON API answer ({exc!s:.80})", fix=_FIX
         ) from None

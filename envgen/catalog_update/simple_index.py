@@ -49,8 +49,8 @@ def _malformed(answer: Response, why: str) -> UpdateError:
 def _from_json(answer: Response) -> list[IndexFile]:
     try:
         data = json.loads(answer.body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise _malformed(answer, f"its JSON does not parse: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _malformed(answer, f"its JSON does not parse: {exc!s:.100}") from None
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         raise _malformed(answer, "no 'files' list in its JSON")
     files = []

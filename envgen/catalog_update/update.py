@@ -111,9 +111,15 @@ def update_catalog(
     requests = client.requests
     result = data if base_data is None else _difference(data, base_data, own)
     content = dump_catalog(result, header_of(text))
-    _check(content, result if base_data is None else merge_overlay(base_data, result), target)
+    write = summary.has_changes and not options.dry_run and content != text
+    # the file is parsed back only when it is to be written (a dry run shows the summary)
+    _check(
+        content if write else None,
+        result if base_data is None else merge_overlay(base_data, result),
+        target,
+    )
     written = False
-    if summary.has_changes and not options.dry_run and content != text:
+    if write:
         from ..output import write_atomic
 
         try:
@@ -268,12 +274,12 @@ def _difference(
     return result
 
 
-def _check(content: str, data: Mapping[str, Any], target: Path) -> None:
+def _check(content: str | None, data: Mapping[str, Any], target: Path) -> None:
     """Refuse to write a catalog envgen itself could not load: that would be a bug here."""
     import yaml
 
     from ..catalog import _build
 
-    if yaml.load(content, Loader=_LOADER) is None:  # noqa: S506 - a safe loader
+    if content is not None and yaml.load(content, Loader=_LOADER) is None:  # noqa: S506
         raise AssertionError(f"the updated catalog for {target} is empty")
     _build(data, "")
