@@ -148,20 +148,36 @@ def test_a_companion_with_only_a_lower_bound_pairs_with_no_release(
     catalog_server: CatalogServer, shipped: dict[str, Any], catalog_copy: Path
 ) -> None:
     """torchaudio 2.11.1 says ``torch>=2.11``: compatible with several releases, published with
-    none of them by that metadata alone. The update records no pairing and says so."""
+    none of them by that metadata alone. The catalog records it by hand for 2.15.0 (uploaded
+    the same day; unverified), which an update keeps and says why; a later release of the
+    same kind is named in the notes and paired with nothing."""
     catalog_server.behave_like("proxy")
     publish_catalog(catalog_server, shipped)
-    metadata = "Metadata-Version: 2.1\nName: torchaudio\nVersion: 2.11.1\n"
-    metadata += "Requires-Dist: torch>=2.11\n\n"
-    name = "torchaudio-2.11.1-py3-none-manylinux_2_28_x86_64.whl"
-    catalog_server.add_pypi_file("torchaudio", "2.11.1", name, metadata)
+    catalog_server.pypi["torchaudio"].pop("2.11.1")
+    for version in ("2.11.1", "2.11.2"):
+        metadata = f"Metadata-Version: 2.1\nName: torchaudio\nVersion: {version}\n"
+        metadata += "Requires-Dist: torch>=2.11\n\n"
+        name = f"torchaudio-{version}-py3-none-manylinux_2_28_x86_64.whl"
+        catalog_server.add_pypi_file("torchaudio", version, name, metadata)
+    before = catalog_copy.read_bytes()
 
     result = update_catalog(_options(catalog_server, sources=frozenset({"pypi"})), catalog_copy)
 
-    assert not result.summary.has_changes
+    assert not result.summary.has_changes and catalog_copy.read_bytes() == before
     assert (
-        "torchaudio 2.11.1 requires torch>=2.11 and pins no torch exactly: the update pairs it "
+        "torch 2.15.0: torchaudio 2.11.1 (its METADATA says torch>=2.11, not ==2.15.0)"
+        in result.summary.kept
+    )
+    assert (
+        "torchaudio 2.11.2 requires torch>=2.11 and pins no torch exactly: the update pairs it "
         "with no release" in "\n".join(result.summary.notes)
+    )
+    entry = next(e for e in shipped["releases"] if e["torch"] == "2.15.0")
+    assert entry["torchaudio"] == "2.11.1" and entry["verified"] is False
+    assert all(
+        e["torchaudio"] is None
+        for e in shipped["releases"]
+        if e["torch"] in ("2.12.0", "2.12.1", "2.13.0", "2.14.0", "2.14.1")
     )
 
 

@@ -31,6 +31,9 @@ _DEPENDS_CUDA = re.compile(r"^cuda-version\s*>=?\s*(\d+)\.(\d+)")
 _DEPENDS_TORCH = re.compile(r"^(?:pytorch|libtorch)\s+(?:==|>=)?\s*(\d+\.\d+(?:\.\d+)?)(?:\.\*)?")
 
 
+_DEPENDS_PYTHON = re.compile(r"^(?:python_abi\s+|python\s+>=)(\d+\.\d+)")
+
+
 @dataclass
 class Builds:
     """The builds of one version of one package (or of the companions pinning one pytorch)."""
@@ -38,11 +41,18 @@ class Builds:
     cuda: set[str] = field(default_factory=set)
     cpu: bool = False
     subdirs: set[str] = field(default_factory=set)
+    cuda_platforms: dict[str, set[str]] = field(default_factory=dict)  # CUDA -> subdirs
+    cpu_platforms: set[str] = field(default_factory=set)
+    python: set[str] = field(default_factory=set)
 
     def add(self, other: Builds) -> None:
         self.cuda |= other.cuda
         self.cpu = self.cpu or other.cpu
         self.subdirs |= other.subdirs
+        for version, subdirs in other.cuda_platforms.items():
+            self.cuda_platforms.setdefault(version, set()).update(subdirs)
+        self.cpu_platforms |= other.cpu_platforms
+        self.python |= other.python
 
 
 @dataclass
@@ -58,9 +68,12 @@ class CondaBuilds(Builds):
                 for version, builds in versions.items():
                     mine.setdefault(version, Builds()).add(builds)
 
-    def companion(self, package: str) -> str | None:
-        """The newest release of ``package`` built against this pytorch."""
+    def companion(self, package: str, preferred: str | None = None) -> str | None:
+        """``preferred`` (PyTorch's pair) when conda-forge built it against this pytorch, else
+        the newest release of ``package`` built against it."""
         versions = self.companions.get(package) or {}
+        if preferred is not None and preferred in versions:
+            return preferred
         return max(versions, key=Version) if versions else None
 
 
@@ -89,12 +102,19 @@ def torch_pin(depends: Iterable[object]) -> str | None:
 
 
 def _record_builds(build: str, depends: Iterable[str], subdir: str) -> Builds:
+    depends = list(depends)
     builds = Builds(subdirs={subdir} if subdir else set())
     cuda = _cuda_of(build, depends)
     if cuda:
         builds.cuda.add(cuda)
+        builds.cuda_platforms[cuda] = set(builds.subdirs)
     elif build.startswith("cpu"):
         builds.cpu = True
+        builds.cpu_platforms = set(builds.subdirs)
+    for dep in depends:
+        found = _DEPENDS_PYTHON.match(dep)
+        if found:
+            builds.python.add(found.group(1))
     return builds
 
 

@@ -38,16 +38,22 @@ def merge_conda(
     used: set[str],
 ) -> None:
     recorded: dict[str, Any] = data.get("conda_forge") or {}
+    paired = {str(e["torch"]): e for e in data.get("releases") or ()}
     summary.read_as.add("repodata")
     for version in sorted(conda, key=Version):
         builds = conda[version]
         cuda = sorted(builds.cuda, key=_minor_key)
         new: dict[str, Any] = {"cuda": cuda, "cpu": builds.cpu}
         new["platforms"] = _platforms(builds.subdirs)
+        new["cuda_platforms"] = {c: _platforms(builds.cuda_platforms.get(c, set())) for c in cuda}
+        new["cpu_platforms"] = _platforms(builds.cpu_platforms)
+        if builds.python:
+            new["python"] = sorted(builds.python, key=_minor_key)
         for package in COMPANIONS:
-            companion = builds.companion(package)
+            pair = (paired.get(version) or {}).get(package)
+            companion = builds.companion(package, str(pair) if pair else None)
+            new[package] = companion
             if companion is not None:
-                new[package] = companion
                 _companion_gaps(version, package, companion, builds, summary)
         old = recorded.get(version)
         old_facts = None
@@ -61,7 +67,7 @@ def merge_conda(
         kinds = [f"CUDA {c}" for c in cuda] + (["CPU"] if builds.cpu else [])
         what = [", ".join(kinds)] if kinds else []
         what += [", ".join(new["platforms"])] if new["platforms"] else []
-        what += [f"{p} {new[p]}" for p in COMPANIONS if p in new]
+        what += [f"{p} {new[p]}" for p in COMPANIONS if new.get(p)]
         was = " (new)" if old_facts is None else f" (was {_show(old_facts)})"
         summary.conda.append(f"pytorch {version}: {'; '.join(what)}{was}")
         previous = list(old.get("sources", [])) if old else []
