@@ -94,7 +94,7 @@ def test_uv_installs_the_pylock_for_this_platform(
 ) -> None:
     assert run_cli(capsys, "lock", "gpu", "--no-conda", "--pylock").code == 0
     locked = project / "envs" / "gpu" / "pylock.toml"
-    # behind a mirror, by the README's recipe: the URLs rewritten, the hashes unchanged
+    # behind a mirror, by docs/committed-files.md's recipe: the URLs rewritten, hashes unchanged
     path = through_mirrors(locked, torch_indexes.mirrors, tmp_path / "pylock.toml")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
