@@ -12,6 +12,7 @@ redirect to another one, and never appear in a message.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import http.client
 import io
@@ -43,6 +44,7 @@ REPODATA_LIMIT = 1 << 30
 REQUEST_BUDGET = 5000
 MAX_REDIRECTS = 5
 _CHUNK = 1 << 16
+_SLICE = 0.2  # seconds a read waits before it looks whether the update was cancelled
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Worth a second try: the server or a proxy may recover. 4xx answers will not change.
 _RETRY_STATUS = {429, 500, 502, 503, 504}
@@ -134,24 +136,37 @@ def _basic(user: str, password: str) -> str:
 
 
 class _DeadlineIO(io.RawIOBase):
-    """A socket's reads, each allowed only the time left until the request's deadline."""
+    """A socket's reads, each allowed only the time left until the request's deadline, and
+    given up within a fraction of a second once the update is cancelled."""
 
-    def __init__(self, raw: Any, sock: socket.socket, deadline: float) -> None:
+    def __init__(
+        self, raw: Any, sock: socket.socket, deadline: float, cancelled: threading.Event
+    ) -> None:
         super().__init__()
         self._raw = raw  # the socket's own reader, which keeps the socket open while it is
         self._sock = sock
         self._deadline = deadline
+        self._cancelled = cancelled
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the request ran past its deadline")
-        self._sock.settimeout(left)
-        read: int = self._raw.readinto(buffer)
-        return read
+        while True:
+            if self._cancelled.is_set():
+                raise ConnectionAbortedError("the update was cancelled")
+            left = self._deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the request ran past its deadline")
+            # Short waits, not one of ``left``: a cancel must not wait for a silent server.
+            # The socket's own recv_into, not its reader's: that one refuses to read again
+            # after a timeout.
+            self._sock.settimeout(min(left, _SLICE))
+            try:
+                read: int = self._sock.recv_into(buffer)
+            except TimeoutError:
+                continue
+            return read
 
     def close(self) -> None:
         self._raw.close()
@@ -161,13 +176,26 @@ class _DeadlineIO(io.RawIOBase):
 class _Answer(http.client.HTTPResponse):
     """An HTTP response whose status line, headers and body all read against one deadline."""
 
-    def __init__(self, sock: socket.socket, *args: Any, deadline: float, **kw: Any) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        *args: Any,
+        deadline: float,
+        cancelled: threading.Event,
+        **kw: Any,
+    ) -> None:
         super().__init__(sock, *args, **kw)
-        self.fp = io.BufferedReader(_DeadlineIO(self.fp.detach(), sock, deadline))
+        raw = self.fp.detach()
+        self.fp = io.BufferedReader(_DeadlineIO(raw, sock, deadline, cancelled))
 
 
 def _connection(
-    scheme: str, host: str, port: int, deadline: float, proxy: str | None
+    scheme: str,
+    host: str,
+    port: int,
+    deadline: float,
+    proxy: str | None,
+    cancelled: threading.Event,
 ) -> http.client.HTTPConnection:
     left = max(deadline - time.monotonic(), 0.001)
     connection: http.client.HTTPConnection
@@ -184,7 +212,9 @@ def _connection(
             connection.set_tunnel(host, port, headers=_proxy_headers(proxy))
     else:
         connection = http.client.HTTPConnection(target_host, target_port, timeout=left)
-    connection.response_class = functools.partial(_Answer, deadline=deadline)  # type: ignore[assignment]
+    connection.response_class = functools.partial(  # type: ignore[assignment]
+        _Answer, deadline=deadline, cancelled=cancelled
+    )
     return connection
 
 
@@ -253,13 +283,25 @@ class Client:
         self._down: dict[tuple[str, str, int], str] = {}
         # (host, port) -> its addresses, looked up once per update: sixteen threads asking the
         # resolver at once lose answers to some site resolvers, each loss costing 5 s
-        self._addresses: dict[tuple[str, int], list[tuple[Any, ...]]] = {}
+        self._addresses: dict[tuple[str, int], list[tuple[Any, ...]] | OSError] = {}
         self._lookups: dict[tuple[str, int], threading.Lock] = {}
+        self._open: set[http.client.HTTPConnection] = set()  # in flight, for cancel()
         self._cancelled = threading.Event()
 
     # -- bookkeeping -----------------------------------------------------------------------
     def cancel(self) -> None:
+        """End every request: later ones at once, those in flight at their next read (their
+        sockets are shut down, so a read blocked on a silent server returns now)."""
         self._cancelled.set()
+        with self._lock:
+            connections = list(self._open)
+        for connection in connections:
+            sock = connection.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    # the plain socket's shutdown, under TLS too: it wakes a blocked read
+                    # without touching the TLS state another thread is reading with
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     @property
     def cancelled(self) -> bool:
@@ -343,7 +385,7 @@ class Client:
                     continue
                 return self._finish(url, status, answer, limit, deadline)
             finally:
-                connection.close()
+                self._close(connection)
         raise UpdateError(f"{shown(url)} redirects more than {MAX_REDIRECTS} times")
 
     def _redirect(self, url: str, answer: http.client.HTTPResponse) -> str:
@@ -387,45 +429,59 @@ class Client:
         if proxy is not None and scheme == "http":
             path = urlunsplit(parts._replace(fragment=""))
             headers.update(_proxy_headers(proxy))
-        connection = _connection(scheme, host, port, deadline, proxy)
+        connection = _connection(scheme, host, port, deadline, proxy, self._cancelled)
         connection._create_connection = self._connector  # type: ignore[attr-defined]
+        with self._lock:
+            self._open.add(connection)
         try:
             connection.request("GET", path, headers=headers)
             answer = connection.getresponse()
         except socket.gaierror as exc:
-            connection.close()
+            self._close(connection)
             why = f"the name {host} does not resolve: {exc.strerror or exc}"
             with self._lock:
                 self._down[origin] = why
             raise Unreachable(f"cannot reach {shown(url)} ({why})") from None
         except ConnectionRefusedError:
-            connection.close()
+            self._close(connection)
             why = f"{host}:{port} refuses connections"
             with self._lock:
                 self._down[origin] = why
             raise Unreachable(f"cannot reach {shown(url)} ({why})") from None
         except TimeoutError:
-            connection.close()
+            self._close(connection)
             raise _Retry(f"no whole answer within {self.timeout:g} s") from None
         except (OSError, http.client.HTTPException) as exc:
-            connection.close()
+            self._close(connection)
             if self.cancelled:
                 raise Cancelled(f"reading {shown(url)} was cancelled") from None
             raise _Retry(_reason(exc)) from None
         return answer.status, answer, connection
 
+    def _close(self, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            self._open.discard(connection)
+        connection.close()
+
     def _connector(
         self, address: tuple[str, int], timeout: float | None, source: Any = None
     ) -> socket.socket:
-        """Connect as http.client would, the name looked up once per host and update."""
+        """Connect as http.client would, the name looked up once per host and update (a
+        failed lookup too: the threads waiting for it get its error, not a lookup each)."""
         host, port = address
         key = (host.lower(), port)
         with self._lock:
             lookup = self._lookups.setdefault(key, threading.Lock())
         with lookup:
             if key not in self._addresses:
-                self._addresses[key] = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-        return _connect(self._addresses[key], timeout, source)
+                try:
+                    self._addresses[key] = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+                except OSError as exc:
+                    self._addresses[key] = exc
+            found = self._addresses[key]
+        if isinstance(found, OSError):
+            raise type(found)(*found.args)
+        return _connect(found, timeout, source)
 
     def _finish(
         self,

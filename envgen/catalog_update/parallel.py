@@ -1,9 +1,11 @@
 """Run an update's reads side by side, and stop all of them at once.
 
-Not ``concurrent.futures``: its worker threads are joined when the interpreter exits, so a Ctrl-C
-while a read hangs either waits for the read's deadline or, pressed again, prints a traceback from
-that join. These workers are daemon threads; the first failure (or a Ctrl-C in the waiting main
-thread) cancels the client's requests and returns at once, and the process may exit without them.
+Not ``concurrent.futures``: on a Ctrl-C its ``with`` block waits for every queued read, each up
+to its deadline, and a second Ctrl-C then prints a traceback from the interpreter's join. Here
+the first failure (or a Ctrl-C in the waiting main thread) cancels the client, which shuts the
+sockets in flight; the workers, which take no new read once cancelled, end within moments and
+are joined before the failure is raised. No worker outlives ``run_all``: a thread still inside a
+C call (a DNS lookup, a TLS read) while the interpreter shuts down can crash the process.
 """
 
 from __future__ import annotations
@@ -57,13 +59,27 @@ def run_all(
                 if state["finished"] == len(items):
                     done.set()
 
-    for _ in range(min(workers, len(items))):
-        threading.Thread(target=worker, daemon=True, name="envgen-update").start()
+    threads = [
+        threading.Thread(target=worker, daemon=True, name="envgen-update")
+        for _ in range(min(workers, len(items)))
+    ]
+    for thread in threads:
+        thread.start()
     try:
         done.wait()
     except BaseException:
-        client.cancel()  # Ctrl-C: in-flight reads end at their next chunk; nobody waits for them
+        client.cancel()  # Ctrl-C: the reads in flight end now
+        with lock:
+            failures.append(KeyboardInterrupt())  # no worker takes another item
+        _join(threads)
         raise
+    _join(threads)
     if failures:
         raise failures[0]
     return cast("list[R]", results)  # every slot was filled
+
+
+def _join(threads: list[threading.Thread]) -> None:
+    """Wait for the workers; a second Ctrl-C while they stop leaves them to the process."""
+    for thread in threads:
+        thread.join()

@@ -466,6 +466,29 @@ def test_a_page_with_many_releases_merges_in_linear_time(
     assert catalog.read_bytes() == CATALOG_FILE.read_bytes()
 
 
+def _one_broken_page(handler: Handler) -> None:
+    if handler.path.endswith("/cpu/torch/"):
+        return handler.send(b'{"files": [{"filen', JSON_TYPE)
+    handler.owner.stop.wait(BOUND_S)  # every other read hangs
+
+
+ROUNDS = count("ENVGEN_FAILURE_ROUNDS", 3)
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_a_failure_stops_the_other_reads_before_the_process_ends(
+    catalog: Path, tmp_path: Path, round_: int
+) -> None:
+    """One page is malformed while fifteen reads hang: exit 2 at once. A worker left inside a
+    C call (a read, a DNS lookup) while the interpreter shut down crashed the process (exit
+    139, one run in three here with PyTorch's index unreachable)."""
+    with hostile(_one_broken_page) as server:
+        args = _update(catalog, server.url, "--since", "2.15", "--timeout", "25")
+        run = envgen([*args, "--variant", "cu126", "--variant", "cu128"], tmp_path)
+    _held(run, catalog)
+    assert "is not a valid simple-index page" in run.err and run.seconds < 10, run
+
+
 # -- issue 20: Ctrl-C -------------------------------------------------------------------------
 INTERRUPTS = count("ENVGEN_INTERRUPTS", 3)
 
