@@ -11,24 +11,19 @@ redirect to another one, and never appear in a message.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import functools
 import http.client
-import io
-import os
 import re
 import socket
-import ssl
 import threading
 import time
-import urllib.request
 import zlib
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from ..errors import EnvgenError
+from .connection import basic, connect_to, open_connection, proxy_for, proxy_headers
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 2
@@ -44,8 +39,6 @@ REPODATA_LIMIT = 1 << 30
 REQUEST_BUDGET = 5000
 MAX_REDIRECTS = 5
 _CHUNK = 1 << 16
-_SLICE = 0.2  # seconds a read waits before it looks whether the update was cancelled
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Worth a second try: the server or a proxy may recover. 4xx answers will not change.
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -126,138 +119,6 @@ def _bare(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-def _expand(value: str) -> str:
-    return _PLACEHOLDER.sub(lambda m: os.environ.get(m.group(1), ""), unquote(value))
-
-
-def _basic(user: str, password: str) -> str:
-    token = base64.b64encode(f"{_expand(user)}:{_expand(password)}".encode()).decode()
-    return f"Basic {token}"
-
-
-class _DeadlineIO(io.RawIOBase):
-    """A socket's reads, each allowed only the time left until the request's deadline, and
-    given up within a fraction of a second once the update is cancelled."""
-
-    def __init__(
-        self, raw: Any, sock: socket.socket, deadline: float, cancelled: threading.Event
-    ) -> None:
-        super().__init__()
-        self._raw = raw  # the socket's own reader, which keeps the socket open while it is
-        self._sock = sock
-        self._deadline = deadline
-        self._cancelled = cancelled
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while True:
-            if self._cancelled.is_set():
-                raise ConnectionAbortedError("the update was cancelled")
-            left = self._deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("the request ran past its deadline")
-            # Short waits, not one of ``left``: a cancel must not wait for a silent server.
-            # The socket's own recv_into, not its reader's: that one refuses to read again
-            # after a timeout.
-            self._sock.settimeout(min(left, _SLICE))
-            try:
-                read: int = self._sock.recv_into(buffer)
-            except TimeoutError:
-                continue
-            return read
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
-class _Answer(http.client.HTTPResponse):
-    """An HTTP response whose status line, headers and body all read against one deadline."""
-
-    def __init__(
-        self,
-        sock: socket.socket,
-        *args: Any,
-        deadline: float,
-        cancelled: threading.Event,
-        **kw: Any,
-    ) -> None:
-        super().__init__(sock, *args, **kw)
-        raw = self.fp.detach()
-        self.fp = io.BufferedReader(_DeadlineIO(raw, sock, deadline, cancelled))
-
-
-def _connection(
-    scheme: str,
-    host: str,
-    port: int,
-    deadline: float,
-    proxy: str | None,
-    cancelled: threading.Event,
-) -> http.client.HTTPConnection:
-    left = max(deadline - time.monotonic(), 0.001)
-    connection: http.client.HTTPConnection
-    target_host, target_port = host, port
-    if proxy is not None:
-        proxy_parts = urlsplit(proxy)
-        target_host = proxy_parts.hostname or ""
-        target_port = proxy_parts.port or (443 if proxy_parts.scheme == "https" else 80)
-    if scheme == "https":
-        connection = http.client.HTTPSConnection(
-            target_host, target_port, timeout=left, context=_tls()
-        )
-        if proxy is not None:
-            connection.set_tunnel(host, port, headers=_proxy_headers(proxy))
-    else:
-        connection = http.client.HTTPConnection(target_host, target_port, timeout=left)
-    connection.response_class = functools.partial(  # type: ignore[assignment]
-        _Answer, deadline=deadline, cancelled=cancelled
-    )
-    return connection
-
-
-def _connect(
-    addresses: list[tuple[Any, ...]], timeout: float | None, source: tuple[str, int] | None
-) -> socket.socket:
-    """``socket.create_connection`` over addresses already looked up."""
-    error: OSError | None = None
-    for family, kind, protocol, _, address in addresses:
-        sock = socket.socket(family, kind, protocol)
-        try:
-            sock.settimeout(timeout)
-            if source:
-                sock.bind(source)
-            sock.connect(address)
-            return sock
-        except OSError as exc:
-            sock.close()
-            error = exc
-    raise error or OSError("no address to connect to")
-
-
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    return ssl.create_default_context()
-
-
-def _proxy_headers(proxy: str) -> dict[str, str]:
-    parts = urlsplit(proxy)
-    if parts.username is None and parts.password is None:
-        return {}
-    return {"Proxy-Authorization": _basic(parts.username or "", parts.password or "")}
-
-
-def _proxy_for(scheme: str, host: str) -> str | None:
-    """The proxy urllib would use for this scheme and host (``https_proxy``, ``no_proxy`` …)."""
-    proxies = urllib.request.getproxies()
-    proxy = proxies.get(scheme)
-    if not proxy or urllib.request.proxy_bypass(host):
-        return None
-    return proxy if "://" in proxy else f"http://{proxy}"
-
-
 class Client:
     """The HTTP reads of one update, shared by its threads.
 
@@ -335,7 +196,7 @@ class Client:
         """``url`` without credentials; any it carried are kept for its origin."""
         parts = urlsplit(url)
         if parts.username is not None or parts.password is not None:
-            header = _basic(parts.username or "", parts.password or "")
+            header = basic(parts.username or "", parts.password or "")
             with self._lock:
                 self._auth[_origin(url)] = header
         return _bare(url)
@@ -424,12 +285,12 @@ class Client:
             headers["Accept-Encoding"] = "identity"  # ranges of the file, not of a gzip of it
         if auth is not None:
             headers["Authorization"] = auth
-        proxy = _proxy_for(scheme, host)
+        proxy = proxy_for(scheme, host)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if proxy is not None and scheme == "http":
             path = urlunsplit(parts._replace(fragment=""))
-            headers.update(_proxy_headers(proxy))
-        connection = _connection(scheme, host, port, deadline, proxy, self._cancelled)
+            headers.update(proxy_headers(proxy))
+        connection = open_connection(scheme, host, port, deadline, proxy, self._cancelled)
         connection._create_connection = self._connector  # type: ignore[attr-defined]
         with self._lock:
             self._open.add(connection)
@@ -481,7 +342,7 @@ class Client:
             found = self._addresses[key]
         if isinstance(found, OSError):
             raise type(found)(*found.args)
-        return _connect(found, timeout, source)
+        return connect_to(found, timeout, source)
 
     def _finish(
         self,
