@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .catalog import Catalog, load_catalog
+from .catalog import Catalog, CondaForgeBuilds, load_catalog
 from .config import DEFAULT_OUTPUT, ProjectConfig, load_config
 from .digest import FORMAT, changed_parts
 from .errors import OutputError, ProfileError, TemplateError
@@ -292,8 +292,16 @@ def catalog_facts(catalog: Catalog, env: ResolvedEnv) -> dict[str, Any]:
         entry["variants"] = {env.variant.name: list(release.variants.get(env.variant.name, ()))}
         facts["release"] = entry
     if env.source == "conda":
-        facts["conda_forge"] = list(catalog.conda_forge.get(env.torch, ()))
+        builds = catalog.conda_forge.get(env.torch)
+        facts["conda_forge"] = conda_facts(builds) if builds is not None else None
     return facts
+
+
+def conda_facts(builds: CondaForgeBuilds) -> dict[str, Any]:
+    """A conda_forge entry as plain data (``show --json``, the inputs digest)."""
+    data = builds._asdict()
+    data["cuda_platforms"] = {k: list(v) for k, v in builds.cuda_platforms.items()}
+    return data
 
 
 def _one_line(text: str, key: str) -> None:

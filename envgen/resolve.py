@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from .catalog import PLATFORM_OS, Catalog, Release, Variant, plain_release
+from .catalog import PLATFORM_OS, Catalog, CondaForgeBuilds, Release, Variant, plain_release
 from .errors import ProfileError
 from .mirrors import Mirrors
 from .profile import TORCH_PACKAGES, MergedProfile
@@ -194,11 +194,21 @@ class _Resolver:
         self._check_keys_fit(accelerator)
         self._check_platforms(accelerator, platforms)
         wanted_variant = self._wanted_variant(accelerator)
-        release, variant = self._pick_release(python, accelerator, wanted_variant, platforms)
-        packages = self._packages(release)
-        companions = {p: release.companion(p) or "" for p in packages}
-        if source == "conda":
-            self._check_conda_source(accelerator, release, variant)
+        builds: CondaForgeBuilds | None = None
+        if source == "conda" and accelerator in ("rocm", "xpu"):
+            raise self.fail(
+                "source",
+                f"conda-forge publishes no {_KIND_LABEL[accelerator]} builds of pytorch",
+                "use source: pip for this accelerator",
+            )
+        if source == "conda" and self.catalog.conda_forge:
+            release, variant, builds = self._pick_conda(
+                python, accelerator, wanted_variant, platforms
+            )
+        else:
+            release, variant = self._pick_release(python, accelerator, wanted_variant, platforms)
+        packages = self._packages(release, builds)
+        companions = {p: _companion(release, builds, p) or "" for p in packages}
         pins = self._pins(accelerator, source, variant, companions, platforms)
         index_url = None
         if source == "pip" and accelerator != "mps":
@@ -233,7 +243,7 @@ class _Resolver:
             provenance=dict(self.profile.provenance),
             outputs=chosen_outputs(self.values.get("outputs", ()), source),
             catalog_sources=release.sources,
-            omitted=self._omitted(release, packages),
+            omitted=self._omitted(release, packages, builds),
         )
 
     def _check_keys_fit(self, accelerator: str) -> None:
@@ -477,20 +487,22 @@ class _Resolver:
             return "drop the platforms that have no wheels, or pick another torch version"
         return "change 'pytorch' or the accelerator version to a published pair"
 
-    def _packages(self, release: Release) -> tuple[str, ...]:
+    def _packages(self, release: Release, builds: CondaForgeBuilds | None) -> tuple[str, ...]:
         wanted = self.values.get("pytorch", {}).get("packages")
         if wanted is None:
-            return tuple(p for p in TORCH_PACKAGES if release.companion(p))
+            return tuple(p for p in TORCH_PACKAGES if _companion(release, builds, p))
         for name in wanted:
-            if not release.companion(name):
+            if not _companion(release, builds, name):
                 raise self.fail(
                     "pytorch",
-                    f"no {name} release accompanies torch {release.torch}",
+                    _no_companion(release, builds, name),
                     f"remove {name} from pytorch.packages, or pick another torch version",
                 )
         return tuple(wanted)
 
-    def _omitted(self, release: Release, packages: tuple[str, ...]) -> dict[str, str]:
+    def _omitted(
+        self, release: Release, packages: tuple[str, ...], builds: CondaForgeBuilds | None
+    ) -> dict[str, str]:
         """Why a default package is missing, so that nobody wonders where torchaudio went."""
         if self.values.get("pytorch", {}).get("packages") is not None:
             return {}  # the profile chose its packages itself
@@ -498,43 +510,63 @@ class _Resolver:
         for name in TORCH_PACKAGES:
             if name in packages:
                 continue
-            why = f"no {name} release accompanies torch {release.torch}"
-            earlier = [r for r in self.catalog.releases if r.companion(name)]
-            if earlier and earlier[-1].version < release.version:
+            why = _no_companion(release, builds, name)
+            paired = [r for r in self.catalog.releases if r.companion(name)]
+            later = [r for r in paired if r.version > release.version]
+            if builds is None and later:
                 why += (
-                    f"; {name} releases end with {earlier[-1].companion(name)} "
-                    f"(for torch {earlier[-1].torch})"
+                    f"; the next {name} release, {later[0].companion(name)}, came with torch "
+                    f"{later[0].torch}" + ("" if later[0].verified else " (unverified)")
+                )
+            elif builds is None and paired and paired[-1].version < release.version:
+                why += (
+                    f"; {name} releases end with {paired[-1].companion(name)} "
+                    f"(for torch {paired[-1].torch})"
                 )
             out[name] = why
         return out
 
-    def _check_conda_source(self, accelerator: str, release: Release, variant: Variant) -> None:
-        if accelerator in ("rocm", "xpu"):
-            raise self.fail(
-                "source",
-                f"conda-forge publishes no {variant.label.split()[0]} builds of pytorch",
-                "use source: pip for this accelerator",
-            )
+    def _pick_conda(
+        self, python: str, accelerator: str, wanted: str | None, platforms: tuple[str, ...]
+    ) -> tuple[Release, Variant, CondaForgeBuilds]:
+        """The newest allowed release conda-forge built in a way that serves the profile."""
+        from .conda_fit import fit
+
+        minor = _minor(python)
+        kind = "cuda" if accelerator == "cuda" else "cpu"
+        cuda = Variant.parse(wanted).version if wanted and wanted.startswith("cu") else None
         built = self.catalog.conda_forge
-        if built and release.torch not in built:
-            near = [v for v in built if _minor(v) == _minor(release.torch)]
-            raise self.fail(
-                "pytorch",
-                f"conda-forge has no pytorch {release.torch} recorded in the catalog"
-                + (f" (it has {_join(near)})" if near else ""),
-                "pick a version conda-forge publishes, or use source: pip",
-            )
-        if (
-            accelerator == "cuda"
-            and built.get(release.torch)
-            and variant.version not in built[release.torch]
-        ):
-            raise self.fail(
-                "cuda",
-                f"conda-forge's pytorch {release.torch} is built for CUDA "
-                f"{_join(list(built[release.torch]))}, not {variant.version}",
-                "set cuda to one of those, or use source: pip",
-            )
+        named = self.values.get("pytorch", {}).get("version") is not None
+        problems: list[str] = []
+        for release in self._candidates():
+            builds = built.get(release.torch)
+            if builds is None:
+                if named:
+                    near = [v for v in built if _minor(v) == _minor(release.torch)]
+                    problems.append(
+                        f"conda-forge has no pytorch {release.torch} recorded in the catalog"
+                        + (f" (it has {_join(near)})" if near else "")
+                    )
+                continue
+            why, version = fit(builds, kind, cuda, minor, platforms)
+            if why is None:
+                name = "cu" + version.replace(".", "") if version else "cpu"
+                return release, Variant.parse(name), builds
+            problems.append(why)
+        if not problems:
+            problems.append("conda-forge built none of the torch releases the profile allows")
+        if named:
+            key = "pytorch"
+        elif "Python" in problems[0]:
+            key = "python"
+        else:
+            key = "cuda" if cuda else "platforms"
+        raise self.fail(
+            key,
+            problems[0],
+            "pick a pytorch version and CUDA version conda-forge built (envgen show names "
+            "them), or use source: pip",
+        )
 
     def _pins(
         self,
@@ -646,6 +678,25 @@ def dropped_defaults(env: ResolvedEnv) -> tuple[str, ...]:
 
 def _minor_key(python: str) -> tuple[int, ...]:
     return tuple(int(part) for part in python.split(".") if part.isdigit())
+
+
+_KIND_LABEL = {"rocm": "ROCm", "xpu": "XPU"}
+
+
+def _companion(release: Release, builds: CondaForgeBuilds | None, package: str) -> str | None:
+    """The version of ``package`` to install with ``release``: conda-forge's, where its builds
+    are recorded (it built companions against a pytorch minor, not always PyTorch's pair)."""
+    if package == "torch":
+        return release.torch
+    if builds is not None and builds.companions_recorded:
+        return builds.companion(package)
+    return release.companion(package)
+
+
+def _no_companion(release: Release, builds: CondaForgeBuilds | None, package: str) -> str:
+    if builds is not None and builds.companions_recorded:
+        return f"conda-forge built no {package} against pytorch {_minor(release.torch)}"
+    return f"no {package} release accompanies torch {release.torch}"
 
 
 def _release_matches(wanted: tuple[int, ...], prefix: bool, torch: str) -> bool:
