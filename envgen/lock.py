@@ -153,10 +153,24 @@ def _targets(
     return targets
 
 
+def read_lock_text(path: Path, *, missing_ok: bool = False) -> str | None:
+    """A lock's text: a regular file of sane size inside its directory, else an error."""
+    from .readfile import LARGE, read_text
+
+    return read_text(
+        path,
+        what="lock",
+        limit=LARGE,
+        missing_ok=missing_ok,
+        inside=path.parent,
+        fix="re-lock with 'envgen lock' (or restore the lock from version control)",
+        replace=True,
+    )
+
+
 def _state(path: Path, digest: str) -> tuple[str, str | None]:
-    try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    except FileNotFoundError:
+    text = read_lock_text(path, missing_ok=True)
+    if text is None:
         return MISSING, None
     if not is_generated(text):
         return FOREIGN, text
@@ -197,10 +211,8 @@ def lock_states(
 
 
 def _recorded_engine(path: Path) -> str | None:
-    try:
-        found = _ENGINE_LINE.search(path.read_text(encoding="utf-8"))
-    except OSError:
-        return None
+    text = read_lock_text(path, missing_ok=True)
+    found = _ENGINE_LINE.search(text) if text is not None else None
     return found.group(1) if found else None
 
 

@@ -35,7 +35,9 @@ def _scan(directory: Path, origin: str) -> dict[str, ProfileSource]:
         return {}
     found: dict[str, ProfileSource] = {}
     for path in sorted(directory.iterdir()):
-        if path.suffix in (".yaml", ".yml") and path.is_file() and not path.name.startswith("."):
+        # Not only regular files: a FIFO or a directory named like a profile is listed, and
+        # refused by name when read, rather than silently missing.
+        if path.suffix in (".yaml", ".yml") and not path.name.startswith("."):
             found.setdefault(path.stem, ProfileSource(path.stem, path, origin))
     return found
 
@@ -148,9 +150,9 @@ class ProfileRegistry(NamedTuple):
                 fix=f"rename the file to {better}{source.path.suffix} (letters, digits, '_', '.' "
                 "and '-', not starting with '.' or '-')",
             )
-        return validate_layer(
-            source.name, source.origin, load_yaml(source.path, display=shown), shown
-        )
+        inside = self.root if source.origin == "project" else source.path.parent
+        document = load_yaml(source.path, display=shown, inside=inside)
+        return validate_layer(source.name, source.origin, document, shown)
 
     def load(self, name: str) -> MergedProfile:
         """Load ``name`` and its parents (depth first, each once), refusing cycles."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .catalog import PLATFORM_OS
+from .config import parse_toml, read_pyproject
 from .errors import EnvgenError
 from .resolve import ResolvedEnv
 
@@ -106,6 +107,10 @@ def update(text: str, want: UvTorch, path: Path) -> str:
         doc = tomlkit.parse(text)
     except TOMLKitError as exc:
         raise EnvgenError(f"cannot parse ({exc})", file=str(path), fix="fix the TOML") from None
+    except RecursionError:
+        raise EnvgenError(
+            "cannot parse (it is nested too deeply)", file=str(path), fix="fix the TOML"
+        ) from None
     if "tool" not in doc:
         doc["tool"] = tomlkit.table(is_super_table=True)
     tool: Any = doc["tool"]
@@ -162,10 +167,7 @@ def planned_update(project: Project, names: Sequence[str]) -> tuple[Path, str, s
         return None
     path = config.pyproject
     want = wanted(project.resolve(config.uv_profile).env, path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise EnvgenError(f"cannot read ({exc.strerror})", file=str(path)) from None
+    text = read_pyproject(path) or ""
     return path, text, update(text, want, path)
 
 
@@ -174,13 +176,6 @@ def check_problems(project: Project) -> list[str]:
     config = project.config
     if config.uv_profile is None or config.pyproject is None:
         return []
-    import sys
-
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on 3.10 only
-        import tomli as tomllib
-
     want = wanted(project.resolve(config.uv_profile).env, config.pyproject)
-    with config.pyproject.open("rb") as fh:
-        return problems(tomllib.load(fh), want)
+    text = read_pyproject(config.pyproject) or ""
+    return problems(parse_toml(text, str(config.pyproject)), want)

@@ -170,11 +170,18 @@ def _trusted_lock(lock: Path, shown: str, name: str) -> list[Requirement]:
     from .digest import is_generated, read_seal
 
     fix = f"re-lock with 'envgen lock {name}' (or restore the lock from version control)"
-    try:
-        text = lock.read_bytes().decode("utf-8")
-    except (OSError, ValueError) as exc:
-        why = getattr(exc, "strerror", None) or "it is not UTF-8 text"
-        raise UntrustedLock(f"{shown} is unreadable ({why})", fix=fix) from None
+    from .readfile import LARGE, read_text
+
+    text = read_text(
+        lock,
+        shown=shown,
+        what="lock",
+        limit=LARGE,
+        inside=lock.parent,
+        error=UntrustedLock,
+        fix=fix,
+    )
+    assert text is not None  # missing_ok is not set: a missing file raised
     if not is_generated(text):
         raise UntrustedLock(f"{shown} is not sealed by envgen (no envgen-content-sha256)", fix=fix)
     if not read_seal(text)[1]:

@@ -151,17 +151,15 @@ class YamlDocument(NamedTuple):
         return None
 
 
-def load_yaml(path: Path, *, display: str | None = None) -> YamlDocument:
+def load_yaml(
+    path: Path, *, display: str | None = None, inside: Path | None = None
+) -> YamlDocument:
     """Read one YAML document; malformed files raise ProfileError with file and line."""
+    from .readfile import read_text
+
     shown = display or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProfileError(f"cannot read the file ({exc.strerror})", file=shown) from None
-    except UnicodeDecodeError:
-        raise ProfileError(
-            "the file is not UTF-8 text", file=shown, fix="save it as UTF-8"
-        ) from None
+    text = read_text(path, shown=shown, what="profile", inside=inside, error=ProfileError)
+    assert text is not None  # missing_ok is not set: a missing file raised
     try:
         node = _compose(text)
     except yaml.MarkedYAMLError as exc:

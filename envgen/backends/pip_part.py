@@ -109,7 +109,10 @@ def install(plan: CreatePlan, python: Path, requirements: Path, *, hashed: bool)
     """Install ``requirements`` into the environment of ``python``; returns the installer used."""
     tool, uv = pick_installer(plan.installer)
     body = plan.work_dir / "requirements-install.txt"
-    body.write_text(requirements_body(requirements.read_text(encoding="utf-8")), encoding="utf-8")
+    from ..readfile import LARGE, read_text
+
+    text = read_text(requirements, what="requirements", limit=LARGE) or ""
+    body.write_text(requirements_body(text), encoding="utf-8")
     main, extra = indexes(plan)
     environ = installer_environ(plan.environ)
     if uv is not None:
