@@ -86,4 +86,6 @@ def template_bytecode_cache() -> jinja2.BytecodeCache | None:
             with contextlib.suppress(OSError):
                 super().dump_bytecode(bucket)
 
-    return TolerantBytecodeCache(str(directory))
+    # Its own file names: code compiled for the sandbox calls through the sandbox's checks, and
+    # code that an older envgen compiled outside it must never be loaded by it.
+    return TolerantBytecodeCache(str(directory), pattern="__jinja2_sandboxed_%s.cache")
