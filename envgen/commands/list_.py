@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
 
 from ..errors import EnvgenError
+from ..profile import ProfileLayer
 from ..project import Project
 
 
@@ -15,6 +17,7 @@ def profile_rows(project: Project) -> list[dict[str, Any]]:
     """One row per profile; a profile that fails to load is listed with its error rather than
     hiding every other profile (the description is the merged one, as ``show`` prints it)."""
     rows = []
+    layers: dict[Path, ProfileLayer] = {}  # each file read once, however many extend it
     for source in project.registry.all():
         origin = source.origin + (" (overrides built-in)" if source.overrides_builtin else "")
         row: dict[str, Any] = {
@@ -27,7 +30,7 @@ def profile_rows(project: Project) -> list[dict[str, Any]]:
             "error": None,
         }
         try:
-            merged = project.registry.load(source.name)
+            merged = project.registry.load(source.name, layers)
         except EnvgenError as exc:
             row["error"] = exc.render()
         else:
