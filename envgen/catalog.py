@@ -257,6 +257,19 @@ def read_overlay(path: Path, label: str) -> Overlay:
             key="tool.envgen.catalog",
             fix=fix,
         )
+    base = data.get("index_base")
+    if base is not None:
+        from .mirrors import check_url
+
+        try:
+            if not isinstance(base, str):
+                raise EnvgenError("index_base is not a URL")
+            # the PyTorch index every lock and install then asks: no '$', no credential
+            check_url(base, "index_base")
+        except EnvgenError as exc:
+            raise CatalogError(
+                exc.message, file=label, key="index_base", fix=exc.fix or fix
+            ) from None
     return Overlay(data, hashlib.sha256(raw).hexdigest())
 
 

@@ -45,7 +45,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ToolError
-from ..mirrors import without_credentials
+from ..mirrors import expand_credentials, without_credentials
 from ..resolve import ResolvedEnv
 from ..specs import canonical_name as canonical
 from .base import LockedPipPackage, PipLock
@@ -155,7 +155,7 @@ def project_toml(env: ResolvedEnv, indexes: PipIndexes) -> str:
         )
         text += (
             '\n[[tool.uv.index]]\nname = "pytorch"\n'
-            f"url = {_toml(os.path.expandvars(indexes.pytorch))}\nexplicit = true\n"
+            f"url = {_toml(expand_credentials(indexes.pytorch))}\nexplicit = true\n"
         )
     return text
 
@@ -193,8 +193,8 @@ def _command(
         command += ["--python-platform", UV_PLATFORMS[platform]]
     command += ["--index-strategy", "first-index"]
     for url in indexes.ordered[:-1]:
-        command += ["--index", os.path.expandvars(url)]
-    command += ["--default-index", os.path.expandvars(indexes.default)]
+        command += ["--index", expand_credentials(url)]
+    command += ["--default-index", expand_credentials(indexes.default)]
     if fmt == "requirements.txt":
         command += ["--emit-index-annotation", "--annotation-style", "split"]
     return command
@@ -350,7 +350,7 @@ class _Solver:
         self.refresh = refresh
         self.hint = hint
         self.uv = uv_binary()
-        self.expanded = {os.path.expandvars(u).rstrip("/"): u.rstrip("/") for u in indexes.ordered}
+        self.expanded = {expand_credentials(u).rstrip("/"): u.rstrip("/") for u in indexes.ordered}
         # uv names the index a package came from without its credentials: map that form back.
         self.uncredentialed = {without_credentials(k): v for k, v in self.expanded.items()}
         self.family = {canonical(p) for p in (*env.packages, *TRITON_PACKAGES)}
@@ -465,7 +465,7 @@ class _Solver:
         pytorch = self.indexes.pytorch
         if pytorch is None or name not in self.family:
             return
-        wanted = without_credentials(os.path.expandvars(pytorch).rstrip("/"))
+        wanted = without_credentials(expand_credentials(pytorch).rstrip("/"))
         if without_credentials(index) != wanted:
             raise ToolError(
                 f"refusing to lock {name}=={version} for {platform}: it was found on {index}, "
