@@ -33,7 +33,11 @@ ENGINES = ("auto", "conda-lock", "rattler")
 CONDA_LOCK_FILE = "conda-lock.yml"
 LOCK_FORMAT = 2  # bump when a lock's layout changes, so every lock reads as stale
 _ENGINE_LINE = re.compile(r"envgen_engine: *([\w-]+)")
+# Sealed and current by its digests, but its own content breaks the torch-family rule
+# (lockrules): a lock edited and resealed by hand. Refused like an edited one.
+UNSAFE = "unsafe"
 _DESCRIBE = {
+    UNSAFE: "not what envgen locks",
     CURRENT: "up to date",
     MISSING: "missing (run envgen lock)",
     STALE: "stale: its inputs changed since it was locked",
@@ -57,6 +61,8 @@ class LockState(NamedTuple):
     def describe(self) -> str:
         if self.state == STALE and self.reason:
             return f"stale: {self.reason} since it was locked"
+        if self.state == UNSAFE:
+            return f"not what envgen locks: {self.reason} (edited by hand and resealed?)"
         return _DESCRIBE[self.state]
 
 
@@ -180,6 +186,19 @@ def _state(path: Path, digest: str) -> tuple[str, str | None]:
     return (CURRENT if recorded == digest else STALE), text
 
 
+def _rule_state(
+    project: Project, resolved: Resolved, kind: str, path: Path, state: str, text: str | None
+) -> tuple[str, str]:
+    """(state, reason): a current lock whose own content breaks the torch-family rule is
+    UNSAFE; the seal alone proves nothing (anyone can recompute it)."""
+    if state != CURRENT or text is None:
+        return state, ""
+    from .lockrules import expected, lock_problem
+
+    problem = lock_problem(kind, text, expected(project, resolved), project.display(path))
+    return (UNSAFE, problem) if problem else (state, "")
+
+
 def lock_states(
     project: Project,
     name: str,
@@ -205,7 +224,9 @@ def lock_states(
     states = []
     for path, kind, platform in _targets(resolved.env, directory, conda, pylock):
         state, text = _state(path, digest)
-        reason = project.stale_reason(resolved, text, parts) if state == STALE and text else ""
+        state, reason = _rule_state(project, resolved, kind, path, state, text)
+        if state == STALE and text:
+            reason = project.stale_reason(resolved, text, parts)
         states.append(LockState(path, kind, platform, state, reason))
     return states
 
@@ -276,7 +297,7 @@ def virtual_packages(env: ResolvedEnv, glibc: str) -> dict[str, dict[str, str]]:
 
 
 def _refuse_lost_work(states: list[tuple[Path, str]], project: Project) -> None:
-    blocked = [(p, s) for p, s in states if s in (EDITED, FOREIGN)]
+    blocked = [(p, s) for p, s in states if s in (EDITED, FOREIGN, UNSAFE)]
     if blocked:
         listing = "; ".join(f"{project.display(p)} is {_DESCRIBE[s]}" for p, s in blocked)
         raise OutputError(
@@ -313,7 +334,11 @@ def lock_profile(
     if pylock is None:
         pylock = (directory / PYLOCK_FILE).exists()
     targets = _targets(env, directory, conda, pylock)
-    states = [(path, _state(path, digest)) for path, _, _ in targets]
+    states = []
+    for path, kind, _ in targets:
+        state, text = _state(path, digest)
+        state = _rule_state(project, resolved, kind, path, state, text)[0]
+        states.append((path, (state, text)))
     same_engine = (
         engine == "auto" or not conda or _recorded_engine(directory / CONDA_LOCK_FILE) == engine
     )

@@ -49,6 +49,10 @@ from ..mirrors import expand_credentials, without_credentials
 from ..resolve import ResolvedEnv
 from ..specs import canonical_name as canonical
 from .base import LockedPipPackage, PipLock
+
+# Re-exported: they lived here before reading a lock needed them without the solver.
+from .indexes import TRITON_PACKAGES as TRITON_PACKAGES
+from .indexes import PipIndexes as PipIndexes
 from .targets import MACOS, UV_PLATFORMS, fits, marker_environment, supported_tags
 
 if sys.version_info >= (3, 11):
@@ -56,15 +60,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-# Triton builds ship on PyTorch's indexes as torch's dependency; some exist only there.
-TRITON_PACKAGES = (
-    "triton",
-    "pytorch-triton",
-    "pytorch-triton-rocm",
-    "triton-rocm",
-    "pytorch-triton-xpu",
-    "triton-xpu",
-)
 PROJECT = "envgen-lock"  # name of the generated project; uv's "# via" names it
 _TIMEOUT_S = 900
 # Environment variables that would change what uv resolves, whatever the command line says.
@@ -81,30 +76,6 @@ _NO_VERSION = re.compile(r"there is no version of ([A-Za-z0-9][A-Za-z0-9._-]*)")
 _NOT_FOUND = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the package registry")
 _ONLY = re.compile(r"only ([A-Za-z0-9][A-Za-z0-9._-]*)[<>=!~]")
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
-
-
-class PipIndexes(NamedTuple):
-    """Where names come from, highest priority first: PyTorch's index, extras, then the default.
-
-    URLs are as written in committed files (``${VAR}`` placeholders intact).
-    """
-
-    pytorch: str | None
-    extra: tuple[str, ...]
-    default: str
-
-    @classmethod
-    def for_env(cls, env: ResolvedEnv, pypi: str) -> PipIndexes:
-        """``pypi`` (possibly mirrored) serves everything when the profile names no index."""
-        urls = [*env.extra_index_urls] or ([] if env.index_url else [pypi])
-        if env.index_url and not urls:
-            return cls(env.index_url, (), env.index_url)
-        return cls(env.index_url, tuple(urls[1:]), urls[0])
-
-    @property
-    def ordered(self) -> tuple[str, ...]:
-        first = (self.pytorch,) if self.pytorch and self.pytorch != self.default else ()
-        return (*first, *self.extra, self.default)
 
 
 class PipSolution(NamedTuple):
