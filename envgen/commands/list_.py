@@ -11,6 +11,7 @@ import click
 from ..errors import EnvgenError
 from ..profile import ProfileLayer
 from ..project import Project
+from ..textcheck import escape_unsafe
 
 
 def profile_rows(project: Project) -> list[dict[str, Any]]:
@@ -55,9 +56,12 @@ def command(as_json: bool) -> int:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:
-        width = max((len(r["name"]) for r in rows), default=4)
+        width = max((len(escape_unsafe(r["name"])) for r in rows), default=4)
         owidth = max((len(r["origin"]) for r in rows), default=6)
         for row in rows:
+            # File names are whatever the file system holds: an escape sequence would drive the
+            # terminal and a newline fake a row, so every field is escaped as errors are.
             text = f"BROKEN: {row['error']}" if row["error"] else row["description"]
-            click.echo(f"{row['name']:<{width}}  {row['origin']:<{owidth}}  {text}".rstrip())
+            name, origin, text = (escape_unsafe(str(f)) for f in (row["name"], row["origin"], text))
+            click.echo(f"{name:<{width}}  {origin:<{owidth}}  {text}".rstrip())
     return 1 if any(row["error"] for row in rows) else 0
