@@ -38,6 +38,7 @@ from typing import Any
 
 from . import __version__
 from .backends import BACKENDS, CONDA_TOOLS, backend
+from .backends._run import no_room
 from .backends.base import CreatePlan, Progress
 from .digest import canonical_json, inputs_digest, sha256_text
 from .envlock import PrefixLock
@@ -351,13 +352,20 @@ def _build(final: Path, plan: CreatePlan, force: bool, marker: EnvMarker) -> tup
             tool = backend(marker.backend).create(plan)
             marker = replace(marker, python=_python_inside(final, marker.backend))
             write_marker(final, marker)  # last: from here on the environment is finished
-    except BaseException:
+    except BaseException as exc:
+        # Asked before the remains go (they are what filled it): a tool may have lost the reason.
+        full = no_room(final.parent) if isinstance(exc, EnvgenError) else None
         progress(f"create failed: removing the partial environment at {final}")
         _remove(final)
         if backup is not None:
             backup.replace(final)
             progress(f"the previous environment is back at {final}")
         note.unlink(missing_ok=True)
+        if full is not None and isinstance(exc, EnvgenError) and full not in exc.message:
+            raise ToolError(
+                f"{full} at {final.parent}: {exc.message}",
+                fix="free some disk space, then run again (the partial environment was removed)",
+            ) from None
         raise
     if backup is not None:
         _discard(backup)  # before the note goes: _recover then sees "backup gone, final whole"
@@ -385,6 +393,46 @@ def create_env(
     unless ``force``; one built from other inputs is rebuilt (the old one is kept until the new
     one is finished). ``environ`` is the base environment of every tool run (default: ours).
     """
+    try:
+        return _create_env(
+            project,
+            name,
+            backend=backend,
+            python=python,
+            prefix=prefix,
+            force=force,
+            mirrors=mirrors,
+            installer=installer,
+            wait=wait,
+            environ=environ,
+            progress=progress,
+        )
+    except OSError as exc:
+        import errno
+
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = exc.filename if isinstance(exc.filename, str) else "a file"
+        raise EnvgenError(
+            f"the disk is full: cannot write {where} ({exc.strerror})",
+            fix="free some disk space, then run again (the partial environment was removed)",
+        ) from None
+
+
+def _create_env(
+    project: Project,
+    name: str,
+    *,
+    backend: str,
+    python: Path | None,
+    prefix: Path | None,
+    force: bool,
+    mirrors: Mapping[str, str] | None,
+    installer: str,
+    wait: float,
+    environ: Mapping[str, str] | None,
+    progress: Progress | None,
+) -> CreateResult:
     started = time.perf_counter()
     say = progress or (lambda _text: None)
     if installer not in INSTALLERS:

@@ -16,6 +16,7 @@ from ..envmeta import env_python
 from ..errors import EnvgenError, ToolError
 from ..mirrors import channel_url
 from . import pip_part
+from ._run import disk_full
 from .base import CreatePlan
 from .lockfile import LockedPlatform, read_lock
 
@@ -116,9 +117,14 @@ class RattlerBackend:
         try:
             asyncio.run(_install(plan, records))
         except Exception as exc:  # noqa: BLE001 - rattler raises its own untyped errors
+            full = disk_full([str(exc)])
             raise ToolError(
-                f"rattler could not install the packages: {exc}",
-                fix="check the channel (or mirror) is reachable and the cache is writable",
+                "rattler could not install the packages"
+                + (f" ({full})" if full else "")
+                + f": {exc}",
+                fix="free some disk space, then run again"
+                if full
+                else "check the channel (or mirror) is reachable and the cache is writable",
             ) from None
         plan.progress("conda packages installed")
         if locked is not None and locked.pip:
