@@ -182,8 +182,12 @@ def load_catalog(
     try:
         return _combine(data, digest, label, extra)
     except _DAMAGE as exc:
+        # Said in envgen's words only: the overlay may be any file, and its values are not quoted.
+        missing = exc.args[0] if isinstance(exc, KeyError) and exc.args else None
+        known = (*RELEASE_KEYS, *_OVERLAY_KEYS)
+        why = f"an entry has no '{missing}'" if missing in known else type(exc).__name__
         raise CatalogError(
-            f"the catalog with its overlay is not valid ({exc!r})",
+            f"the catalog with its overlay is not valid ({why})",
             file=label,
             key="tool.envgen.catalog",
             fix="correct the overlay so each release has the keys the built-in catalog uses "
