@@ -21,7 +21,8 @@ def bounded_output(
 ) -> tuple[bytes, bytes] | str:
     """(stdout, stderr) of ``proc`` once both are closed; "timeout" when that takes longer than
     ``timeout`` seconds, "flood" as soon as either passes ``limit`` bytes (``communicate``
-    would keep all of it: a tool printing without end fills the memory)."""
+    would keep all of it: a tool printing without end fills the memory); "no thread" when the
+    readers cannot be started. The caller kills ``proc`` unless it got the output."""
     flooded = threading.Event()
     kept: list[list[bytes]] = [[], []]
 
@@ -42,8 +43,12 @@ def bounded_output(
         threading.Thread(target=drain, args=(pipe, into), daemon=True)
         for pipe, into in zip((proc.stdout, proc.stderr), kept, strict=True)
     ]
-    for reader in readers:
-        reader.start()
+    try:
+        for reader in readers:
+            reader.start()
+    except RuntimeError:  # no thread to be had (a tight address-space limit): no answer
+        flooded.set()  # lets a reader that did start stop at its next chunk
+        return "no thread"
     deadline = time.monotonic() + timeout
     while any(reader.is_alive() for reader in readers):
         left = deadline - time.monotonic()

@@ -81,7 +81,11 @@ class Context:
             if pending is None:
                 pending = self._runs[key] = Future()
         if owner:
-            pending.set_result(self._spawn(args))
+            try:
+                found = self._spawn(args)
+            except Exception as exc:  # noqa: BLE001 - a waiter must never wait forever
+                found = Unknown(f"{args[0]} could not be run ({type(exc).__name__})")
+            pending.set_result(found)
         return pending.result()
 
     def _spawn(self, args: list[str]) -> str | Unknown:
@@ -106,6 +110,8 @@ class Context:
             _kill(proc)
             if output == "flood":
                 return Unknown(f"{args[0]} wrote more than {READ_LIMIT >> 20} MiB of output")
+            if output == "no thread":
+                return Unknown(f"{args[0]} could not be read (no thread to read it with)")
             return Unknown(f"{args[0]} did not answer within {self.timeout:g} s")
         try:
             proc.wait(timeout=_REAP_SECONDS)  # its pipes are closed: it is ending

@@ -68,7 +68,12 @@ def run_capped(root: Path, *args: str) -> Result:
         text=True,
         timeout=120,
         preexec_fn=cap,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        # glibc reserves 64 MiB of address space per thread's arena: keep the cap about reads
+        env={
+            **os.environ,
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+            "MALLOC_ARENA_MAX": "2",
+        },
     )
     return Result(done.returncode, done.stdout, done.stderr)
 
