@@ -158,24 +158,27 @@ def _run_install(
     where: tuple[str, list[str]],
     hashed: bool,
 ) -> None:
+    """One installer run. The indexes go into the requirements file, not the command line:
+    pip and uv expand a mirror's ``${TOKEN}`` placeholder there (and nowhere else), so the
+    credential reaches the installer without appearing in its arguments or in our output."""
     main, extra = where
+    if uv is not None:
+        # uv searches extra indexes before the default one, earlier first: the PyTorch index
+        # first (uv's own guide's advice), PyPI as the default.
+        default, first = (extra[-1], [main, *extra[:-1]]) if extra else (main, [])
+    else:
+        default, first = main, list(extra)
+    options = [f"--index-url {default}", *(f"--extra-index-url {url}" for url in first)]
     body = plan.work_dir / f"requirements-{label}.txt"
-    body.write_text(body_text, encoding="utf-8")
+    body.write_text("\n".join(options) + "\n" + body_text, encoding="utf-8")
     environ = installer_environ(plan.environ)
     if uv is not None:
         argv = [uv, "pip", "install", "--no-config", "--python", str(python), "-r", str(body)]
-        # uv's first-index rule keeps torch on the PyTorch index (as uv's own guide advises);
-        # with a hashed lock the hashes pin every file, so any index may serve it.
-        argv += (
-            ["--default-index", extra[-1], "--index", main] if extra else ["--default-index", main]
-        )
-        argv += [a for url in extra[:-1] for a in ("--index", url)]
-        if hashed:
+        if hashed:  # the hashes pin every file, so any index may serve it
             argv += ["--require-hashes", "--no-deps", "--index-strategy", "unsafe-best-match"]
     else:
         argv = [str(python), "-m", "pip", "install", "--isolated", "--no-input"]
-        argv += ["--progress-bar", "off", "-r", str(body), "--index-url", main]
-        argv += [a for url in extra for a in ("--extra-index-url", url)]
+        argv += ["--progress-bar", "off", "-r", str(body)]
         argv += [
             a
             for var, opt in _PIP_PASSED.items()
