@@ -69,7 +69,7 @@ def parse_toml(text: str, shown: str) -> dict[str, Any]:
         return _toml_loads(text)
     except ValueError as exc:  # TOMLDecodeError
         raise EnvgenError(
-            f"cannot read pyproject.toml ({exc})", file=shown, fix="fix the TOML syntax"
+            f"cannot read {Path(shown).name} ({exc})", file=shown, fix="fix the TOML syntax"
         ) from None
 
 

@@ -20,7 +20,7 @@ from .errors import OutputError, ToolError
 from .leftovers import temporary_directory
 from .lockers.pip_lockfile import file_name as pip_lock_name
 from .lockers.pylock import FILE_NAME as PYLOCK_FILE  # written on request, then kept current
-from .mirrors import Mirrors
+from .mirrors import Mirrors, redact
 from .output import CURRENT, EDITED, FOREIGN, MISSING, STALE, write_atomic
 from .project import Project, Resolved
 from .resolve import PYPI_SIMPLE, ResolvedEnv, resolve
@@ -28,15 +28,20 @@ from .resolve import PYPI_SIMPLE, ResolvedEnv, resolve
 if TYPE_CHECKING:
     from .lockers.base import CondaLockEngine, PipLock
     from .lockers.uv import PipSolution
+    from .public_urls import PublicUrls
 
 ENGINES = ("auto", "conda-lock", "rattler")
 CONDA_LOCK_FILE = "conda-lock.yml"
 LOCK_FORMAT = 2  # bump when a lock's layout changes, so every lock reads as stale
 _ENGINE_LINE = re.compile(r"envgen_engine: *([\w-]+)")
+# A sealed, current lock that names a mirror's URL (written by an older envgen, or by hand):
+# check fails on it and lock re-solves it.
+NON_PUBLIC = "non-public"
 # Sealed and current by its digests, but its own content breaks the torch-family rule
 # (lockrules): a lock edited and resealed by hand. Refused like an edited one.
 UNSAFE = "unsafe"
 _DESCRIBE = {
+    NON_PUBLIC: "carries a URL that is not a public one",
     UNSAFE: "not what envgen locks",
     CURRENT: "up to date",
     MISSING: "missing (run envgen lock)",
@@ -61,6 +66,8 @@ class LockState(NamedTuple):
     def describe(self) -> str:
         if self.state == STALE and self.reason:
             return f"stale: {self.reason} since it was locked"
+        if self.state == NON_PUBLIC and self.reason:
+            return f"{_DESCRIBE[self.state]} ({self.reason}): a mirror's URL must not be committed"
         if self.state == UNSAFE:
             return f"not what envgen locks: {self.reason} (edited by hand and resealed?)"
         return _DESCRIBE[self.state]
@@ -174,7 +181,8 @@ def read_lock_text(path: Path, *, missing_ok: bool = False) -> str | None:
     )
 
 
-def _state(path: Path, digest: str) -> tuple[str, str | None]:
+def _state(path: Path, digest: str, public: PublicUrls | None = None) -> tuple[str, str | None]:
+    """``public``: check that a current lock names public URLs only (pylock, conda-lock)."""
     text = read_lock_text(path, missing_ok=True)
     if text is None:
         return MISSING, None
@@ -183,7 +191,25 @@ def _state(path: Path, digest: str) -> tuple[str, str | None]:
     recorded, intact = read_seal(text)
     if not intact:
         return EDITED, text
-    return (CURRENT if recorded == digest else STALE), text
+    if recorded != digest:
+        return STALE, text
+    if public is not None and public.carried(text):
+        return NON_PUBLIC, text
+    return CURRENT, text
+
+
+def _public_urls(
+    project: Project, resolved: Resolved, mirrors: Mapping[str, str] | None
+) -> PublicUrls:
+    from .public_urls import PublicUrls
+
+    rules = Mirrors.from_mapping({**project.config.mirrors, **(mirrors or {})})
+    return PublicUrls.for_env(public_env(project, resolved), rules)
+
+
+def _url_bearing(kind: str) -> bool:
+    """Locks that name artifacts by URL; the requirements locks leave them to the index."""
+    return kind in ("pylock", "conda")
 
 
 def _rule_state(
@@ -221,12 +247,15 @@ def lock_states(
         conda = (directory / CONDA_LOCK_FILE).exists()
     if pylock is None:
         pylock = (directory / PYLOCK_FILE).exists()
+    public = _public_urls(project, resolved, mirrors) if conda or pylock else None
     states = []
     for path, kind, platform in _targets(resolved.env, directory, conda, pylock):
-        state, text = _state(path, digest)
+        state, text = _state(path, digest, public if _url_bearing(kind) else None)
         state, reason = _rule_state(project, resolved, kind, path, state, text)
         if state == STALE and text:
             reason = project.stale_reason(resolved, text, parts)
+        if state == NON_PUBLIC and text and public is not None:
+            reason = redact(public.carried(text)[0])
         states.append(LockState(path, kind, platform, state, reason))
     return states
 
@@ -334,9 +363,10 @@ def lock_profile(
     if pylock is None:
         pylock = (directory / PYLOCK_FILE).exists()
     targets = _targets(env, directory, conda, pylock)
+    public = _public_urls(project, resolved, mirrors) if conda or pylock else None
     states = []
     for path, kind, _ in targets:
-        state, text = _state(path, digest)
+        state, text = _state(path, digest, public if _url_bearing(kind) else None)
         state = _rule_state(project, resolved, kind, path, state, text)[0]
         states.append((path, (state, text)))
     same_engine = (
@@ -365,6 +395,9 @@ def lock_profile(
         spec_text=_spec_text(project, resolved) if conda else None,
     )
     contents, timings, used = _solve(job, pypi, directory, conda, engine, upgrade, say, pylock)
+    for path, kind, _ in targets:
+        if _url_bearing(kind) and public is not None:
+            _refuse_mirror_urls(project, path, public.carried(contents[path]))
     files = []
     for (path, kind, platform), (_, (_, old)) in zip(targets, states, strict=True):
         text = contents[path]
@@ -376,6 +409,26 @@ def lock_profile(
         files.append(LockedFile(path, kind, platform, action))
     timings["total"] = time.perf_counter() - started
     return LockResult(name, directory, False, tuple(files), env.platforms, used, digest, timings)
+
+
+def _refuse_mirror_urls(project: Project, path: Path, urls: list[str]) -> None:
+    """Nothing is written when a lock would name a URL that no mirror rule maps back to a
+    public one (see ``public_urls``): a mirror that serves files apart from its index."""
+    if not urls:
+        return
+    shown = ", ".join(redact(u) for u in urls[:3]) + (
+        f" and {len(urls) - 3} more" if len(urls) > 3 else ""
+    )
+    hosts = sorted({redact(u).split("/", 3)[2] for u in urls})
+    raise ToolError(
+        f"refusing to write {project.display(path)}: it would name {shown}, which no mirror "
+        "rule maps back to a public URL (the mirror serves these files apart from its index "
+        "pages). Nothing was written",
+        fix="add a mirror rule from the public host that serves those files to where the "
+        f"mirror keeps them (e.g. --mirror https://files.pythonhosted.org=<{hosts[0]} prefix> "
+        "for PyPI's files, https://download.pytorch.org=<prefix> for PyTorch's), or lock "
+        "without --pylock and the conda side: the requirements locks name no file URLs",
+    )
 
 
 class _Job(NamedTuple):

@@ -2,7 +2,7 @@
 
 This is the first stage of the pipeline (profile files → ``MergedProfile`` → resolve). The key
 table below is the single source of truth: validation, the JSON Schema that ``envgen schema``
-prints and the README's key reference all follow from it.
+prints and docs/profiles.md's key table all follow from it.
 """
 
 # No `from __future__ import annotations`: NamedTuple makes each string annotation a

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from .catalog import Catalog, load_catalog
 from .config import DEFAULT_OUTPUT, ProjectConfig, load_config
 from .digest import FORMAT, changed_parts
-from .errors import OutputError, ProfileError
+from .errors import OutputError, ProfileError, TemplateError
 from .paths import builtin_templates
 from .profile import MergedProfile
 from .registry import ProfileRegistry
@@ -131,6 +131,9 @@ class Project:
             "output": "the output's name",
             "format": "envgen's file format",
             "lock": "what the lock is solved for (platforms, requirements, indexes, channels)",
+            "envgen_install": "envgen's version (the file installs the envgen that renders it)",
+            "env_dir": "the output directory",
+            "pypi_index": "the PyPI mirror ([tool.envgen.mirrors])",
         }
         order = list(labels)
         names.sort(key=lambda n: order.index(n) if n in order else len(order))
@@ -150,18 +153,61 @@ class Project:
         header's "Regenerate with:" line reproduces the command that writes them there."""
         chain = [layer.name for layer in resolved.profile.chain]
         note = self.unverified_note(resolved.env)
-        files = render_env(
-            resolved.env,
-            self.templates,
-            self.input_parts(resolved),
-            chain,
-            outputs,
-            regenerate=self.regenerate_command(resolved.env.name, output, many),
-            notes=[f"WARNING: {note}."] if note else [],
-        )
+        try:
+            files = render_env(
+                resolved.env,
+                self.templates,
+                self.input_parts(resolved),
+                chain,
+                outputs,
+                regenerate=self.regenerate_command(resolved.env.name, output, many),
+                notes=[f"WARNING: {note}."] if note else [],
+                site=self.site_context(resolved.env.name, output, many),
+            )
+        except TemplateError as exc:
+            # A template refusing a profile value (conda packages in a Dockerfile) names the
+            # key; the profile file that set it is where the user fixes it.
+            if exc.file is None and exc.key is not None:
+                exc.file = self._layer_file(resolved, exc.key)
+                exc.args = (exc.render(),)
+            raise
         for rendered in files:
             _refuse_empty(resolved, rendered, self.display)
         return files
+
+    def _layer_file(self, resolved: Resolved, key: str) -> str | None:
+        """The profile file whose layer set ``key`` last, for an error message."""
+        owner = resolved.profile.provenance.get(key, "").split("+")[-1]
+        layer = next((lay for lay in resolved.profile.chain if lay.name == owner), None)
+        return self.display(layer.path) if layer is not None else None
+
+    def site_context(
+        self, name: str, output: str | None = None, many: bool = False
+    ) -> dict[str, Any]:
+        """What a template may need beyond the profile: where its file lands and which envgen
+        writes it.
+
+        ``env_dir``: the output directory relative to the project root, POSIX-style (None when
+        it lies outside the project: a Dockerfile there cannot reach its lock from a build of
+        the project). ``pypi_index``: PyPI's simple index through the project's mirrors.
+        ``envgen_install``: the requirement that installs this envgen, pinned.
+        """
+        import os.path
+
+        from . import install_spec
+        from .mirrors import Mirrors
+        from .resolve import PYPI_SIMPLE
+
+        directory = Path(os.path.normpath(self.output_dir(name, output, many)))
+        try:
+            env_dir: str | None = directory.relative_to(self.config.root).as_posix()
+        except ValueError:
+            env_dir = None
+        return {
+            "env_dir": env_dir,
+            "pypi_index": Mirrors.from_mapping(self.config.mirrors).url(PYPI_SIMPLE),
+            "envgen_install": install_spec(),
+        }
 
     def regenerate_command(self, name: str, output: str | None = None, many: bool = False) -> str:
         """``envgen render NAME``, with ``-o DIR`` when the files were written elsewhere than the

@@ -106,6 +106,12 @@ class ResolvedEnv(NamedTuple):
             return self.pip
         return tuple(p.requirement for p in self.pins) + self.pip
 
+    @property
+    def build_label(self) -> str:
+        """How a header names the torch build: 'CUDA 11.8', 'CPU' … and 'macOS (MPS)', whose
+        variant is ``cpu`` (PyPI's macOS wheel) though nobody would call it a CPU build."""
+        return "macOS (MPS)" if self.accelerator == "mps" else self.variant.label
+
     def as_dict(self) -> dict[str, Any]:
         """Every field as plain data (the variant and pins as dicts, mappings as dicts): what
         templates, ``show --json`` and the line-break check read. A NamedTuple would serialise

@@ -1,10 +1,21 @@
 """The torch part of a project's ``pyproject.toml`` for uv, kept in step with one profile.
 
-envgen owns exactly two things there: one ``[[tool.uv.index]]`` entry for the profile's PyTorch
-index (``name = "pytorch-<variant>"``, ``explicit = true``) and the ``[tool.uv.sources]`` entries
-of the torch family pinning it to that index, with ``sys_platform`` markers when the profile
-targets only some operating systems (uv's documented PyTorch pattern). Everything else in the
-file is the user's: edits go through tomlkit, so comments, order and formatting stay.
+envgen owns exactly these keys there: one ``[[tool.uv.index]]`` entry for the profile's PyTorch
+index (``name = "pytorch-<variant>"``, ``explicit = true``), the ``[tool.uv.sources]`` entries of
+the torch family pinning it to that index (with ``sys_platform`` markers when the profile
+targets only some operating systems: uv's documented PyTorch pattern), and ``[tool.uv]
+environments`` and ``required-environments``, one marker per platform of the profile.
+
+``environments`` is what makes a profile of some platforms lockable: without it ``uv lock``
+also solves every other platform, where the sources' markers do not hold, so it either fails or
+takes torch for them from the default index. ``required-environments`` (the same markers) makes
+uv refuse a torch with no wheel for one of them at lock time: torch has no sdist, so that
+would only fail at install time there. Everything else in the file is the user's: edits go
+through tomlkit, so comments, order and formatting stay.
+
+``uv.lock`` is the user's (uv writes it); ``check`` reads it to report a torch-family or triton
+package locked from anywhere but the PyTorch index (uv applies sources to direct dependencies
+only, so a transitive ``pytorch-triton`` comes from the default index).
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .catalog import PLATFORM_OS
 from .config import parse_toml, read_pyproject
 from .errors import EnvgenError
+from .lockers.pylock import PLATFORM_MARKERS
 from .resolve import ResolvedEnv
 
 if TYPE_CHECKING:
@@ -24,6 +36,7 @@ if TYPE_CHECKING:
 
 OWNED_PREFIX = "pytorch-"  # index entries envgen writes are named pytorch-<variant>
 TORCH_FAMILY = ("torch", "torchvision", "torchaudio")
+ENVIRONMENT_KEYS = ("environments", "required-environments")  # both: the profile's platforms
 _SYS_PLATFORM = {"linux": "linux", "macos": "darwin", "windows": "win32"}
 
 
@@ -34,6 +47,7 @@ class UvTorch:
     index_name: str
     index_url: str
     sources: Mapping[str, Any]  # package -> uv source value (a table, or a list of tables)
+    environments: tuple[str, ...] = ()  # one PEP 508 marker per platform of the profile
 
 
 def wanted(env: ResolvedEnv, pyproject: Path | None = None) -> UvTorch:
@@ -52,7 +66,8 @@ def wanted(env: ResolvedEnv, pyproject: Path | None = None) -> UvTorch:
     if len(systems) < len(_SYS_PLATFORM):
         source["marker"] = " or ".join(f"sys_platform == '{s}'" for s in systems)
     value: Any = [source] if "marker" in source else source
-    return UvTorch(name, env.index_url, {pkg: value for pkg in env.packages})
+    environments = tuple(PLATFORM_MARKERS[p] for p in env.platforms)
+    return UvTorch(name, env.index_url, {pkg: value for pkg in env.packages}, environments)
 
 
 def _owned_index(entry: Mapping[str, Any]) -> bool:
@@ -80,6 +95,9 @@ def problems(data: Mapping[str, Any], want: UvTorch) -> list[str]:
     """How the parsed pyproject differs from what envgen would write (empty: current)."""
     uv = data.get("tool", {}).get("uv", {})
     found = []
+    for key in ENVIRONMENT_KEYS:
+        if uv.get(key) != list(want.environments):
+            found.append(f"[tool.uv] {key} " + ("differs" if key in uv else "is missing"))
     indexes = [i for i in uv.get("index", []) if isinstance(i, dict) and _owned_index(i)]
     match = [i for i in indexes if i.get("name") == want.index_name]
     if not match:
@@ -117,6 +135,12 @@ def update(text: str, want: UvTorch, path: Path) -> str:
     if "uv" not in tool:
         tool["uv"] = tomlkit.table()
     uv: Any = tool["uv"]
+    for key in ENVIRONMENT_KEYS:
+        if _plain(uv.get(key)) != list(want.environments):
+            markers = tomlkit.array()
+            markers.extend(want.environments)
+            markers.multiline(len(want.environments) > 1)
+            uv[key] = markers
     if "index" not in uv:
         uv["index"] = tomlkit.aot()
     indexes: Any = uv["index"]
@@ -179,3 +203,53 @@ def check_problems(project: Project) -> list[str]:
     want = wanted(project.resolve(config.uv_profile).env, config.pyproject)
     text = read_pyproject(config.pyproject) or ""
     return problems(parse_toml(text, str(config.pyproject)), want)
+
+
+def lock_problems(project: Project) -> list[str]:
+    """What ``envgen check`` reports about ``uv.lock`` beside pyproject.toml (empty: none, or
+    no uv.lock): every torch-family or triton package must come from the profile's index."""
+    config = project.config
+    if config.uv_profile is None or config.pyproject is None:
+        return []
+    path = config.pyproject.parent / "uv.lock"
+    from .lockers.indexes import TRITON_PACKAGES
+    from .mirrors import expand_credentials, without_credentials
+    from .readfile import LARGE, read_text
+    from .specs import canonical_name
+
+    try:  # a FIFO or /dev/zero there must not hang or fill the memory
+        text = read_text(path, what="uv.lock", limit=LARGE, missing_ok=True)
+        if text is None:
+            return []
+        lock = parse_toml(text, str(path))
+    except EnvgenError as exc:
+        return [f"cannot read it ({exc.message})"]
+    env = project.resolve(config.uv_profile).env
+    want = wanted(env, config.pyproject)
+
+    def plain(url: str) -> str:
+        return without_credentials(url).rstrip("/")
+
+    allowed = {plain(want.index_url), plain(expand_credentials(want.index_url))}
+    family = {canonical_name(n) for n in (*TORCH_FAMILY, *env.packages, *TRITON_PACKAGES)}
+    found = []
+    for package in lock.get("package", []):
+        name = canonical_name(str(package.get("name", "")))
+        source = package.get("source", {})
+        registry = source.get("registry") if isinstance(source, dict) else None
+        if name in family and (registry is None or plain(str(registry)) not in allowed):
+            where = registry if registry is not None else "a non-index source"
+            if name in want.sources:
+                fix = "envgen render writes the sources and environments that pin it"
+            elif name in TORCH_FAMILY:
+                fix = "add it to the profile's pytorch.packages"
+            else:  # a dependency of torch: uv applies sources to direct dependencies only
+                fix = (
+                    "add it to [project] dependencies with a [tool.uv.sources] entry on index "
+                    f"'{want.index_name}'"
+                )
+            found.append(
+                f"{name} {package.get('version', '?')} is locked from {where}, not from "
+                f"{want.index_url} ({fix}; then run 'uv lock')"
+            )
+    return found

@@ -350,10 +350,13 @@ def test_conda_lock_yml_is_canonical_and_carries_conda_locks_hash_of_the_spec(
         src_files=[directory / "conda-lock-spec.yml"], mapping_url=_mapping(tmp_path)
     )
     assert env.variant.version == "11.8"
-    with default_virtual_package_repodata(cuda_version="11.8") as repo:
-        for platform in env.platforms:
-            accepted = backwards_compatible_content_hashes(spec, repo, platform)
-            assert lock.metadata.content_hash[platform] in accepted, platform
+    repo = default_virtual_package_repodata(cuda_version="11.8")  # what conda-lock hashes
+    for platform in env.platforms:
+        accepted = backwards_compatible_content_hashes(spec, repo, platform)
+        assert lock.metadata.content_hash[platform] in accepted, platform
+    assert lock.metadata.content_hash[platform] not in backwards_compatible_content_hashes(
+        spec, None, platform
+    )  # the virtual packages (__cuda 11.8 among them) are part of it
     assert run_cli(capsys, "check", "gpu-cu118").code == 0
 
 

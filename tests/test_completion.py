@@ -1,4 +1,4 @@
-"""Shell completion (click's) for commands, options and profile names, as the README documents."""
+"""Shell completion (click's) for commands, options and profile names (docs/commands.md)."""
 
 from __future__ import annotations
 

@@ -79,7 +79,8 @@ def parse_lock(path: Path) -> LockFile:
 
 
 def through_mirrors(lock_file: Path, mirrors: dict[str, str], target: Path) -> Path:
-    """The README's recipe for installing a lock by hand behind a mirror: rewrite its URLs."""
+    """docs/committed-files.md's recipe for installing a lock by hand behind a mirror: rewrite
+    its URLs."""
     text = lock_file.read_text()
     for public, mirror in mirrors.items():
         text = text.replace(public, mirror)

@@ -119,3 +119,13 @@ def test_the_schema_check_rejects_a_broken_manifest(
     breakage(doc)
     messages = [e.message for e in validator.iter_errors(doc)]
     assert messages and any(expected in m for m in messages), messages
+
+
+@pytest.mark.parametrize(("name", "label"), [("mps", "macOS (MPS)"), ("cpu", "CPU")])
+def test_the_pixi_header_names_the_build(project_dir: Path, name: str, label: str) -> None:
+    """The mps profile's torch is PyPI's macOS build (variant cpu), never called a CPU build."""
+    write_profile(project_dir, "px", f"extends: 'builtin:{name}'\noutputs: [pixi.toml]\n")
+    project = Project.open()
+    (rendered,) = project.render(project.resolve("px"))
+    (line,) = [x for x in rendered.content.splitlines() if x.startswith("# Install with:")]
+    assert f"({label} build of torch " in line

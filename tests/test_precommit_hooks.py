@@ -3,7 +3,7 @@
 pre-commit installs envgen from a snapshot of this repository into its own hook environment
 (pip, from the indexes this machine's pip is configured with: the install is exactly what a
 user's pre-commit does) and runs the hooks in a temporary git repository that commits rendered
-files: first through ``pre-commit try-repo``, then through the README's copy-paste
+files: first through ``pre-commit try-repo``, then through docs/team.md's copy-paste
 ``.pre-commit-config.yaml`` (try-repo installs afresh on every call; a config is installed once).
 """
 
@@ -83,10 +83,10 @@ def _pre_commit(
 
 
 def _config(repo: Path, rev: str) -> str:
-    """The README's .pre-commit-config.yaml, pointed at the snapshot instead of GitHub."""
-    readme = (REPO_ROOT / "README.md").read_text()
-    start = readme.index("# .pre-commit-config.yaml")
-    block = readme[start : readme.index("```", start)]
+    """docs/team.md's .pre-commit-config.yaml, pointed at the snapshot instead of GitHub."""
+    page = (REPO_ROOT / "docs" / "team.md").read_text()
+    start = page.index("# .pre-commit-config.yaml")
+    block = page[start : page.index("```", start)]
     config = yaml.safe_load(block)
     (entry,) = config["repos"]
     assert {h["id"] for h in entry["hooks"]} == {"envgen-check", "envgen-render"}

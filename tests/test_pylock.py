@@ -1,8 +1,8 @@
 """``envgen lock --pylock``: pylock.toml (PEP 751) from the same solves as the hashed locks.
 
-Judged by uv, which installs from pylock.toml, against the loopback PyTorch index and PyPI stand-in
-of tests/fixtures/pypi_index.py. (Not with pip: the pip of the test environment cannot read
-pylock.toml.)
+Judged by its consumers against the loopback PyTorch index and PyPI stand-in of
+tests/fixtures/pypi_index.py: uv and pip >= 26 (``pip install -r pylock.toml``, experimental in
+pip) install it, and ``packaging.pylock`` validates it and selects each platform's artifacts.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def test_uv_installs_the_pylock_for_this_platform(
 ) -> None:
     assert run_cli(capsys, "lock", "gpu", "--no-conda", "--pylock").code == 0
     locked = project / "envs" / "gpu" / "pylock.toml"
-    # behind a mirror, by the README's recipe: the URLs rewritten, the hashes unchanged
+    # behind a mirror, by docs/committed-files.md's recipe: the URLs rewritten, hashes unchanged
     path = through_mirrors(locked, torch_indexes.mirrors, tmp_path / "pylock.toml")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
@@ -106,6 +106,81 @@ def test_uv_installs_the_pylock_for_this_platform(
     probe = "import torch, pytorch_triton, tqdm; print(torch.__version__, pytorch_triton.BUILD)"
     shown = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True)
     assert shown.stdout.split() == ["2.4.1+cu118", "whl/cu118"]
+
+
+def test_pip_installs_the_pylock_for_this_platform(
+    project: Path, torch_indexes: LocalIndexes, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``python -m pip install -r pylock.toml`` (pip >= 26, a test dependency), isolated from
+    this machine's pip configuration."""
+    import pip
+
+    assert int(pip.__version__.split(".")[0]) >= 26, pip.__version__
+    assert run_cli(capsys, "lock", "gpu", "--no-conda", "--pylock").code == 0
+    locked = project / "envs" / "gpu" / "pylock.toml"
+    path = through_mirrors(locked, torch_indexes.mirrors, tmp_path / "pylock.toml")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    command = [sys.executable, "-m", "pip", "--python", python, "install", "--no-cache-dir"]
+    command += ["-r", str(path)]
+    done = subprocess.run(command, env=isolated_pip_env(tmp_path), capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    probe = "import torch, pytorch_triton, tqdm; print(torch.__version__, pytorch_triton.BUILD)"
+    shown = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True)
+    assert shown.stdout.split() == ["2.4.1+cu118", "whl/cu118"]
+    # pip checks the hashes the file carries: a tampered one is refused
+    tampered = tmp_path / "tampered" / "pylock.toml"
+    tampered.parent.mkdir()
+    sha = sha256(wheel(torch_indexes, "whl/cu118", "torch-*-manylinux_2_28_x86_64.whl"))
+    tampered.write_text(path.read_text().replace(sha, "0" * 64))
+    command[-1] = str(tampered)
+    refused = subprocess.run(
+        [*command, "--force-reinstall"],
+        env=isolated_pip_env(tmp_path),
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode != 0 and "hash" in refused.stderr.lower(), refused.stderr
+
+
+def test_packaging_pylock_validates_it_and_selects_each_platforms_lock(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``packaging.pylock`` (PEP 751's reference reader) picks, per platform, exactly the
+    artifacts that platform's hashed requirements lock holds."""
+    from packaging.pylock import Pylock
+    from packaging.tags import Tag, compatible_tags, cpython_tags
+
+    from envgen.lockers.targets import _platform_tags, marker_environment
+
+    def tags(platform: str) -> list[Tag]:
+        """The platform's wheel tags in priority order, as an installer there ranks them."""
+        where = list(_platform_tags(platform))
+        return [*cpython_tags((3, 11), ["cp311"], where), *compatible_tags((3, 11), "cp311", where)]
+
+    assert run_cli(capsys, "lock", "gpu", "--no-conda", "--pylock").code == 0
+    directory = project / "envs" / "gpu"
+    lock = Pylock.from_dict(tomllib.loads((directory / "pylock.toml").read_text()))
+    for platform in ("linux-64", "win-64"):
+        chosen = lock.select(
+            environment=marker_environment(platform, "3.11"),  # type: ignore[arg-type]
+            tags=tags(platform),
+        )
+        picked = {str(p.name): (str(p.version), a) for p, a in chosen}
+        locked = parse_lock(directory / f"requirements-{platform}.lock.txt")
+        assert {n: v for n, (v, _) in picked.items()} == {
+            n: e.version for n, e in locked.packages.items()
+        }
+        for name, (_, artifact) in picked.items():
+            assert artifact.hashes["sha256"] in locked.packages[name].hashes, (platform, name)
+    assert "pytorch-triton" not in {
+        str(p.name)
+        for p, _ in lock.select(
+            environment=marker_environment("win-64", "3.11"),  # type: ignore[arg-type]
+            tags=tags("win-64"),
+        )
+    }
 
 
 def test_a_written_pylock_is_kept_current_and_checked(

@@ -111,7 +111,9 @@ def test_requirements_parse_with_pips_own_parser(project_dir: Path) -> None:
         "requests[socks]>=2.31; python_version < '3.13'",
     ]
     reqs = parse_requirements_text(files["requirements.txt"])
-    assert reqs.extra_index_urls == ["https://pypi.org/simple"]
+    # the PyTorch index as an extra: uv searches extras first (tests/test_requirements_consumers)
+    assert reqs.index_url == "https://pypi.org/simple"
+    assert reqs.extra_index_urls == ["https://download.pytorch.org/whl/cu118"]
     doc = yaml.safe_load(files["environment.yml"])
     assert doc["dependencies"][:4] == ["python=3.11", "pip", "git", "ffmpeg >=6"]
     assert doc["variables"] == {
@@ -271,8 +273,8 @@ def test_mirrors_rewrite_indexes_and_channels(capsys, project_dir: Path) -> None
     write_profile(project_dir, "p", 'python: "3.11"\npytorch: "2.4.1"\npip: [numpy]\n')
     result = run_cli(capsys, "render", "p", "--stdout")
     assert result.code == 0, result.err
-    assert "--index-url https://mirror.corp/pytorch/cpu\n" in result.out
-    assert "--extra-index-url https://user:${PYPI_TOKEN}@mirror.corp/pypi/simple\n" in result.out
+    assert "\n--extra-index-url https://mirror.corp/pytorch/cpu\n" in result.out
+    assert "\n--index-url https://user:${PYPI_TOKEN}@mirror.corp/pypi/simple\n" in result.out
     assert "  - https://mirror.corp/conda/conda-forge\n" in result.out
 
 

@@ -53,12 +53,14 @@ def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool)
             click.echo(f"FAIL     {shown}: {_describe(project, resolved, state)}")
             if not quiet and state.existing is not None:
                 click.echo(state.diff(shown), nl=False)
-        bad, total = _check_locks(project, resolved, directory, quiet)
+        image = any(f.name == "Dockerfile" for f in rendered)
+        bad, total = _check_locks(project, resolved, directory, quiet, image)
         checked += total
         if bad:
             stale_locks.append(name)
+    uv_lock_bad = False
     if project.config.uv_profile in selected:
-        from ..uvproject import check_problems
+        from ..uvproject import check_problems, lock_problems
 
         checked += 1
         problems = check_problems(project)
@@ -66,7 +68,10 @@ def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool)
             click.echo(f"FAIL     pyproject.toml: {problem}")
         if problems and project.config.uv_profile not in stale_files:
             stale_files.append(project.config.uv_profile)  # render repairs it
-    failed = len(stale_files) + len(stale_locks)
+        for problem in lock_problems(project):  # uv writes uv.lock: uv lock repairs it
+            uv_lock_bad = True
+            click.echo(f"FAIL     uv.lock: {problem}")
+    failed = len(stale_files) + len(stale_locks) + uv_lock_bad
     if not failed:
         click.echo(f"{checked} file(s) checked, all current.")
         return 0
@@ -79,9 +84,14 @@ def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool)
         )
     if stale_locks:
         fixes.append("'envgen lock " + " ".join(stale_locks) + "'")
+    if uv_lock_bad:
+        fixes.append("'uv lock' (after the fixes above)")
+    profiles = (
+        stale_files + stale_locks + ([project.config.uv_profile or ""] if uv_lock_bad else [])
+    )
     click.echo(
         f"{checked} file(s) checked; out of date in profile(s) "
-        + ", ".join(dict.fromkeys(stale_files + stale_locks))
+        + ", ".join(dict.fromkeys(profiles))
         + ". Run "
         + " and ".join(fixes)
         + " and commit the result.",
@@ -106,15 +116,24 @@ def _describe(project: Project, resolved: Resolved, state: out.FileState) -> str
 
 
 def _check_locks(
-    project: Project, resolved: Resolved, directory: Path, quiet: bool
+    project: Project, resolved: Resolved, directory: Path, quiet: bool, image: bool
 ) -> tuple[int, int]:
     """(failing, checked) locks of a profile that has any; a project that never locks is not
-    nagged."""
+    nagged, unless the profile renders a Dockerfile, which copies its lock (``image``)."""
     if (
         not any(directory.glob("requirements-*.lock.txt"))
         and not (directory / "conda-lock.yml").exists()
     ):
-        return 0, 0
+        if not image:
+            return 0, 0
+        from ..filters import image_lock
+
+        lock = directory / image_lock(resolved.env.platforms)
+        click.echo(
+            f"FAIL     {project.display(lock)}: missing; the Dockerfile copies it "
+            f"(run 'envgen lock {resolved.env.name}')"
+        )
+        return 1, 1
     from ..lock import lock_states  # the lock machinery is only loaded for locked profiles
 
     name = resolved.env.name

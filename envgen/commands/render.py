@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from .. import output as out
@@ -84,7 +86,9 @@ def command(
     out.apply(states)
     if uv is not None and uv[1] != uv[2]:
         out.write_atomic(uv[0], uv[2])
-        click.echo(f"updated   {project.display(uv[0])} ([tool.uv] torch index and sources)")
+        click.echo(
+            f"updated   {project.display(uv[0])} ([tool.uv] torch index, sources and environments)"
+        )
     for state in states:
         verb = (
             "unchanged"
@@ -92,4 +96,20 @@ def command(
             else ("wrote" if state.state == out.MISSING else "updated")
         )
         click.echo(f"{verb:9} {project.display(state.path)}")
+    for path, rendered in targets:
+        if rendered.name == "Dockerfile":
+            warn_missing_image_lock(project, path, rendered.profile)
     return 0
+
+
+def warn_missing_image_lock(project: Project, dockerfile: Path, name: str) -> None:
+    """A Dockerfile copies its profile's lock; before ``envgen lock`` the build would fail."""
+    from ..filters import image_lock
+
+    lock = dockerfile.parent / image_lock(project.resolve(name).env.platforms)
+    if not lock.exists():
+        click.echo(
+            f"warning: {project.display(dockerfile)} copies {project.display(lock)}, which does "
+            f"not exist yet: run 'envgen lock {name}' before building the image",
+            err=True,
+        )

@@ -19,7 +19,9 @@ def content_hashes(spec_text: str, cuda: str | None) -> dict[str, str]:
     when ``cuda`` is None) computes them.
 
     conda-lock maps the ``pip`` conda package's PyPI name through a downloaded PyPI->conda
-    table; a one-entry local table gives the same answer offline.
+    table; a one-entry local table gives the same answer offline. The virtual packages are
+    part of the hash: conda-lock passes its ``FakeRepoData`` itself, not what ``with repo as
+    x`` binds (its ``__enter__`` returns None, and None hashes as "no virtual packages").
     """
     from conda_lock.content_hash import compute_content_hashes
     from conda_lock.src_parser import make_lock_spec
@@ -34,5 +36,5 @@ def content_hashes(spec_text: str, cuda: str | None) -> dict[str, str]:
             encoding="utf-8",
         )
         lock_spec = make_lock_spec(src_files=[spec], mapping_url=str(mapping))
-        with default_virtual_package_repodata(cuda_version=cuda or "") as repo:
-            return dict(compute_content_hashes(lock_spec, repo))
+        repo = default_virtual_package_repodata(cuda_version=cuda or "")
+        return dict(compute_content_hashes(lock_spec, repo))

@@ -54,7 +54,8 @@ def render(
     """The sealed text of the lock; the same solution always gives the same bytes.
 
     ``env`` and ``indexes`` are the public ones: a lock names canonical URLs only, and
-    ``envgen create`` (or pip's own options, see the README) applies a mirror at install time.
+    ``envgen create`` (or pip's own options, see docs/committed-files.md) applies a mirror at
+    install time.
     No envgen version either, so an upgrade never changes a lock.
     """
     name = file_name(platform)

@@ -76,6 +76,7 @@ def render(
         f"# envgen-content-sha256: {CONTENT_PLACEHOLDER}",
         "#",
         f"# Install:  uv pip install -r {FILE_NAME}",
+        f"#       or:  python -m pip install -r {FILE_NAME}   (pip >= 26)",
     ]
     if indexes.pytorch:
         lines.append(

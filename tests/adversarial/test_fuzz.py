@@ -1,7 +1,7 @@
 """Property: random and mutated profiles (and file names) end in valid output or in exit 2 with a
 one-paragraph message, never a traceback, an exit 123, a hang or a half-written file.
 
-``ENVGEN_FUZZ_EXAMPLES`` raises the example count for the dedicated run (see README).
+``ENVGEN_FUZZ_EXAMPLES`` raises the example count for the dedicated run (see docs/reliability.md).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 environment that ``verify`` passes before create finished; the next run cleans up after them.
 
 ``ENVGEN_KILLS`` (render) and ``ENVGEN_SLOW_KILLS`` (lock, create) set the kills per flow: a
-few in CI, 100+ in the dedicated run (see README).
+few in CI, 100+ in the dedicated run (see docs/reliability.md).
 """
 
 from __future__ import annotations
