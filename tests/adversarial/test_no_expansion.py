@@ -40,19 +40,23 @@ def _refused(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> str:
     return result.err
 
 
+PROFILE_VALUES = [
+    ("channels", "{url}/chan/$SECRET/conda-forge"),
+    ("channels", "{url}/chan/${{SECRET}}/conda-forge"),
+    ("channels", "{url}/chan?token=${{SECRET}}"),
+    ("channels", "http://ci:${{SECRET}}@{host}/chan"),
+    ("pip", "demo @ {url}/${{SECRET}}/demo-1.0-py3-none-any.whl"),
+    ("pip", "demo @ {url}/files/demo-1.0-py3-none-any.whl?x=$SECRET"),
+    ("pip", 'demo; platform_release == "${{SECRET}}"'),
+]
+
+
+# lock is what used to send the expanded URL; render validates the same way
 @pytest.mark.parametrize(
-    ("key", "template"),
-    [
-        ("channels", "{url}/chan/$SECRET/conda-forge"),
-        ("channels", "{url}/chan/${{SECRET}}/conda-forge"),
-        ("channels", "{url}/chan?token=${{SECRET}}"),
-        ("channels", "http://ci:${{SECRET}}@{host}/chan"),
-        ("pip", "demo @ {url}/${{SECRET}}/demo-1.0-py3-none-any.whl"),
-        ("pip", "demo @ {url}/files/demo-1.0-py3-none-any.whl?x=$SECRET"),
-        ("pip", 'demo; platform_release == "${{SECRET}}"'),
-    ],
+    ("key", "template", "command"),
+    [(*value, "lock") for value in PROFILE_VALUES]
+    + [(*value, "render") for value in PROFILE_VALUES[::3]],
 )
-@pytest.mark.parametrize("command", ["render", "lock"])
 def test_a_dollar_in_a_profile_value_is_refused_and_nothing_is_sent(
     project_dir: Path,
     capsys: pytest.CaptureFixture[str],
