@@ -48,7 +48,11 @@ def command(
     force: bool,
     existing: bool,
 ) -> int:
-    """Render PROFILE(s) into environment files, e.g. `envgen render gpu-cu118`."""
+    """Render PROFILE(s) into environment files, e.g. `envgen render gpu-cu118`.
+
+    Writes environment.yml, requirements.txt and conda-lock-spec.yml (a profile's 'outputs'
+    change the set). Without PROFILE: every profile of this project (its profiles/).
+    """
     project = Project.open()
     if existing:
         if names or all_:
@@ -64,11 +68,15 @@ def command(
     many = len(selected) > 1 or existing
     # Resolve and render everything before touching the disk: one bad profile writes nothing.
     targets = []
+    checked = []
     for name in selected:
         resolved = project.resolve(name)
         directory = project.output_dir(name, output, many)
         for rendered in project.render(resolved, formats or None, output, many):
             targets.append((directory / rendered.name, rendered))
+        checked.append((resolved, directory))
+    for resolved, directory in checked:  # once every profile rendered: no warning, then error
+        project.warn_dropped_outputs(resolved, directory)
     if to_stdout:
         for path, rendered in targets:
             if len(targets) > 1:

@@ -78,7 +78,7 @@ def test_a_deeply_nested_profile_is_exit_2_and_list_marks_it(
     with deadline(120):
         listed = run_cli(capsys, "list")
     assert listed.code == 1
-    rows = {line.split()[0]: line for line in listed.out.splitlines()}
+    rows = {line.split()[0]: line for line in listed.out.splitlines() if line.strip()}
     assert "BROKEN: profiles/deep.yaml" in rows["deep"] and "BROKEN" not in rows["fine"]
 
 
@@ -98,7 +98,7 @@ def test_a_long_extends_chain(
     with deadline(120):
         listed = run_cli(capsys, "list")
     assert listed.code == 1 and "Traceback" not in listed.err
-    rows = {line.split()[0]: line for line in listed.out.splitlines()}
+    rows = {line.split()[0]: line for line in listed.out.splitlines() if line.strip()}
     assert "BROKEN" in rows["p0"] and "BROKEN" not in rows[f"p{length - 10}"]
 
 
