@@ -14,6 +14,8 @@ from .profile import MergedProfile, ProfileLayer, merge_layers, validate_layer
 from .yamlsource import load_yaml
 
 BUILTIN_PREFIX = "builtin:"
+# Profiles in one extends chain: real ones have two or three. Loading recurses once per parent.
+MAX_EXTENDS = 32
 PROFILE_SUFFIXES = (".yaml", ".yml")
 # A profile's name becomes a conda environment name, a directory under envs/ and a word in the
 # "Regenerate with: envgen render NAME" line, so it must be safe in all three.
@@ -35,7 +37,9 @@ def _scan(directory: Path, origin: str) -> dict[str, ProfileSource]:
         return {}
     found: dict[str, ProfileSource] = {}
     for path in sorted(directory.iterdir()):
-        if path.suffix in (".yaml", ".yml") and path.is_file() and not path.name.startswith("."):
+        # Not only regular files: a FIFO or a directory named like a profile is listed, and
+        # refused by name when read, rather than silently missing.
+        if path.suffix in (".yaml", ".yml") and not path.name.startswith("."):
             found.setdefault(path.stem, ProfileSource(path.stem, path, origin))
     return found
 
@@ -138,6 +142,12 @@ class ProfileRegistry(NamedTuple):
             ),
         )
 
+    def _known(self, name: str) -> ProfileSource | None:
+        """``find`` without its error path (and the display name it needs): a dict lookup."""
+        if name.startswith(BUILTIN_PREFIX):
+            return self.builtin.get(name[len(BUILTIN_PREFIX) :])
+        return self.project.get(name) or self.builtin.get(name)
+
     def display(self, path: Path) -> str:
         """Paths relative to the project when inside it, so messages stay short and stable."""
         try:
@@ -156,24 +166,38 @@ class ProfileRegistry(NamedTuple):
                 fix=f"rename the file to {better}{source.path.suffix} (letters, digits, '_', '.' "
                 "and '-', not starting with '.' or '-')",
             )
-        return validate_layer(
-            source.name, source.origin, load_yaml(source.path, display=shown), shown
-        )
+        inside = self.root if source.origin == "project" else source.path.parent
+        document = load_yaml(source.path, display=shown, inside=inside)
+        return validate_layer(source.name, source.origin, document, shown)
 
-    def load(self, name: str) -> MergedProfile:
-        """Load ``name`` and its parents (depth first, each once), refusing cycles."""
+    def load(self, name: str, layers: dict[Path, ProfileLayer] | None = None) -> MergedProfile:
+        """Load ``name`` and its parents (depth first, each once), refusing cycles and chains
+        longer than ``MAX_EXTENDS``. ``layers`` keeps the files read, for a caller that loads
+        many profiles (``list``): each file is then read once, not once per child."""
         chain: list[ProfileLayer] = []
         done: set[Path] = set()
+        read = {} if layers is None else layers
 
         def visit(source: ProfileSource, trail: tuple[str, ...]) -> None:
             if source.path in done:
                 return
-            layer = self.load_layer(source)
-            shown = self.display(source.path)
+            if len(trail) >= MAX_EXTENDS:
+                raise ProfileError(
+                    f"profile '{name}' extends a chain of more than {MAX_EXTENDS} profiles "
+                    f"(through {trail[-1]} to {source.origin}:{source.name})",
+                    file=self.display(source.path),
+                    key="extends",
+                    fix="shorten the chain: let profiles extend a shared base directly",
+                )
+            layer = read.get(source.path) or self.load_layer(source)
+            read[source.path] = layer
             for parent_name in layer.extends:
-                parent = self.find(parent_name, wanted_by=shown)
+                parent = self._known(parent_name) or self.find(
+                    parent_name, wanted_by=self.display(source.path)
+                )
                 label = f"{parent.origin}:{parent.name}"
                 if parent.path == source.path or label in trail:
+                    shown = self.display(source.path)
                     cycle = " -> ".join((*trail, f"{source.origin}:{source.name}", label))
                     raise ProfileError(
                         f"profiles extend each other in a cycle ({cycle})",
