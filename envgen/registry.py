@@ -14,8 +14,10 @@ from .profile import MergedProfile, ProfileLayer, merge_layers, validate_layer
 from .yamlsource import load_yaml
 
 BUILTIN_PREFIX = "builtin:"
-# Profiles in one extends chain: real ones have two or three. Loading recurses once per parent.
-MAX_EXTENDS = 32
+# Profiles in one extends chain: real ones have two or three, generated hierarchies (one profile
+# per team, per box) a few hundred. The bound keeps a hostile chain's work (each profile merges
+# its whole chain) within seconds.
+MAX_EXTENDS = 1_000
 PROFILE_SUFFIXES = (".yaml", ".yml")
 # A profile's name becomes a conda environment name, a directory under envs/ and a word in the
 # "Regenerate with: envgen render NAME" line, so it must be safe in all three.
@@ -178,9 +180,7 @@ class ProfileRegistry(NamedTuple):
         done: set[Path] = set()
         read = {} if layers is None else layers
 
-        def visit(source: ProfileSource, trail: tuple[str, ...]) -> None:
-            if source.path in done:
-                return
+        def enter(source: ProfileSource, trail: tuple[str, ...]) -> ProfileLayer:
             if len(trail) >= MAX_EXTENDS:
                 raise ProfileError(
                     f"profile '{name}' extends a chain of more than {MAX_EXTENDS} profiles "
@@ -191,33 +191,49 @@ class ProfileRegistry(NamedTuple):
                 )
             layer = read.get(source.path) or self.load_layer(source)
             read[source.path] = layer
-            for parent_name in layer.extends:
-                parent = self._known(parent_name) or self.find(
-                    parent_name, wanted_by=self.display(source.path)
-                )
-                label = f"{parent.origin}:{parent.name}"
-                if parent.path == source.path or label in trail:
-                    shown = self.display(source.path)
-                    cycle = " -> ".join((*trail, f"{source.origin}:{source.name}", label))
-                    raise ProfileError(
-                        f"profiles extend each other in a cycle ({cycle})",
-                        file=shown,
-                        key="extends",
-                        line=layer.document.line_of("extends"),
-                        fix="remove one of these 'extends' entries"
-                        + (
-                            "; to extend the built-in of the same name write 'builtin:"
-                            + parent.name
-                            + "'"
-                            if parent.path == source.path
-                            else ""
-                        ),
-                    )
-                visit(parent, (*trail, f"{source.origin}:{source.name}"))
-            done.add(source.path)
-            chain.append(layer)
+            return layer
 
-        visit(self.find(name), ())
+        def parent_of(
+            source: ProfileSource, layer: ProfileLayer, parent_name: str, trail: tuple[str, ...]
+        ) -> ProfileSource:
+            parent = self._known(parent_name) or self.find(
+                parent_name, wanted_by=self.display(source.path)
+            )
+            label = f"{parent.origin}:{parent.name}"
+            if parent.path == source.path or label in trail:
+                cycle = " -> ".join((*trail, f"{source.origin}:{source.name}", label))
+                raise ProfileError(
+                    f"profiles extend each other in a cycle ({cycle})",
+                    file=self.display(source.path),
+                    key="extends",
+                    line=layer.document.line_of("extends"),
+                    fix="remove one of these 'extends' entries"
+                    + (
+                        f"; to extend the built-in of the same name write 'builtin:{parent.name}'"
+                        if parent.path == source.path
+                        else ""
+                    ),
+                )
+            return parent
+
+        # Depth first with a stack of our own rather than recursion: a long chain must end in
+        # the MAX_EXTENDS error, never in Python's recursion limit.
+        root = self.find(name)
+        stack: list[tuple[ProfileSource, tuple[str, ...], ProfileLayer, int]] = [
+            (root, (), enter(root, ()), 0)
+        ]
+        while stack:
+            source, trail, layer, index = stack.pop()
+            if index < len(layer.extends):
+                stack.append((source, trail, layer, index + 1))
+                parent = parent_of(source, layer, layer.extends[index], trail)
+                inner = (*trail, f"{source.origin}:{source.name}")
+                if parent.path not in done:
+                    stack.append((parent, inner, enter(parent, inner), 0))
+                continue
+            if source.path not in done:
+                done.add(source.path)
+                chain.append(layer)
         return merge_layers(tuple(chain))
 
 
