@@ -185,3 +185,23 @@ def test_a_generated_file_linked_out_of_the_project_is_never_read(
         assert SECRET not in result.out + result.err
         target.unlink()
     assert secret.read_text() == SECRET + "\n"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "deep", "secret"])  # a directory: click refuses it
+def test_catalog_update_refuses_a_catalog_that_is_no_catalog_file(
+    capsys: pytest.CaptureFixture[str], project_dir: Path, kind: str
+) -> None:
+    """``catalog update --catalog FILE`` reads the file it rewrites: refused before any request
+    (no mirror is reachable here, so a request would be an exit 2 of another kind), never
+    waited on, and a YAML error names the line without quoting the content."""
+    target = project_dir / "catalog.yaml"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "deep":
+        target.write_text("releases: " + "[" * 20_000 + "]" * 20_000 + "\n")
+    else:
+        target.write_text(f"releases: [{SECRET}\n")
+    message = refused(
+        capsys, project_dir, "catalog", "update", "--dry-run", "--catalog", str(target)
+    )
+    assert "catalog.yaml" in message and SECRET not in message and "request" not in message
