@@ -15,13 +15,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .atomic import write_atomic
 from .digest import inputs_digest, is_generated, parts_line, read_seal
 from .errors import OutputError, ToolError
 from .leftovers import temporary_directory
 from .lockers.pip_lockfile import file_name as pip_lock_name
 from .lockers.pylock import FILE_NAME as PYLOCK_FILE  # written on request, then kept current
 from .mirrors import Mirrors, redact
-from .output import CURRENT, EDITED, FOREIGN, MISSING, STALE, write_atomic
+from .output import CURRENT, EDITED, FOREIGN, MISSING, STALE
 from .project import Project, Resolved
 from .resolve import PYPI_SIMPLE, ResolvedEnv, resolve
 

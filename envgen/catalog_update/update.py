@@ -128,7 +128,7 @@ def update_catalog(
     )
     written = False
     if write:
-        from ..output import write_atomic
+        from ..atomic import write_atomic
 
         try:
             write_atomic(target, content)

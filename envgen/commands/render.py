@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .. import output as out
+from ..atomic import write_atomic
 from ..errors import EnvgenError
 from ..project import Project
 from ._common import (
@@ -93,7 +94,7 @@ def command(
         uv = planned_update(project, selected)
     out.apply(states)
     if uv is not None and uv[1] != uv[2]:
-        out.write_atomic(uv[0], uv[2])
+        write_atomic(uv[0], uv[2])
         click.echo(
             f"updated   {project.display(uv[0])} ([tool.uv] torch index, sources and environments)"
         )

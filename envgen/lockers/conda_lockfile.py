@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
+from ..atomic import write_atomic
 from ..digest import CONTENT_PLACEHOLDER, canonical_json, seal, sha256_text
 from ..leftovers import temporary_directory
-from ..output import write_atomic
 from .base import CondaLockRequest
 
 # Keys under the lock's metadata.custom_metadata; conda-lock keeps custom metadata verbatim.
