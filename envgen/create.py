@@ -54,10 +54,10 @@ from .project import Project, Resolved
 from .readfile import LARGE, read_text
 from .resolve import ResolvedEnv
 from .specs import conda_spec_name
+from .targets import platform_of
 
 INSTALLERS = ("auto", "uv", "pip")
 DEFAULT_WAIT = 600.0  # seconds a second create of the same environment waits for the first
-_MACHINES = {"x86_64": "64", "amd64": "64", "aarch64": "aarch64", "arm64": "arm64"}
 
 
 @dataclass(frozen=True)
@@ -89,15 +89,14 @@ class CreateResult:
 
 
 def current_platform() -> str:
-    """This machine as a conda subdir (linux-64, osx-arm64, win-64, …)."""
-    system = {"linux": "linux", "darwin": "osx", "win32": "win"}.get(sys.platform, sys.platform)
+    """This machine as a conda subdir (linux-64, osx-arm64, win-64, …); one envgen does not
+    target is named for messages (win-arm64)."""
     machine = platform_mod.machine().lower()
-    arch = _MACHINES.get(machine, machine)
-    if system == "linux" and arch == "arm64":
-        arch = "aarch64"
-    if system == "osx" and arch == "aarch64":
-        arch = "arm64"
-    return f"{system}-{arch}"
+    found = platform_of(sys.platform, machine)
+    if found is not None:
+        return found.name
+    system = {"darwin": "osx", "win32": "win"}.get(sys.platform, sys.platform)
+    return f"{system}-{machine}"
 
 
 def is_pip_only(env: ResolvedEnv) -> bool:

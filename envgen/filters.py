@@ -119,15 +119,15 @@ def shell_quote(value: object) -> str:
     return shlex.quote(str(value))
 
 
-# conda subdir -> the platform Docker builds for; images are Linux
-DOCKER_PLATFORMS = {"linux-64": "linux/amd64", "linux-aarch64": "linux/arm64"}
-
-
 def docker_platform(platforms: list[str]) -> dict[str, str]:
-    """The profile's first Linux platform, as the conda subdir and Docker's name for it."""
+    """The profile's first platform that images are built for (a Linux one), as the conda
+    subdir and Docker's name for it."""
+    from .targets import PLATFORMS
+
     for platform in platforms:
-        if platform in DOCKER_PLATFORMS:
-            return {"conda": platform, "docker": DOCKER_PLATFORMS[platform]}
+        docker = PLATFORMS[platform].docker if platform in PLATFORMS else None
+        if docker is not None:
+            return {"conda": platform, "docker": docker}
     raise TemplateError(
         f"a container image needs a Linux platform; the profile targets {', '.join(platforms)}",
         key="platforms",

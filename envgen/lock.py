@@ -25,6 +25,7 @@ from .mirrors import Mirrors, redact
 from .output import CURRENT, EDITED, FOREIGN, MISSING, STALE
 from .project import Project, Resolved
 from .resolve import PYPI_SIMPLE, ResolvedEnv, resolve
+from .targets import ACCELERATORS, os_of
 
 if TYPE_CHECKING:
     from .lockers.base import CondaLockEngine, PipLock
@@ -318,9 +319,10 @@ def virtual_packages(env: ResolvedEnv, glibc: str) -> dict[str, dict[str, str]]:
     result: dict[str, dict[str, str]] = {}
     for platform in env.platforms:
         wanted: dict[str, str] = {}
-        if env.accelerator == "cuda" and env.variant.version:
-            wanted["__cuda"] = env.variant.version
-        if platform.startswith("linux"):
+        virtual = ACCELERATORS[env.accelerator].conda_virtual
+        if virtual and env.variant.version:
+            wanted[virtual] = env.variant.version
+        if os_of(platform) == "linux":
             wanted["__glibc"] = glibc
         result[platform] = wanted
     return result
@@ -526,8 +528,8 @@ def _solve(
 ) -> tuple[dict[Path, str], dict[str, float], str | None]:
     """Every lock's text, solved but not written: (contents by path, timings, conda engine)."""
     from .lockers import pip_lockfile
-    from .lockers.targets import GLIBC
     from .lockers.uv import PipIndexes, UnreachableIndex, lock_pip
+    from .targets import GLIBC
 
     env = job.env
     contents: dict[Path, str] = {}

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .mirrors import channel_url
 from .profile import TORCH_PACKAGES
 from .specs import canonical_name
+from .targets import triton_packages
 
 if TYPE_CHECKING:
     from .project import Project, Resolved
@@ -38,9 +39,7 @@ class Expected(NamedTuple):
 
 
 def family() -> frozenset[str]:
-    from .lockers.indexes import TRITON_PACKAGES
-
-    return frozenset(canonical_name(p) for p in (*TORCH_PACKAGES, *TRITON_PACKAGES))
+    return frozenset(canonical_name(p) for p in (*TORCH_PACKAGES, *triton_packages()))
 
 
 def expected(project: Project, resolved: Resolved) -> Expected:

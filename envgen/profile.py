@@ -20,12 +20,11 @@ from .specs import (
     pip_requirement_name,
     pip_suggestion,
 )
+from .targets import ACCELERATORS, PLATFORMS, accelerator_words
 from .textcheck import why_unsafe
 from .yamlsource import YamlDocument
 
-ACCELERATORS = ("cpu", "cuda", "rocm", "xpu", "mps")
 SOURCES = ("pip", "conda")
-PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64")
 TORCH_PACKAGES = ("torch", "torchvision", "torchaudio")
 
 
@@ -267,29 +266,19 @@ def _check_pattern(pattern: str, example: str) -> Callable[[_Ctx, Any], str]:
     return check
 
 
-# What people write for an accelerator, and what they mean: spelling alone would turn "gpu"
-# into "xpu", while the GPU most people have is NVIDIA's.
-_ACCELERATOR_WORDS = {
-    "gpu": "cuda",
-    "nvidia": "cuda",
-    "cu": "cuda",
-    "amd": "rocm",
-    "hip": "rocm",
-    "intel": "xpu",
-    "apple": "mps",
-    "metal": "mps",
-    "none": "cpu",
-}
-
-
 def _check_enum(
-    choices: tuple[str, ...], meant: Mapping[str, str] | None = None
+    known: tuple[str, ...] | Mapping[str, object],
+    meant: Callable[[], Mapping[str, str]] | None = None,
 ) -> Callable[[_Ctx, Any], str]:
+    """One of ``known`` (a table is read when a value is checked, so a record added to it
+    counts); ``meant`` says what people write for one of them."""
+
     def check(ctx: _Ctx, value: Any) -> str:
+        choices = tuple(known)
         if not isinstance(value, str) or value not in choices:
             import difflib  # only on the error/diff path: keeps start-up fast
 
-            guess = (meant or {}).get(str(value).strip().lower())
+            guess = (meant() if meant else {}).get(str(value).strip().lower())
             close = [guess] if guess else difflib.get_close_matches(str(value), choices, n=1)
             hint = f" — did you mean '{close[0]}'?" if close else ""
             raise ctx.fail(
@@ -556,7 +545,7 @@ _CHECKS: dict[str, Callable[[_Ctx, Any], Any]] = {
     "extends": _check_extends,
     "name": _check_pattern(r"^[A-Za-z0-9_.-]+$", '"my-env"'),
     "python": _check_python,
-    "accelerator": _check_enum(ACCELERATORS, _ACCELERATOR_WORDS),
+    "accelerator": _check_enum(ACCELERATORS, accelerator_words),
     "cuda": _check_pattern(r"^(cu\d{2,3}|\d+\.\d+)$", '"12.4" or "cu124"'),
     "rocm": _check_pattern(r"^(rocm)?\d+\.\d+(\.\d+)?$", '"6.2" or "rocm6.2.4"'),
     "pytorch": _check_pytorch,

@@ -15,6 +15,7 @@ from .digest import CONTENT_PLACEHOLDER, inputs_digest, parts_line, seal
 from .errors import TemplateError
 from .resolve import ResolvedEnv
 from .sandbox import TEMPLATE_SUFFIX
+from .targets import ACCELERATORS
 from .textcheck import why_unsafe
 
 if TYPE_CHECKING:
@@ -116,15 +117,27 @@ def template_context(
     parts: str = "",
     site: Mapping[str, Any] = MappingProxyType({}),
 ) -> dict[str, Any]:
-    """What a template sees: the resolved ``env``, the header, and ``site`` (where the file is
-    written and which envgen writes it, see ``Project.site_context``) as top-level names."""
+    """What a template sees: the resolved ``env``, its ``accelerator``'s facts (from
+    ``targets``: what a container needs to reach the device), the header, and ``site`` (where
+    the file is written and which envgen writes it, see ``Project.site_context``) as top-level
+    names."""
     data = env.as_dict()
     data["variant"] = data["variant"] | {"label": env.variant.label}
     data["build_label"] = env.build_label
     data["pip_requirements"] = list(env.pip_requirements)
+    target = ACCELERATORS[env.accelerator]
     return {
         **site,
         "env": data,
+        "accelerator": {
+            "name": target.name,
+            "label": target.label,
+            "gpu": target.gpu,
+            "torch_device": target.torch_device,
+            "run_args": list(target.run_args),
+            "host_gpu": target.host_gpu,
+            "container_notes": list(target.container_notes),
+        },
         "header": header,
         "inputs_digest": digest,
         "inputs_parts": parts,

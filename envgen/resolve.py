@@ -11,20 +11,14 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from .catalog import PLATFORM_OS, Catalog, CondaForgeBuilds, Release, Variant, plain_release
+from .catalog import Catalog, CondaForgeBuilds, Release, plain_release
 from .errors import ProfileError
 from .mirrors import Mirrors
 from .profile import TORCH_PACKAGES, MergedProfile
 from .specs import conda_spec_name, pip_requirement_name
+from .targets import ACCELERATORS, PLATFORMS, SYSTEMS, Accelerator, Variant, os_of, version_keys
 
 PYPI_SIMPLE = "https://pypi.org/simple"
-DEFAULT_PLATFORMS = {
-    "cpu": ("linux-64", "osx-arm64", "win-64"),
-    "cuda": ("linux-64", "win-64"),
-    "rocm": ("linux-64",),
-    "xpu": ("linux-64", "win-64"),
-    "mps": ("osx-arm64",),
-}
 # A conda-sourced torch has no pip requirements file worth committing.
 DEFAULT_OUTPUTS = {
     "pip": ("environment.yml", "requirements.txt", "conda-lock-spec.yml"),
@@ -33,15 +27,6 @@ DEFAULT_OUTPUTS = {
 # Default outputs the locks rely on: conda-lock.yml's content_hash is conda-lock's hash of
 # conda-lock-spec.yml (``conda-lock --check-input-hash -f conda-lock-spec.yml``).
 LOCK_OUTPUTS = ("conda-lock-spec.yml",)
-_OS_LABEL = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
-# PEP 508 markers selecting each target platform.
-PLATFORM_MARKERS = {
-    "linux-64": 'sys_platform == "linux" and platform_machine == "x86_64"',
-    "linux-aarch64": 'sys_platform == "linux" and platform_machine == "aarch64"',
-    "osx-64": 'sys_platform == "darwin" and platform_machine == "x86_64"',
-    "osx-arm64": 'sys_platform == "darwin" and platform_machine == "arm64"',
-    "win-64": 'sys_platform == "win32"',
-}
 # Conda packages that would fight envgen's own torch handling, and what to do instead.
 _MANAGED_CONDA = {
     "python": "set the 'python' key instead",
@@ -113,7 +98,7 @@ class ResolvedEnv(NamedTuple):
     def build_label(self) -> str:
         """How a header names the torch build: 'CUDA 11.8', 'CPU' … and 'macOS (MPS)', whose
         variant is ``cpu`` (PyPI's macOS wheel) though nobody would call it a CPU build."""
-        return "macOS (MPS)" if self.accelerator == "mps" else self.variant.label
+        return ACCELERATORS[self.accelerator].build_label or self.variant.label
 
     def as_dict(self) -> dict[str, Any]:
         """Every field as plain data (the variant and pins as dicts, mappings as dicts): what
@@ -189,16 +174,17 @@ class _Resolver:
                 'add python: "3.11" (or the version your project needs)',
             )
         accelerator = self.values.get("accelerator", "cpu")
+        target = ACCELERATORS[accelerator]
         source = self.values.get("source", "pip")
-        platforms = tuple(self.values.get("platforms") or DEFAULT_PLATFORMS[accelerator])
+        platforms = tuple(self.values.get("platforms") or target.default_platforms)
         self._check_keys_fit(accelerator)
-        self._check_platforms(accelerator, platforms)
-        wanted_variant = self._wanted_variant(accelerator)
+        self._check_platforms(target, platforms)
+        wanted_variant = self._wanted_variant(target)
         builds: CondaForgeBuilds | None = None
-        if source == "conda" and accelerator in ("rocm", "xpu"):
+        if source == "conda" and not target.conda_forge:
             raise self.fail(
                 "source",
-                f"conda-forge publishes no {_KIND_LABEL[accelerator]} builds of pytorch",
+                f"conda-forge publishes no {target.label} builds of pytorch",
                 "use source: pip for this accelerator",
             )
         if source == "conda" and self.catalog.conda_forge:
@@ -209,9 +195,9 @@ class _Resolver:
             release, variant = self._pick_release(python, accelerator, wanted_variant, platforms)
         packages = self._packages(release, builds)
         companions = {p: _companion(release, builds, p) or "" for p in packages}
-        pins = self._pins(accelerator, source, variant, companions, platforms)
+        pins = self._pins(target, source, variant, companions, platforms)
         index_url = None
-        if source == "pip" and accelerator != "mps":
+        if source == "pip" and target.from_pytorch_index:
             index_url = self.mirrors.url(self.catalog.index_url(variant.name))
         pip = tuple(self.values.get("pip", ()))
         self._check_managed_pip(pip, source)
@@ -219,7 +205,7 @@ class _Resolver:
         channels = tuple(self.values.get("channels") or ("conda-forge",))
         self._check_channels(channels, release)
         channels = tuple(self.mirrors.channel(c) for c in channels)
-        conda = self._conda_deps(python, source, accelerator, variant, companions)
+        conda = self._conda_deps(python, source, target, variant, companions)
         return ResolvedEnv(
             name=self.profile.name,
             env_name=self.values.get("name", self.profile.name),
@@ -247,7 +233,7 @@ class _Resolver:
         )
 
     def _check_keys_fit(self, accelerator: str) -> None:
-        for key, owner in (("cuda", "cuda"), ("rocm", "rocm")):
+        for key, owner in version_keys().items():
             if key in self.values and accelerator != owner:
                 raise self.fail(
                     key,
@@ -255,43 +241,32 @@ class _Resolver:
                     f"set accelerator: {owner}, or remove '{key}'",
                 )
 
-    def _check_platforms(self, accelerator: str, platforms: tuple[str, ...]) -> None:
-        allowed = {
-            "cuda": ("linux", "windows"),
-            "rocm": ("linux",),
-            "xpu": ("linux", "windows"),
-            "mps": ("macos",),
-            "cpu": ("linux", "windows", "macos"),
-        }[accelerator]
-        bad = [p for p in platforms if PLATFORM_OS[p] not in allowed]
-        if accelerator == "mps":
-            bad = [p for p in platforms if p != "osx-arm64"]
+    def _check_platforms(self, target: Accelerator, platforms: tuple[str, ...]) -> None:
+        allowed = target.systems
+        bad = [p for p in platforms if os_of(p) not in allowed]
+        if target.only_platforms:
+            bad = [p for p in platforms if p not in target.only_platforms]
         if bad:
-            names = {"cuda": "CUDA", "rocm": "ROCm", "xpu": "XPU", "mps": "MPS", "cpu": "CPU"}
-            where = _join([_OS_LABEL[o] for o in allowed])
-            detail = {
-                "mps": "MPS exists only on Apple Silicon Macs (osx-arm64)",
-                "cuda": "PyTorch publishes no CUDA builds for macOS",
-            }.get(accelerator, f"PyTorch publishes {names[accelerator]} builds only for {where}")
+            where = _join([SYSTEMS[o].label for o in allowed])
+            detail = target.platform_reason or (
+                f"PyTorch publishes {target.label} builds only for {where}"
+            )
             raise self.fail(
                 "platforms",
-                f"{names[accelerator]} cannot target {_join(bad)}: {detail}",
+                f"{target.label} cannot target {_join(bad)}: {detail}",
                 f"remove {_join(bad)} from 'platforms', or use accelerator: "
-                + ("mps for Macs" if accelerator != "mps" else "cpu"),
+                + ("mps for Macs" if target.name != "mps" else "cpu"),
             )
 
-    def _wanted_variant(self, accelerator: str) -> str | None:
-        if accelerator == "cuda" and "cuda" in self.values:
-            text = str(self.values["cuda"])
-            return text if text.startswith("cu") else "cu" + text.replace(".", "")
-        if accelerator == "rocm" and "rocm" in self.values:
-            text = str(self.values["rocm"])
-            return text if text.startswith("rocm") else "rocm" + text
-        if accelerator in ("cpu", "mps"):
-            return "cpu"
-        if accelerator == "xpu":
-            return "xpu"
-        return None  # newest variant of that kind, chosen per release
+    def _wanted_variant(self, target: Accelerator) -> str | None:
+        """The variant the profile names (cuda: "12.4" -> cu124), the one build of a kind
+        without versions (cpu, xpu), or None: the newest of its kind, chosen per release."""
+        key = target.version_key
+        if key is None or target.variant_name is None:
+            return target.variant_kind
+        if key in self.values:
+            return target.variant_name(str(self.values[key]))
+        return None
 
     def _in_range(self, text: str, spec_text: str, releases: list[Release]) -> list[Release]:
         try:
@@ -365,7 +340,7 @@ class _Resolver:
     ) -> tuple[Release, Variant]:
         candidates = self._candidates()
         minor = _minor(python)
-        kind = {"mps": "cpu"}.get(accelerator, accelerator)
+        kind = ACCELERATORS[accelerator].variant_kind
         problems: list[str] = []
         for release in candidates:
             variant = self._variant_for(release, kind, wanted)
@@ -374,10 +349,11 @@ class _Resolver:
                 assert variant is not None
                 return release, variant
             problems.append(why)
+        version_key = ACCELERATORS[accelerator].version_key
         key = (
             "pytorch"
             if "pytorch" in self.values
-            else ("cuda" if wanted and wanted.startswith("cu") else "python")
+            else (version_key if version_key and version_key in self.values else "python")
         )
         if wanted is not None and self.values.get("pytorch", {}).get("version") is None:
             pair = self._no_release_has_both(minor, wanted)
@@ -533,8 +509,8 @@ class _Resolver:
         from .conda_fit import fit
 
         minor = _minor(python)
-        kind = "cuda" if accelerator == "cuda" else "cpu"
-        cuda = Variant.parse(wanted).version if wanted and wanted.startswith("cu") else None
+        kind = ACCELERATORS[accelerator].variant_kind
+        cuda = Variant.parse(wanted).version if wanted and kind == "cuda" else None
         built = self.catalog.conda_forge
         named = self.values.get("pytorch", {}).get("version") is not None
         problems: list[str] = []
@@ -570,7 +546,7 @@ class _Resolver:
 
     def _pins(
         self,
-        accelerator: str,
+        target: Accelerator,
         source: str,
         variant: Variant,
         companions: Mapping[str, str],
@@ -578,13 +554,11 @@ class _Resolver:
     ) -> tuple[Pin, ...]:
         if source == "conda":
             return ()
-        if accelerator == "mps":
+        if not target.from_pytorch_index:
             return tuple(Pin(name, version, None) for name, version in companions.items())
-        # PyTorch's index tags its builds (2.4.1+cu118) except for macOS and, for some releases,
-        # Linux aarch64 CPU wheels; a plain pin there still only sees that index's builds.
-        plain = {p for p in platforms if PLATFORM_OS[p] == "macos"}
-        if variant.kind == "cpu":
-            plain |= {p for p in platforms if p == "linux-aarch64"}
+        # A plain pin where PyTorch's index publishes the build untagged: it still only sees
+        # that index's builds.
+        plain = {p for p in platforms if not PLATFORMS[p].tagged(variant.kind)}
         tagged = [p for p in platforms if p not in plain]
         if not plain:
             return tuple(Pin(n, v, variant.name) for n, v in companions.items())
@@ -599,13 +573,12 @@ class _Resolver:
 
     @staticmethod
     def _markers(plain: list[str], tagged: list[str]) -> tuple[str, str]:
-        if all(PLATFORM_OS[p] == "macos" for p in plain) and not any(
-            PLATFORM_OS[p] == "macos" for p in tagged
-        ):
-            return 'sys_platform == "darwin"', 'sys_platform != "darwin"'
+        if all(os_of(p) == "macos" for p in plain) and not any(os_of(p) == "macos" for p in tagged):
+            darwin = SYSTEMS["macos"].sys_platform
+            return f'sys_platform == "{darwin}"', f'sys_platform != "{darwin}"'
 
         def either(group: list[str]) -> str:
-            parts = [PLATFORM_MARKERS[p] for p in group]
+            parts = [PLATFORMS[p].marker for p in group]
             return parts[0] if len(parts) == 1 else " or ".join(f"({m})" for m in parts)
 
         return either(plain), either(tagged)
@@ -642,20 +615,20 @@ class _Resolver:
         self,
         python: str,
         source: str,
-        accelerator: str,
+        target: Accelerator,
         variant: Variant,
         companions: Mapping[str, str],
     ) -> tuple[str, ...]:
         deps = [f"python={python}"]
         if source == "conda":
-            build = {"cuda": "cuda*", "cpu": "cpu*"}.get(accelerator)
+            build = target.conda_build
             for name, version in companions.items():
                 conda_name = "pytorch" if name == "torch" else name
                 deps.append(
                     f"{conda_name}={version}" + (f"={build}" if build and name == "torch" else "")
                 )
-            if accelerator == "cuda":
-                deps.append(f"cuda-version={variant.version}")
+            if target.conda_version_package:
+                deps.append(f"{target.conda_version_package}={variant.version}")
         user = list(self.values.get("conda", ()))
         needs_pip = source == "pip" or bool(self.values.get("pip"))
         if needs_pip and "pip" not in {conda_spec_name(s) for s in user}:
@@ -678,9 +651,6 @@ def dropped_defaults(env: ResolvedEnv) -> tuple[str, ...]:
 
 def _minor_key(python: str) -> tuple[int, ...]:
     return tuple(int(part) for part in python.split(".") if part.isdigit())
-
-
-_KIND_LABEL = {"rocm": "ROCm", "xpu": "XPU"}
 
 
 def _companion(release: Release, builds: CondaForgeBuilds | None, package: str) -> str | None:

@@ -25,19 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .catalog import PLATFORM_OS
 from .config import parse_toml, read_pyproject
 from .errors import EnvgenError
-from .lockers.pylock import PLATFORM_MARKERS
+from .profile import TORCH_PACKAGES as TORCH_FAMILY
 from .resolve import ResolvedEnv
+from .targets import PLATFORMS, SYSTEMS, os_of, triton_packages
 
 if TYPE_CHECKING:
     from .project import Project
 
 OWNED_PREFIX = "pytorch-"  # index entries envgen writes are named pytorch-<variant>
-TORCH_FAMILY = ("torch", "torchvision", "torchaudio")
 ENVIRONMENT_KEYS = ("environments", "required-environments")  # both: the profile's platforms
-_SYS_PLATFORM = {"linux": "linux", "macos": "darwin", "windows": "win32"}
 
 
 @dataclass(frozen=True)
@@ -61,12 +59,12 @@ def wanted(env: ResolvedEnv, pyproject: Path | None = None) -> UvTorch:
             fix="name a profile whose torch comes from PyTorch's index (e.g. cpu, gpu-cu128)",
         )
     name = OWNED_PREFIX + env.variant.name
-    systems = sorted({_SYS_PLATFORM[PLATFORM_OS[p]] for p in env.platforms})
+    systems = sorted({SYSTEMS[os_of(p)].sys_platform for p in env.platforms})
     source: dict[str, Any] = {"index": name}
-    if len(systems) < len(_SYS_PLATFORM):
+    if len(systems) < len(SYSTEMS):
         source["marker"] = " or ".join(f"sys_platform == '{s}'" for s in systems)
     value: Any = [source] if "marker" in source else source
-    environments = tuple(PLATFORM_MARKERS[p] for p in env.platforms)
+    environments = tuple(PLATFORMS[p].marker_quoted("'") for p in env.platforms)
     return UvTorch(name, env.index_url, {pkg: value for pkg in env.packages}, environments)
 
 
@@ -212,7 +210,6 @@ def lock_problems(project: Project) -> list[str]:
     if config.uv_profile is None or config.pyproject is None:
         return []
     path = config.pyproject.parent / "uv.lock"
-    from .lockers.indexes import TRITON_PACKAGES
     from .mirrors import expand_credentials, without_credentials
     from .readfile import LARGE, read_text
     from .specs import canonical_name
@@ -231,7 +228,7 @@ def lock_problems(project: Project) -> list[str]:
         return without_credentials(url).rstrip("/")
 
     allowed = {plain(want.index_url), plain(expand_credentials(want.index_url))}
-    family = {canonical_name(n) for n in (*TORCH_FAMILY, *env.packages, *TRITON_PACKAGES)}
+    family = {canonical_name(n) for n in (*TORCH_FAMILY, *env.packages, *triton_packages())}
     found = []
     for package in lock.get("package", []):
         name = canonical_name(str(package.get("name", "")))

@@ -22,19 +22,10 @@ from .envmeta import read_marker
 from .errors import EnvgenError
 from .project import Project
 from .resolve import ResolvedEnv
+from .targets import ACCELERATORS, platform_of
 
 PROBE_TIMEOUT = 300.0  # a first CUDA initialisation can take a minute on a cold machine
 _TAG = "ENVGEN-PROBE "
-# (sys.platform, machine) of an interpreter -> conda subdir naming its lock file.
-_SUBDIRS = {
-    ("linux", "x86_64"): "linux-64",
-    ("linux", "aarch64"): "linux-aarch64",
-    ("linux", "arm64"): "linux-aarch64",
-    ("darwin", "x86_64"): "osx-64",
-    ("darwin", "arm64"): "osx-arm64",
-    ("win32", "amd64"): "win-64",
-    ("win32", "x86_64"): "win-64",
-}
 
 
 @dataclass(frozen=True)
@@ -140,10 +131,10 @@ def expected_requirements(
     project: Project, env: ResolvedEnv, markers: Mapping[str, str]
 ) -> tuple[list[Requirement], str]:
     """The lock for this platform when there is one, else the rendered pip requirements."""
-    key = (str(markers.get("sys_platform")), str(markers.get("platform_machine", "")).lower())
-    subdir = _SUBDIRS.get(key)
-    if subdir is not None:
-        lock = project.output_dir(env.name) / f"requirements-{subdir}.lock.txt"
+    # the interpreter's platform names its lock file
+    target = platform_of(str(markers.get("sys_platform")), str(markers.get("platform_machine", "")))
+    if target is not None:
+        lock = project.output_dir(env.name) / f"requirements-{target.name}.lock.txt"
         if lock.is_file():
             shown = project.display(lock)
             found = _trusted_lock(lock, shown, env.name, project)
@@ -214,8 +205,9 @@ def verify_env(
     where, interpreter = locate(project, name, prefix, python)
     venv_vars = {k: str(v) for k, v in env.variables.items()}
     activation = activate(where, python=interpreter, variables=venv_vars)
-    device = vc.DEVICE_OF[env.accelerator]
-    options = {"device": device, "environ": sorted(venv_vars)}
+    device = ACCELERATORS[env.accelerator].torch_device
+    devices = list(dict.fromkeys(a.torch_device for a in ACCELERATORS.values()))
+    options = {"device": device, "devices": devices, "environ": sorted(venv_vars)}
     result = run_probe(activation, options, timeout)
     checks: list[vc.Check] = []
     if interpreter is None:

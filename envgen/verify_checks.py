@@ -16,11 +16,9 @@ from packaging.requirements import Requirement
 from packaging.version import InvalidVersion, Version
 
 from .resolve import ResolvedEnv
+from .targets import ACCELERATORS
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
-# torch API that drives each accelerator kind (ROCm builds reuse torch.cuda).
-DEVICE_OF = {"cpu": "cpu", "cuda": "cuda", "rocm": "cuda", "xpu": "xpu", "mps": "mps"}
-_LABEL = {"cuda": "CUDA", "rocm": "ROCm", "xpu": "XPU", "mps": "MPS"}
 
 
 @dataclass(frozen=True)
@@ -293,7 +291,7 @@ def gpu_presence(accelerator: str) -> GpuPresence:
 def check_device(
     torch: Mapping[str, Any], accelerator: str, gpu: GpuPresence, expect_gpu: bool
 ) -> Check:
-    device = DEVICE_OF[accelerator]
+    device = ACCELERATORS[accelerator].torch_device
     if device == "cpu":
         return Check("device", PASS, "CPU profile: no accelerator expected")
     facts = (torch.get("devices") or {}).get(device) or {}

@@ -152,7 +152,7 @@ def test_packaging_pylock_validates_it_and_selects_each_platforms_lock(
     from packaging.pylock import Pylock
     from packaging.tags import Tag, compatible_tags, cpython_tags
 
-    from envgen.lockers.targets import _platform_tags, marker_environment
+    from envgen.lockers.wheeltags import _platform_tags, marker_environment
 
     def tags(platform: str) -> list[Tag]:
         """The platform's wheel tags in priority order, as an installer there ranks them."""

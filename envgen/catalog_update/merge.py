@@ -18,7 +18,7 @@ from typing import Any
 
 from packaging.version import Version
 
-from ..catalog import PLATFORM_OS, Variant
+from ..targets import ACCELERATORS, PLATFORMS, Variant
 from .conda_forge import CondaBuilds
 from .conda_merge import merge_conda
 from .observed import Observed
@@ -27,7 +27,11 @@ from .pytorch_index import COMPANIONS, CompanionPins, IndexReading
 from .summary import Summary, tag
 from .triton import describe
 
-_KIND_RANK = {"cpu": 0, "cuda": 1, "rocm": 2, "xpu": 3}
+# Variant kinds in the order of the accelerator table: cpu, cuda, rocm, xpu
+_KIND_RANK = {
+    kind: rank
+    for rank, kind in enumerate(dict.fromkeys(a.variant_kind for a in ACCELERATORS.values()))
+}
 # Facts of a release that say how to install it rather than what exists: a new release takes
 # them from the release before it.
 _POLICY_KEYS = ("index_option", "local_tags", "torchaudio_local_tag", "conda_pytorch_channel")
@@ -75,7 +79,7 @@ def _python_key(minor: str) -> tuple[int, ...]:
 
 
 def _platforms(platforms: set[str]) -> list[str]:
-    order = list(PLATFORM_OS)
+    order = list(PLATFORMS)
     return sorted(platforms, key=order.index)
 
 

@@ -11,10 +11,11 @@ from typing import Any
 
 from packaging.version import Version
 
-from ..catalog import Variant, merge_overlay
+from ..catalog import merge_overlay
 from ..errors import CatalogError
 from ..mirrors import Mirrors, channel_url
 from ..paths import CATALOG_FILE
+from ..targets import Variant
 from .fetch import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Client, Unreachable
 from .merge import Readings, ReadSource, merge
 from .summary import Summary

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from ..catalog import Variant
 from ..paths import DATA_DIR
+from ..targets import Variant
 from .probes import AmdGpu, Gpu, Nvidia, SystemInfo
 
 DRIVERS_FILE = DATA_DIR / "drivers.yaml"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..catalog import Variant
 from ..errors import EnvgenError
 from ..project import Project
 from ..resolve import ResolvedEnv
+from ..targets import Variant
 from .compat import (
     arch_problem,
     driver_facts,

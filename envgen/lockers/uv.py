@@ -48,12 +48,12 @@ from ..errors import ToolError
 from ..mirrors import expand_credentials, without_credentials
 from ..resolve import ResolvedEnv
 from ..specs import canonical_name as canonical
+from ..targets import MACOS, PLATFORMS, triton_packages
 from .base import LockedPipPackage, PipLock
 
 # Re-exported: they lived here before reading a lock needed them without the solver.
-from .indexes import TRITON_PACKAGES as TRITON_PACKAGES
 from .indexes import PipIndexes as PipIndexes
-from .targets import MACOS, UV_PLATFORMS, fits, marker_environment, supported_tags
+from .wheeltags import fits, marker_environment, supported_tags
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -209,7 +209,7 @@ def _command(
     if platform is None:
         command.append("--universal")
     else:
-        command += ["--python-platform", UV_PLATFORMS[platform]]
+        command += ["--python-platform", PLATFORMS[platform].uv_target]
     command += ["--index-strategy", "first-index"]
     for url in indexes.ordered[:-1]:
         command += ["--index", expand_credentials(url)]
@@ -381,7 +381,7 @@ class _Solver:
         self.expanded = {expand_credentials(u).rstrip("/"): u.rstrip("/") for u in indexes.ordered}
         # uv names the index a package came from without its credentials: map that form back.
         self.uncredentialed = {without_credentials(k): v for k, v in self.expanded.items()}
-        self.family = {canonical(p) for p in (*env.packages, *TRITON_PACKAGES)}
+        self.family = {canonical(p) for p in (*env.packages, *triton_packages())}
 
     def solve(self, platform: str | None) -> _Result:
         """One uv resolution, for ``platform`` alone or (None) universal, with its annotations."""
