@@ -44,6 +44,7 @@ from .digest import canonical_json, inputs_digest, sha256_text
 from .envlock import PrefixLock
 from .envmeta import MARKER, EnvMarker, default_prefix, env_python, read_marker, write_marker
 from .errors import EnvgenError, ToolError
+from .formats import installed_from
 from .interpreters import Interpreter, probe, select
 from .leftovers import sweep, tag, temporary_directory
 from .lock import read_lock_text
@@ -196,14 +197,14 @@ def _inputs(
     # rendered file that is stale or edited must not decide what gets installed.
     wanted = []
     if pip_file is None and conda_lock is None and env.pip_requirements and chosen != "conda":
-        wanted.append("requirements.txt")
+        wanted.append(installed_from("pip"))
     if conda_lock is None and chosen not in ("venv", "rattler"):
-        wanted.append("environment.yml")
+        wanted.append(installed_from("conda"))
     for rendered in project.render(resolved, wanted) if wanted else []:
         path = work / rendered.name
         path.write_text(rendered.content, encoding="utf-8")
         files[f"profile {env.name} ({rendered.name})"] = rendered.content
-        if rendered.name == "requirements.txt":
+        if rendered.name == installed_from("pip"):
             pip_file = path
         else:
             environment_file = path

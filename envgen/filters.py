@@ -137,7 +137,9 @@ def docker_platform(platforms: list[str]) -> dict[str, str]:
 
 def image_lock(platforms: Sequence[str]) -> str:
     """The lock the Dockerfile copies: the hashed pip lock of the image's platform."""
-    return f"requirements-{docker_platform(list(platforms))['conda']}.lock.txt"
+    from .formats import pip_lock_name
+
+    return pip_lock_name(docker_platform(list(platforms))["conda"])
 
 
 def docker_pip_source(source: str) -> str:

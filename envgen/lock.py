@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .atomic import write_atomic
 from .digest import inputs_digest, is_generated, parts_line, read_seal
 from .errors import OutputError, ToolError
+from .formats import CONDA_LOCK as CONDA_LOCK_FILE
+from .formats import PYLOCK as PYLOCK_FILE  # written on request, then kept current
+from .formats import pip_lock_name
 from .leftovers import temporary_directory
-from .lockers.pip_lockfile import file_name as pip_lock_name
-from .lockers.pylock import FILE_NAME as PYLOCK_FILE  # written on request, then kept current
 from .mirrors import Mirrors, redact
 from .output import CURRENT, EDITED, FOREIGN, MISSING, STALE
 from .project import Project, Resolved
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from .public_urls import PublicUrls
 
 ENGINES = ("auto", "conda-lock", "rattler")
-CONDA_LOCK_FILE = "conda-lock.yml"
 LOCK_FORMAT = 2  # bump when a lock's layout changes, so every lock reads as stale
 _ENGINE_LINE = re.compile(r"envgen_engine: *([\w-]+)")
 # A sealed, current lock that names a mirror's URL (written by an older envgen, or by hand):

@@ -15,11 +15,12 @@ from .catalog import Catalog, CondaForgeBuilds, load_catalog
 from .config import DEFAULT_OUTPUT, ProjectConfig, load_config
 from .digest import FORMAT, changed_parts
 from .errors import OutputError, ProfileError, TemplateError
+from .formats import CONDA_LOCK, PIP_LOCK_GLOB, default_outputs, installed_from
 from .paths import builtin_templates
 from .profile import MergedProfile
 from .registry import ProfileRegistry
 from .render import RenderedFile, TemplateSet, render_env
-from .resolve import DEFAULT_OUTPUTS, ResolvedEnv, dropped_defaults, resolve
+from .resolve import ResolvedEnv, dropped_defaults, resolve
 
 
 class Resolved(NamedTuple):
@@ -124,8 +125,7 @@ class Project:
             return
         if conda is None:
             conda = not (
-                any(directory.glob("requirements-*.lock.txt"))
-                and not (directory / "conda-lock.yml").exists()
+                any(directory.glob(PIP_LOCK_GLOB)) and not (directory / CONDA_LOCK).exists()
             )
         if not conda:
             return
@@ -137,7 +137,7 @@ class Project:
             if any(not name.startswith("+") for name in lay.values.get("outputs", ()))
         )
         where = self.display(layer.path)
-        added = [name for name in env.outputs if name not in DEFAULT_OUTPUTS[env.source]]
+        added = [name for name in env.outputs if name not in default_outputs(env.source)]
         plus = ", ".join("+" + name for name in added) or "+NAME"
         self.warn(
             f"warning: {where}: 'outputs' leaves out {', '.join(dropped)}, a default output "
@@ -325,7 +325,7 @@ def _refuse_empty(
     env = resolved.env
     why = (
         "torch comes from conda (source: conda) and the profile lists no pip packages"
-        if env.source == "conda" and rendered.name == "requirements.txt"
+        if env.source == "conda" and rendered.name == installed_from("pip")
         else "its template writes nothing but the header for this profile"
     )
     owner = resolved.profile.provenance.get("outputs", "").split("+")[-1]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .digest import CONTENT_PLACEHOLDER, inputs_digest, parts_line, seal
 from .errors import TemplateError
+from .formats import check_parses
 from .resolve import ResolvedEnv
 from .sandbox import TEMPLATE_SUFFIX
 from .targets import ACCELERATORS
@@ -208,7 +209,7 @@ def render_env(
                 file=path,
                 fix="start it with the header block of the built-in template",
             )
-        _check_parses(output, body, path)
+        check_parses(output, body, path)
         files.append(RenderedFile(env.name, output, seal(body), digest, parts))
     return files
 
@@ -244,18 +245,3 @@ def _template_line(exc: BaseException) -> int | None:
             line = tb.tb_lineno
         tb = tb.tb_next
     return line
-
-
-def _check_parses(output: str, text: str, path: str) -> None:
-    """A generated file that its consumer cannot read is a template bug: stop before writing."""
-    if output.endswith((".yml", ".yaml")):
-        import yaml
-
-        try:  # libyaml's loader when PyYAML has it: the same verdict, faster
-            yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
-        except yaml.YAMLError as exc:
-            raise TemplateError(
-                f"the template produced invalid YAML ({str(exc).splitlines()[0]})",
-                file=path,
-                fix="quote values with the yaml_str filter",
-            ) from None

@@ -13,20 +13,13 @@ from typing import Any, NamedTuple
 
 from .catalog import Catalog, CondaForgeBuilds, Release, plain_release
 from .errors import ProfileError
+from .formats import default_outputs, lock_inputs
 from .mirrors import Mirrors
 from .profile import TORCH_PACKAGES, MergedProfile
 from .specs import conda_spec_name, pip_requirement_name
 from .targets import ACCELERATORS, PLATFORMS, SYSTEMS, Accelerator, Variant, os_of, version_keys
 
 PYPI_SIMPLE = "https://pypi.org/simple"
-# A conda-sourced torch has no pip requirements file worth committing.
-DEFAULT_OUTPUTS = {
-    "pip": ("environment.yml", "requirements.txt", "conda-lock-spec.yml"),
-    "conda": ("environment.yml", "conda-lock-spec.yml"),
-}
-# Default outputs the locks rely on: conda-lock.yml's content_hash is conda-lock's hash of
-# conda-lock-spec.yml (``conda-lock --check-input-hash -f conda-lock-spec.yml``).
-LOCK_OUTPUTS = ("conda-lock-spec.yml",)
 # Conda packages that would fight envgen's own torch handling, and what to do instead.
 _MANAGED_CONDA = {
     "python": "set the 'python' key instead",
@@ -641,12 +634,12 @@ def chosen_outputs(listed: Sequence[str], source: str) -> tuple[str, ...]:
     then each '+NAME' it adds."""
     plain = [name for name in listed if not name.startswith("+")]
     added = [name[1:] for name in listed if name.startswith("+")]
-    return tuple(dict.fromkeys([*(plain or DEFAULT_OUTPUTS[source]), *added]))
+    return tuple(dict.fromkeys([*(plain or default_outputs(source)), *added]))
 
 
 def dropped_defaults(env: ResolvedEnv) -> tuple[str, ...]:
     """Default outputs that ``env``'s locks are made from, but that its outputs leave out."""
-    return tuple(name for name in LOCK_OUTPUTS if name not in env.outputs)
+    return tuple(name for name in lock_inputs() if name not in env.outputs)
 
 
 def _minor_key(python: str) -> tuple[int, ...]:

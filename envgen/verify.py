@@ -20,6 +20,7 @@ from . import verify_checks as vc
 from .activation import Activation, activate, find_env
 from .envmeta import read_marker
 from .errors import EnvgenError
+from .formats import pip_lock_name
 from .project import Project
 from .resolve import ResolvedEnv
 from .targets import ACCELERATORS, platform_of
@@ -134,7 +135,7 @@ def expected_requirements(
     # the interpreter's platform names its lock file
     target = platform_of(str(markers.get("sys_platform")), str(markers.get("platform_machine", "")))
     if target is not None:
-        lock = project.output_dir(env.name) / f"requirements-{target.name}.lock.txt"
+        lock = project.output_dir(env.name) / pip_lock_name(target.name)
         if lock.is_file():
             shown = project.display(lock)
             found = _trusted_lock(lock, shown, env.name, project)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .. import output as out
+from ..formats import CONDA_LOCK, PIP_LOCK_GLOB, copies_lock
 from ..orphans import Orphan, find_orphans, output_dirs
 from ..orphans import prune as remove_orphans
 from ..project import Project, Resolved
@@ -78,7 +79,7 @@ def command(
             click.echo(f"FAIL     {shown}: {_describe(project, resolved, state)}")
             if not quiet and state.existing is not None:
                 click.echo(state.diff(shown), nl=False)
-        image = any(f.name == "Dockerfile" for f in rendered)
+        image = any(copies_lock(f.name) for f in rendered)
         bad, total = _check_locks(project, resolved, directory, quiet, image)
         checked += total
         if bad:
@@ -172,10 +173,7 @@ def _check_locks(
 ) -> tuple[int, int]:
     """(failing, checked) locks of a profile that has any; a project that never locks is not
     nagged, unless the profile renders a Dockerfile, which copies its lock (``image``)."""
-    if (
-        not any(directory.glob("requirements-*.lock.txt"))
-        and not (directory / "conda-lock.yml").exists()
-    ):
+    if not any(directory.glob(PIP_LOCK_GLOB)) and not (directory / CONDA_LOCK).exists():
         if not image:
             return 0, 0
         from ..filters import image_lock

@@ -9,6 +9,7 @@ import click
 from .. import output as out
 from ..atomic import write_atomic
 from ..errors import EnvgenError
+from ..formats import copies_lock
 from ..project import Project
 from ._common import (
     all_option,
@@ -106,7 +107,7 @@ def command(
         )
         click.echo(f"{verb:9} {project.display(state.path)}")
     for path, rendered in targets:
-        if rendered.name == "Dockerfile":
+        if copies_lock(rendered.name):
             warn_missing_image_lock(project, path, rendered.profile)
     return 0
 

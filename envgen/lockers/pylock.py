@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..digest import CONTENT_PLACEHOLDER, seal
 from ..filters import toml_str
+from ..formats import PYLOCK
 from ..resolve import ResolvedEnv
 from ..targets import PLATFORMS
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from .base import LockedPipPackage
     from .uv import PipIndexes, PipSolution
 
-FILE_NAME = "pylock.toml"  # PEP 751: pylock.toml, or pylock.<name>.toml
+FILE_NAME = PYLOCK
 LOCK_VERSION = "1.0"
 
 
