@@ -47,7 +47,7 @@ from .errors import EnvgenError, ToolError
 from .formats import installed_from
 from .interpreters import Interpreter, probe, select
 from .leftovers import sweep, tag, temporary_directory
-from .lock import read_lock_text
+from .lockstate import read_lock_text
 from .mirrors import Mirrors
 from .output import CURRENT, MISSING
 from .prefix_rules import check_prefix, check_replaceable
@@ -153,7 +153,7 @@ def _lock_file(
     project: Project, name: str, kind: str, platform: str | None, mirrors: Any
 ) -> Path | None:
     """The current lock of ``kind`` (for ``platform``), None when there is none; stale refused."""
-    from .lock import lock_states
+    from .lockstate import lock_states
 
     for state in lock_states(project, name, mirrors=mirrors, conda=kind == "conda" or None):
         if state.kind != kind or (platform is not None and state.platform != platform):

@@ -43,9 +43,9 @@ def family() -> frozenset[str]:
 
 
 def expected(project: Project, resolved: Resolved) -> Expected:
-    from .lock import public_env
     from .lockers.indexes import PipIndexes
     from .lockers.pip_lockfile import index_options
+    from .lockstate import public_env
     from .resolve import PYPI_SIMPLE
 
     public = public_env(project, resolved)

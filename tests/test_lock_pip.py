@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from envgen.digest import read_seal
-from envgen.lock import lock_states
+from envgen.lockstate import lock_states
 from envgen.output import CURRENT, EDITED, MISSING, STALE
 from envgen.project import Project
 from tests.conftest import isolate_installers, isolated_pip_env

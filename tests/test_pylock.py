@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from envgen.lock import lock_states
+from envgen.lockstate import lock_states
 from envgen.output import CURRENT, EDITED
 from envgen.project import Project
 from tests.conftest import isolate_installers, isolated_pip_env

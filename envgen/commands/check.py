@@ -184,7 +184,7 @@ def _check_locks(
             f"(run 'envgen lock {resolved.env.name}')"
         )
         return 1, 1
-    from ..lock import lock_states  # the lock machinery is only loaded for locked profiles
+    from ..lockstate import lock_states  # only loaded for locked profiles
 
     name = resolved.env.name
     bad = 0
