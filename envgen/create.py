@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import __version__
 from .backends import BACKENDS, CONDA_TOOLS, backend
@@ -47,8 +47,7 @@ from .errors import EnvgenError, ToolError
 from .formats import installed_from
 from .interpreters import Interpreter, probe, select
 from .leftovers import sweep, tag, temporary_directory
-from .lockstate import read_lock_text
-from .mirrors import Mirrors
+from .lockstate import LockState, lock_states, read_lock_text
 from .output import CURRENT, MISSING
 from .prefix_rules import check_prefix, check_replaceable
 from .project import Project, Resolved
@@ -149,25 +148,17 @@ class _Inputs:
     digest: str
 
 
-def _lock_file(
-    project: Project, name: str, kind: str, platform: str | None, mirrors: Any
-) -> Path | None:
-    """The current lock of ``kind`` (for ``platform``), None when there is none; stale refused."""
-    from .lockstate import lock_states
-
-    for state in lock_states(project, name, mirrors=mirrors, conda=kind == "conda" or None):
-        if state.kind != kind or (platform is not None and state.platform != platform):
-            continue
-        if state.state == MISSING:
-            return None
-        if state.state != CURRENT:
-            raise EnvgenError(
-                f"{project.display(state.path)} is {state.describe}",
-                fix=f"re-lock with 'envgen lock {name}' (or delete it to install from the "
-                "profile's pins)",
-            )
-        return state.path
-    return None
+def _current_lock(project: Project, name: str, state: LockState | None) -> Path | None:
+    """The current lock of one kind (None when there is none); a stale or edited one refused."""
+    if state is None or state.state == MISSING:
+        return None
+    if state.state != CURRENT:
+        raise EnvgenError(
+            f"{project.display(state.path)} is {state.describe}",
+            fix=f"re-lock with 'envgen lock {name}' (or delete it to install from the "
+            "profile's pins)",
+        )
+    return state.path
 
 
 def _inputs(
@@ -176,7 +167,6 @@ def _inputs(
     chosen: str,
     python: str,
     platform: str,
-    mirrors: Mapping[str, str] | None,
     work: Path,
 ) -> _Inputs:
     env = resolved.env
@@ -184,12 +174,17 @@ def _inputs(
     pip_file: Path | None = None
     pip_hashed = False
     conda_lock = environment_file = None
+    locks: dict[tuple[str, str | None], LockState] = {}
+    if chosen != "venv" or env.pip_requirements:  # a venv without pip packages reads no lock
+        conda = True if chosen != "venv" else None  # a venv never installs the conda lock
+        for state in lock_states(project, resolved, conda=conda):
+            locks[(state.kind, state.platform)] = state
     if chosen != "venv":
-        conda_lock = _lock_file(project, env.name, "conda", None, mirrors)
+        conda_lock = _current_lock(project, env.name, locks.get(("conda", None)))
         if conda_lock is not None:
             files[project.display(conda_lock)] = read_lock_text(conda_lock) or ""
     if env.pip_requirements and conda_lock is None:
-        pip_file = _lock_file(project, env.name, "pip", platform, mirrors)
+        pip_file = _current_lock(project, env.name, locks.get(("pip", platform)))
         pip_hashed = pip_file is not None
         if pip_file is not None:
             files[project.display(pip_file)] = read_lock_text(pip_file) or ""
@@ -373,40 +368,31 @@ def _build(final: Path, plan: CreatePlan, force: bool, marker: EnvMarker) -> tup
     return ("rebuilt" if backup is not None else "created"), tool
 
 
+class CreateOptions(NamedTuple):
+    """How ``envgen create`` runs (its command-line options)."""
+
+    backend: str = "auto"  # auto | venv | conda | mamba | micromamba | rattler
+    python: Path | None = None  # the interpreter to build a venv from
+    prefix: Path | None = None  # default: .envgen/envs/NAME
+    force: bool = False  # rebuild even an up-to-date environment
+    installer: str = "auto"  # what installs the pip part: auto | uv | pip
+    wait: float = DEFAULT_WAIT  # seconds a second create of the same environment waits
+    environ: Mapping[str, str] | None = None  # base environment of every tool run (ours)
+    progress: Progress | None = None
+
+
 def create_env(
-    project: Project,
-    name: str,
-    *,
-    backend: str = "auto",
-    python: Path | None = None,
-    prefix: Path | None = None,
-    force: bool = False,
-    mirrors: Mapping[str, str] | None = None,
-    installer: str = "auto",
-    wait: float = DEFAULT_WAIT,
-    environ: Mapping[str, str] | None = None,
-    progress: Progress | None = None,
+    project: Project, resolved: Resolved, options: CreateOptions | None = None
 ) -> CreateResult:
-    """Create profile ``name``'s environment (default: .envgen/envs/NAME) and return what happened.
+    """Create ``resolved``'s environment (one profile, resolved once by the caller, through the
+    mirrors in force) and return what happened.
 
     An existing finished environment built from the same inputs is left alone ("up-to-date")
     unless ``force``; one built from other inputs is rebuilt (the old one is kept until the new
-    one is finished). ``environ`` is the base environment of every tool run (default: ours).
+    one is finished).
     """
     try:
-        return _create_env(
-            project,
-            name,
-            backend=backend,
-            python=python,
-            prefix=prefix,
-            force=force,
-            mirrors=mirrors,
-            installer=installer,
-            wait=wait,
-            environ=environ,
-            progress=progress,
-        )
+        return _create_env(project, resolved, options or CreateOptions())
     except OSError as exc:
         import errno
 
@@ -419,28 +405,21 @@ def create_env(
         ) from None
 
 
-def _create_env(
-    project: Project,
-    name: str,
-    *,
-    backend: str,
-    python: Path | None,
-    prefix: Path | None,
-    force: bool,
-    mirrors: Mapping[str, str] | None,
-    installer: str,
-    wait: float,
-    environ: Mapping[str, str] | None,
-    progress: Progress | None,
-) -> CreateResult:
+def _create_env(project: Project, resolved: Resolved, options: CreateOptions) -> CreateResult:
     started = time.perf_counter()
-    say = progress or (lambda _text: None)
+    say = options.progress or (lambda _text: None)
+    installer, python, prefix, force = (
+        options.installer,
+        options.python,
+        options.prefix,
+        options.force,
+    )
     if installer not in INSTALLERS:
         raise EnvgenError(
             f"unknown installer '{installer}'", key="--installer", fix="use auto, uv or pip"
         )
-    resolved = project.resolve(name, mirrors)
     env = resolved.env
+    name = env.name
     platform = current_platform()
     if platform not in env.platforms:
         raise EnvgenError(
@@ -448,7 +427,7 @@ def _create_env(
             key="platforms",
             fix=f"add {platform} to the profile's platforms if PyTorch publishes builds for it",
         )
-    chosen, reason = choose_backend(env, backend)
+    chosen, reason = choose_backend(env, options.backend)
     say(f"backend: {chosen} ({reason})")
     interpreter: Interpreter | None = None
     if chosen == "venv":
@@ -467,11 +446,10 @@ def _create_env(
     check_prefix(final, project.config.root, given=prefix is not None)
     if not _aside(final, "building").exists():  # else: a killed create's remains, recovered below
         check_replaceable(final, force=force, has_marker=_existing_marker(final, force, _quiet)[1])
-    all_mirrors = Mirrors.from_mapping({**project.config.mirrors, **(mirrors or {})})
     with temporary_directory("envgen-create-") as work:
         version = interpreter.version if interpreter else env.python
-        inputs = _inputs(project, resolved, chosen, version, platform, mirrors, work)
-        with PrefixLock(_aside(final, "lock"), f"'{name}' at {final}", wait, say):
+        inputs = _inputs(project, resolved, chosen, version, platform, work)
+        with PrefixLock(_aside(final, "lock"), f"'{name}' at {final}", options.wait, say):
             _recover(final, say)
             existing = _existing_marker(final, force, say)[0]
             tool = None
@@ -496,9 +474,9 @@ def _create_env(
                     conda_lock=inputs.conda_lock,
                     environment_file=inputs.environment_file,
                     installer=installer,
-                    mirrors=all_mirrors,
+                    mirrors=resolved.mirrors,
                     work_dir=work,
-                    environ=dict(os.environ if environ is None else environ),
+                    environ=dict(os.environ if options.environ is None else options.environ),
                     progress=say,
                 )
                 marker = EnvMarker(

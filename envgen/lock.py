@@ -16,26 +16,15 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .atomic import write_atomic
-from .digest import inputs_digest, parts_line
+from .digest import parts_line
 from .errors import OutputError, ToolError
 from .formats import CONDA_LOCK as CONDA_LOCK_FILE
 from .formats import PYLOCK as PYLOCK_FILE
 from .formats import pip_lock_name
 from .leftovers import temporary_directory
-from .lockstate import (
-    _DESCRIBE,
-    UNSAFE,
-    _public_urls,
-    _rule_state,
-    _state,
-    _targets,
-    _url_bearing,
-    lock_inputs,
-    public_env,
-    read_lock_text,
-)
+from .lockstate import _DESCRIBE, UNSAFE, public_urls, read_lock_text, read_locks, url_bearing
 from .mirrors import Mirrors, redact
-from .output import CURRENT, EDITED, FOREIGN
+from .output import EDITED, FOREIGN
 from .project import Project, Resolved
 from .resolve import PYPI_SIMPLE, ResolvedEnv
 from .targets import ACCELERATORS, os_of
@@ -86,11 +75,6 @@ class LockResult(NamedTuple):
             ],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
-
-
-def pypi_url(project: Project, mirrors: Mapping[str, str] | None) -> str:
-    """PyPI, or its mirror: where pip packages come from when the profile names no index."""
-    return Mirrors.from_mapping({**project.config.mirrors, **(mirrors or {})}).url(PYPI_SIMPLE)
 
 
 def _recorded_engine(path: Path) -> str | None:
@@ -169,45 +153,40 @@ def _refuse_lost_work(states: list[tuple[Path, str]], project: Project) -> None:
         )
 
 
-def lock_profile(
-    project: Project,
-    name: str,
-    *,
-    engine: str = "auto",
-    upgrade: bool = False,
-    mirrors: Mapping[str, str] | None = None,
-    conda: bool = True,
-    output_dir: Path | None = None,
-    force: bool = False,
-    progress: Progress | None = None,
-    pylock: bool | None = None,
-) -> LockResult:
-    """Lock profile ``name`` into ``output_dir`` (default: its render directory).
+class LockOptions(NamedTuple):
+    """How ``envgen lock`` runs (its command-line options)."""
 
-    ``pylock`` also writes ``pylock.toml`` (PEP 751); None keeps one current where it exists.
-    """
+    engine: str = "auto"  # the conda side's engine: auto | conda-lock | rattler
+    upgrade: bool = False  # solve again even when every lock is current
+    conda: bool = True  # write conda-lock.yml too (--no-conda: the pip side only)
+    output_dir: Path | None = None  # default: the profile's render directory
+    force: bool = False  # overwrite locks edited by hand
+    progress: Progress | None = None
+    # also write pylock.toml (PEP 751); None keeps one current where it exists
+    pylock: bool | None = None
+
+
+def lock_profile(
+    project: Project, resolved: Resolved, options: LockOptions | None = None
+) -> LockResult:
+    """Lock ``resolved`` (one profile, resolved once by the caller) into its directory."""
     started = time.perf_counter()
-    say = progress or (lambda _text: None)
-    resolved = project.resolve(name, mirrors)
+    options = options or LockOptions()
+    say = options.progress or (lambda _text: None)
     env = resolved.env
-    directory = output_dir or project.output_dir(name)
+    name = env.name
+    conda, engine = options.conda, options.engine
+    directory = options.output_dir or project.output_dir(name)
     project.warn_dropped_outputs(resolved, directory, conda)
-    pypi = pypi_url(project, mirrors)
-    parts = lock_inputs(project, resolved)
-    digest = inputs_digest(parts)
+    pylock = options.pylock
     if pylock is None:
         pylock = (directory / PYLOCK_FILE).exists()
-    targets = _targets(env, directory, conda, pylock)
-    public = _public_urls(project, resolved, mirrors) if conda or pylock else None
-    states = []
-    for path, kind, _ in targets:
-        state, text = _state(path, digest, public if _url_bearing(kind) else None)
-        state = _rule_state(project, resolved, kind, path, state, text)[0]
-        states.append((path, (state, text)))
+    locks = read_locks(project, resolved, directory, conda=conda, pylock=pylock)
+    targets = [(s.path, s.kind, s.platform) for s in locks.states]
     same_engine = (
         engine == "auto" or not conda or _recorded_engine(directory / CONDA_LOCK_FILE) == engine
     )
-    if not upgrade and same_engine and all(s == CURRENT for _, (s, _) in states):
+    if not options.upgrade and same_engine and locks.current:
         return LockResult(
             name,
             directory,
@@ -215,36 +194,39 @@ def lock_profile(
             tuple(LockedFile(p, k, pl, "unchanged") for p, k, pl in targets),
             env.platforms,
             None,
-            digest,
+            locks.digest,
             {"total": time.perf_counter() - started},
         )
-    if not force:
-        _refuse_lost_work([(p, s) for p, (s, _) in states], project)
-    every_mirror = Mirrors.from_mapping({**project.config.mirrors, **(mirrors or {})})
+    if not options.force:
+        _refuse_lost_work([(s.path, s.state) for s in locks.states], project)
     job = _Job(
         project=project,
         env=env,
-        public=public_env(project, resolved),
-        to_public=_to_public(every_mirror),
-        digest=digest,
-        parts=parts_line(parts),
+        public=resolved.public,
+        to_public=_to_public(resolved.mirrors),
+        digest=locks.digest,
+        parts=parts_line(locks.parts),
         spec_text=_spec_text(project, resolved) if conda else None,
-        mirrors=every_mirror,
+        mirrors=resolved.mirrors,
     )
+    pypi = resolved.mirrors.url(PYPI_SIMPLE)
+    upgrade = options.upgrade
     contents, timings, used = _solve(job, pypi, directory, conda, engine, upgrade, say, pylock)
+    public = public_urls(resolved) if conda or pylock else None
     for path, kind, _ in targets:
-        if _url_bearing(kind) and public is not None:
+        if url_bearing(kind) and public is not None:
             _refuse_mirror_urls(project, path, public.carried(contents[path]))
     files = []
-    for (path, kind, platform), (_, (_, old)) in zip(targets, states, strict=True):
-        text = contents[path]
-        if old == text:
+    for state in locks.states:
+        text = contents[state.path]
+        if state.text == text:
             action = "unchanged"
         else:
-            write_atomic(path, text)
-            action = "wrote" if old is None else "updated"
-        files.append(LockedFile(path, kind, platform, action))
+            write_atomic(state.path, text)
+            action = "wrote" if state.text is None else "updated"
+        files.append(LockedFile(state.path, state.kind, state.platform, action))
     timings["total"] = time.perf_counter() - started
+    digest = locks.digest
     return LockResult(name, directory, False, tuple(files), env.platforms, used, digest, timings)
 
 
@@ -333,7 +315,7 @@ def _spec_text(project: Project, resolved: Resolved) -> str:
     lock's metadata.content_hash)."""
     from .lockers.conda_spec import SPEC_OUTPUT
 
-    public = Resolved(resolved.profile, public_env(project, resolved))
+    public = Resolved(resolved.profile, resolved.public, resolved.public)
     (rendered,) = project.render(public, [SPEC_OUTPUT])
     return rendered.content
 

@@ -24,7 +24,7 @@ from .specs import canonical_name
 from .targets import triton_packages
 
 if TYPE_CHECKING:
-    from .project import Project, Resolved
+    from .resolve import ResolvedEnv
 
 
 class Expected(NamedTuple):
@@ -42,17 +42,17 @@ def family() -> frozenset[str]:
     return frozenset(canonical_name(p) for p in (*TORCH_PACKAGES, *triton_packages()))
 
 
-def expected(project: Project, resolved: Resolved) -> Expected:
+def expected(public: ResolvedEnv, index_base: str) -> Expected:
+    """What the locks of ``public`` (a profile resolved through no mirror) may say;
+    ``index_base``: the catalog's PyTorch index."""
     from .lockers.indexes import PipIndexes
     from .lockers.pip_lockfile import index_options
-    from .lockstate import public_env
     from .resolve import PYPI_SIMPLE
 
-    public = public_env(project, resolved)
     indexes = PipIndexes.for_env(public, PYPI_SIMPLE)
     return Expected(
         pytorch=indexes.pytorch.rstrip("/") if indexes.pytorch else None,
-        base=project.catalog.index_base.rstrip("/"),
+        base=index_base.rstrip("/"),
         index_lines=tuple(index_options(indexes)),
         indexes=frozenset(u.rstrip("/") for u in indexes.ordered),
         channels=tuple(channel_url(c) for c in public.channels),

@@ -14,15 +14,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .digest import inputs_digest, is_generated, read_seal
 from .formats import CONDA_LOCK as CONDA_LOCK_FILE
 from .formats import PYLOCK as PYLOCK_FILE  # written on request, then kept current
-from .formats import pip_lock_name
-from .mirrors import Mirrors, redact
+from .formats import LockKind, pip_lock_name
+from .mirrors import redact
 from .output import CURRENT, EDITED, FOREIGN, MISSING, STALE
 from .project import Project, Resolved
-from .resolve import PYPI_SIMPLE, ResolvedEnv, resolve
+from .resolve import PYPI_SIMPLE, ResolvedEnv
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
+    from .lockrules import Expected
     from .public_urls import PublicUrls
 
 LOCK_FORMAT = 2  # bump when a lock's layout changes, so every lock reads as stale
@@ -47,10 +46,11 @@ class LockState(NamedTuple):
     """What a lock file on disk is, compared with the inputs it would be locked from now."""
 
     path: Path
-    kind: str  # pip | conda
+    kind: LockKind
     platform: str | None
-    state: str  # one of output's CURRENT, MISSING, STALE, EDITED, FOREIGN
+    state: str  # CURRENT, MISSING, STALE, EDITED, FOREIGN (output's), NON_PUBLIC or UNSAFE
     reason: str = ""  # for a stale lock: which inputs changed, in words
+    text: str | None = None  # what the file holds (None: missing)
 
     @property
     def describe(self) -> str:
@@ -63,9 +63,17 @@ class LockState(NamedTuple):
         return _DESCRIBE[self.state]
 
 
-def public_env(project: Project, resolved: Resolved) -> ResolvedEnv:
-    """The same profile through no mirror: what a lock records (canonical URLs only)."""
-    return resolve(resolved.profile, project.catalog)
+class Locks(NamedTuple):
+    """A profile's locks as they stand: what they would be solved from now (``parts``, whose
+    digest every current lock records), and each file's state."""
+
+    parts: dict[str, Any]
+    digest: str
+    states: list[LockState]
+
+    @property
+    def current(self) -> bool:
+        return all(s.state == CURRENT for s in self.states)
 
 
 def lock_inputs(project: Project, resolved: Resolved) -> dict[str, Any]:
@@ -73,12 +81,13 @@ def lock_inputs(project: Project, resolved: Resolved) -> dict[str, Any]:
 
     Mirrors are not part of it: a lock holds canonical URLs and hashes that pin the bytes, and
     create rewrites every URL through the mirrors in force, so a lock is the same file and stays
-    current whichever mirror it was made or is installed through. envgen's version is not part
-    of it (``format`` is bumped when the layout changes). The conda engine is not part of it
-    either: both write the same file for the same inputs, and "auto" picks differently on
-    machines with and without conda. ``--engine NAME`` still re-locks another engine's lock.
+    current whichever mirror it was made or is installed through (``resolved.public``: the
+    profile through no mirror). envgen's version is not part of it (``format`` is bumped when
+    the layout changes). The conda engine is not part of it either: both write the same file
+    for the same inputs, and "auto" picks differently on machines with and without conda.
+    ``--engine NAME`` still re-locks another engine's lock.
     """
-    public = public_env(project, resolved)
+    public = resolved.public
     return {
         **project.input_parts(resolved),
         "format": LOCK_FORMAT,
@@ -94,15 +103,11 @@ def lock_inputs(project: Project, resolved: Resolved) -> dict[str, Any]:
     }
 
 
-def lock_digest(project: Project, resolved: Resolved) -> str:
-    """Digest of everything a lock depends on (see ``lock_inputs``)."""
-    return inputs_digest(lock_inputs(project, resolved))
-
-
-def _targets(
+def lock_targets(
     env: ResolvedEnv, directory: Path, conda: bool, pylock: bool = False
-) -> list[tuple[Path, str, str | None]]:
-    targets: list[tuple[Path, str, str | None]] = []
+) -> list[tuple[Path, LockKind, str | None]]:
+    """Every lock file of ``env`` in ``directory``: (path, kind, platform of a pip lock)."""
+    targets: list[tuple[Path, LockKind, str | None]] = []
     if env.pip_requirements:
         targets += [(directory / pip_lock_name(p), "pip", p) for p in env.platforms]
         if pylock:
@@ -144,48 +149,34 @@ def _state(path: Path, digest: str, public: PublicUrls | None = None) -> tuple[s
     return CURRENT, text
 
 
-def _public_urls(
-    project: Project, resolved: Resolved, mirrors: Mapping[str, str] | None
-) -> PublicUrls:
+def public_urls(resolved: Resolved) -> PublicUrls:
+    """What a committed lock of ``resolved`` may name: public URLs, never a mirror's."""
     from .public_urls import PublicUrls
 
-    rules = Mirrors.from_mapping({**project.config.mirrors, **(mirrors or {})})
-    return PublicUrls.for_env(public_env(project, resolved), rules)
+    return PublicUrls.for_env(resolved.public, resolved.mirrors)
 
 
-def _url_bearing(kind: str) -> bool:
+def url_bearing(kind: str) -> bool:
     """Locks that name artifacts by URL; the requirements locks leave them to the index."""
     return kind in ("pylock", "conda")
 
 
-def _rule_state(
-    project: Project, resolved: Resolved, kind: str, path: Path, state: str, text: str | None
-) -> tuple[str, str]:
-    """(state, reason): a current lock whose own content breaks the torch-family rule is
-    UNSAFE; the seal alone proves nothing (anyone can recompute it)."""
-    if state != CURRENT or text is None:
-        return state, ""
-    from .lockrules import expected, lock_problem
-
-    problem = lock_problem(kind, text, expected(project, resolved), project.display(path))
-    return (UNSAFE, problem) if problem else (state, "")
-
-
-def lock_states(
+def read_locks(
     project: Project,
-    name: str,
+    resolved: Resolved,
     output_dir: Path | None = None,
     *,
-    mirrors: Mapping[str, str] | None = None,
     conda: bool | None = None,
     pylock: bool | None = None,
-) -> list[LockState]:
-    """Every lock file ``envgen lock NAME`` writes, and whether it is current (for ``check``).
+) -> Locks:
+    """Every lock file ``envgen lock NAME`` writes for ``resolved``, and what each is.
 
     ``conda=None`` expects ``conda-lock.yml`` only where one exists (a profile locked with
-    --no-conda has none); ``pylock=None`` likewise for ``pylock.toml``.
+    --no-conda has none); ``pylock=None`` likewise for ``pylock.toml``. A current lock whose
+    own content breaks the torch-family rule is UNSAFE: the seal alone proves nothing (anyone
+    can recompute it).
     """
-    resolved = project.resolve(name, mirrors)
+    name = resolved.env.name
     directory = output_dir or project.output_dir(name)
     parts = lock_inputs(project, resolved)
     digest = inputs_digest(parts)
@@ -193,14 +184,33 @@ def lock_states(
         conda = (directory / CONDA_LOCK_FILE).exists()
     if pylock is None:
         pylock = (directory / PYLOCK_FILE).exists()
-    public = _public_urls(project, resolved, mirrors) if conda or pylock else None
+    public = public_urls(resolved) if conda or pylock else None
+    rules: Expected | None = None
     states = []
-    for path, kind, platform in _targets(resolved.env, directory, conda, pylock):
-        state, text = _state(path, digest, public if _url_bearing(kind) else None)
-        state, reason = _rule_state(project, resolved, kind, path, state, text)
+    for path, kind, platform in lock_targets(resolved.env, directory, conda, pylock):
+        state, text = _state(path, digest, public if url_bearing(kind) else None)
+        reason = ""
+        if state == CURRENT and text is not None:
+            from .lockrules import expected, lock_problem
+
+            rules = rules or expected(resolved.public, project.catalog.index_base)
+            problem = lock_problem(kind, text, rules, project.display(path))
+            state, reason = (UNSAFE, problem) if problem else (state, "")
         if state == STALE and text:
             reason = project.stale_reason(resolved, text, parts)
         if state == NON_PUBLIC and text and public is not None:
             reason = redact(public.carried(text)[0])
-        states.append(LockState(path, kind, platform, state, reason))
-    return states
+        states.append(LockState(path, kind, platform, state, reason, text))
+    return Locks(parts, digest, states)
+
+
+def lock_states(
+    project: Project,
+    resolved: Resolved,
+    output_dir: Path | None = None,
+    *,
+    conda: bool | None = None,
+    pylock: bool | None = None,
+) -> list[LockState]:
+    """Every lock file ``envgen lock NAME`` writes, and whether it is current (for ``check``)."""
+    return read_locks(project, resolved, output_dir, conda=conda, pylock=pylock).states

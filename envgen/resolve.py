@@ -128,22 +128,30 @@ def resolve(
     """Turn a merged profile into a ResolvedEnv, or explain in one paragraph why that can't be.
 
     ``files`` maps layer names to the path shown in messages (defaults to the file name).
+    ``mirrors`` are applied to the result (``through_mirrors``): resolution itself only ever
+    sees public URLs.
     """
-    return _Resolver(profile, catalog, mirrors or {}, files or {}).run()
+    rules = Mirrors.from_mapping(mirrors or {})
+    return through_mirrors(_Resolver(profile, catalog, files or {}).run(), rules)
+
+
+def through_mirrors(env: ResolvedEnv, mirrors: Mirrors) -> ResolvedEnv:
+    """``env`` (resolved through no mirror) with its index URLs and channels rewritten to the
+    mirrors in force: the same resolution, as installers reach it here."""
+    if not mirrors.rules:
+        return env
+    return env._replace(
+        index_url=mirrors.url(env.index_url) if env.index_url else None,
+        extra_index_urls=tuple(mirrors.url(url) for url in env.extra_index_urls),
+        channels=tuple(mirrors.channel(channel) for channel in env.channels),
+    )
 
 
 class _Resolver:
-    def __init__(
-        self,
-        profile: MergedProfile,
-        catalog: Catalog,
-        mirrors: Mapping[str, str],
-        files: Mapping[str, str],
-    ) -> None:
+    def __init__(self, profile: MergedProfile, catalog: Catalog, files: Mapping[str, str]) -> None:
         self.profile = profile
         self.values = profile.values
         self.catalog = catalog
-        self.mirrors = Mirrors.from_mapping(mirrors)
         self.files = files
 
     def fail(self, key: str, message: str, fix: str) -> ProfileError:
@@ -191,13 +199,12 @@ class _Resolver:
         pins = self._pins(target, source, variant, companions, platforms)
         index_url = None
         if source == "pip" and target.from_pytorch_index:
-            index_url = self.mirrors.url(self.catalog.index_url(variant.name))
+            index_url = self.catalog.index_url(variant.name)
         pip = tuple(self.values.get("pip", ()))
         self._check_managed_pip(pip, source)
-        extra = (self.mirrors.url(PYPI_SIMPLE),) if pip and index_url else ()
+        extra = (PYPI_SIMPLE,) if pip and index_url else ()
         channels = tuple(self.values.get("channels") or ("conda-forge",))
         self._check_channels(channels, release)
-        channels = tuple(self.mirrors.channel(c) for c in channels)
         conda = self._conda_deps(python, source, target, variant, companions)
         return ResolvedEnv(
             name=self.profile.name,

@@ -20,7 +20,7 @@ only, so a transitive ``pytorch-triton`` comes from the default index).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -181,33 +181,35 @@ def update(text: str, want: UvTorch, path: Path) -> str:
     return tomlkit.dumps(doc)
 
 
-def planned_update(project: Project, names: Sequence[str]) -> tuple[Path, str, str] | None:
-    """(pyproject path, old text, new text) when ``[tool.envgen] uv-profile`` is among
-    ``names``; None when the project does not ask for it."""
+def planned_update(project: Project, env: ResolvedEnv) -> tuple[Path, str, str] | None:
+    """(pyproject path, old text, new text) for ``env``, the ``[tool.envgen] uv-profile``
+    (resolved by the caller); None when the project has no pyproject.toml."""
     config = project.config
-    if config.uv_profile is None or config.uv_profile not in names or config.pyproject is None:
+    if config.pyproject is None:
         return None
     path = config.pyproject
-    want = wanted(project.resolve(config.uv_profile).env, path)
+    want = wanted(env, path)
     text = read_pyproject(path) or ""
     return path, text, update(text, want, path)
 
 
-def check_problems(project: Project) -> list[str]:
-    """What ``envgen check`` reports about pyproject's [tool.uv] torch keys (empty: current)."""
+def check_problems(project: Project, env: ResolvedEnv) -> list[str]:
+    """What ``envgen check`` reports about pyproject's [tool.uv] torch keys (empty: current);
+    ``env``: the ``[tool.envgen] uv-profile``, resolved."""
     config = project.config
-    if config.uv_profile is None or config.pyproject is None:
+    if config.pyproject is None:
         return []
-    want = wanted(project.resolve(config.uv_profile).env, config.pyproject)
+    want = wanted(env, config.pyproject)
     text = read_pyproject(config.pyproject) or ""
     return problems(parse_toml(text, str(config.pyproject)), want)
 
 
-def lock_problems(project: Project) -> list[str]:
+def lock_problems(project: Project, env: ResolvedEnv) -> list[str]:
     """What ``envgen check`` reports about ``uv.lock`` beside pyproject.toml (empty: none, or
-    no uv.lock): every torch-family or triton package must come from the profile's index."""
+    no uv.lock): every torch-family or triton package must come from ``env``'s index (the
+    ``[tool.envgen] uv-profile``, resolved)."""
     config = project.config
-    if config.uv_profile is None or config.pyproject is None:
+    if config.pyproject is None:
         return []
     path = config.pyproject.parent / "uv.lock"
     from .mirrors import expand_credentials, without_credentials
@@ -221,7 +223,6 @@ def lock_problems(project: Project) -> list[str]:
         lock = parse_toml(text, str(path))
     except EnvgenError as exc:
         return [f"cannot read it ({exc.message})"]
-    env = project.resolve(config.uv_profile).env
     want = wanted(env, config.pyproject)
 
     def plain(url: str) -> str:
