@@ -7,12 +7,29 @@ be fixed in one step. It also picks the torch-family packages that come with the
 """
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from .catalog import Catalog, CondaForgeBuilds, Release, plain_release
 from .errors import ProfileError
 from .profile import TORCH_PACKAGES
 from .targets import ACCELERATORS, Variant
+
+# What keeps a release (or conda-forge's builds of it) from serving a profile: it has no
+# build of the wanted kind or version, no wheels for the profile's Python, or not for all of
+# its platforms. Each has its own fix; the message says the rest.
+Mismatch = Literal["build", "python", "platforms"]
+_FIXES: dict[Mismatch, str] = {
+    "python": "change 'python' or 'pytorch' to a pair that has wheels",
+    "platforms": "drop the platforms that have no wheels, or pick another torch version",
+    "build": "change 'pytorch' or the accelerator version to a published pair",
+}
+
+
+class Misfit(NamedTuple):
+    """Why one release cannot serve the profile: what does not fit, and the message."""
+
+    what: Mismatch
+    text: str
 
 
 def join_words(items: list[str]) -> str:
@@ -113,7 +130,7 @@ class ReleasePicker:
         candidates = self.candidates()
         minor = minor_of(python)
         kind = ACCELERATORS[accelerator].variant_kind
-        problems: list[str] = []
+        problems: list[Misfit] = []
         for release in candidates:
             variant = self.variant_for(release, kind, wanted)
             why = self.unfit(release, variant, minor, kind, wanted, platforms)
@@ -132,7 +149,7 @@ class ReleasePicker:
             if pair is not None:
                 raise self.fail(key, *pair)
         first = problems[0]
-        raise self.fail(key, first, self.fix_for(first, candidates))
+        raise self.fail(key, first.text, _FIXES[first.what])
 
     def no_release_has_both(self, minor: str, wanted: str) -> tuple[str, str] | None:
         """(message, fix) when releases have ``wanted``'s builds and others have Python
@@ -174,67 +191,72 @@ class ReleasePicker:
         kind: str,
         wanted: str | None,
         platforms: tuple[str, ...],
-    ) -> str | None:
+    ) -> Misfit | None:
         """Why ``release`` can't serve this profile, phrased with what does exist nearby."""
-        all_releases = self.catalog.releases
         if variant is None:
-            published = release.variants_of(kind)
-            if wanted is None:
-                return f"torch {release.torch} has no {kind.upper()} builds"
-            target = Variant.parse(wanted)
-            have = [r for r in all_releases if wanted in r.variants]
-            if published:
-                text = (
-                    f"torch {release.torch} was published for "
-                    f"{target.label.split()[0]} {join_words([v.version or '' for v in published])}"
-                )
-            else:
-                text = f"torch {release.torch} has no {target.label.split()[0]} builds"
-            if not have:
-                return text + f"; no release in the catalog has {target.label} builds ({wanted})"
-            # the catalog is in version order: positions compare as versions, without packaging
-            where = all_releases.index
-            if where(have[0]) > where(release):
-                return text + f"; {target.label} builds start with torch {have[0].torch}"
-            if where(have[-1]) < where(release):
-                return text + f"; {target.label} builds end with torch {have[-1].torch}"
-            return text + f"; {target.label} builds exist for torch {_versions(have)}"
+            return Misfit("build", self._no_build(release, kind, wanted))
         if minor not in release.python:
-            with_py = [r for r in all_releases if minor in r.python]
+            return Misfit("python", self._no_python(release, minor))
+        missing = self._no_platforms(release, variant, kind, platforms)
+        return None if missing is None else Misfit("platforms", missing)
+
+    def _no_build(self, release: Release, kind: str, wanted: str | None) -> str:
+        all_releases = self.catalog.releases
+        published = release.variants_of(kind)
+        if wanted is None:
+            return f"torch {release.torch} has no {kind.upper()} builds"
+        target = Variant.parse(wanted)
+        have = [r for r in all_releases if wanted in r.variants]
+        if published:
             text = (
-                f"torch {release.torch} has wheels for Python {release.python[0]} to "
-                f"{release.python[-1]}, not {minor}"
+                f"torch {release.torch} was published for "
+                f"{target.label.split()[0]} {join_words([v.version or '' for v in published])}"
             )
-            if with_py and with_py[0].version > release.version:
-                return text + f"; Python {minor} wheels start with torch {with_py[0].torch}"
-            if with_py and with_py[-1].version < release.version:
-                return text + f"; Python {minor} wheels end with torch {with_py[-1].torch}"
-            return text
+        else:
+            text = f"torch {release.torch} has no {target.label.split()[0]} builds"
+        if not have:
+            return text + f"; no release in the catalog has {target.label} builds ({wanted})"
+        # the catalog is in version order: positions compare as versions, without packaging
+        where = all_releases.index
+        if where(have[0]) > where(release):
+            return text + f"; {target.label} builds start with torch {have[0].torch}"
+        if where(have[-1]) < where(release):
+            return text + f"; {target.label} builds end with torch {have[-1].torch}"
+        return text + f"; {target.label} builds exist for torch {_versions(have)}"
+
+    def _no_python(self, release: Release, minor: str) -> str:
+        with_py = [r for r in self.catalog.releases if minor in r.python]
+        text = (
+            f"torch {release.torch} has wheels for Python {release.python[0]} to "
+            f"{release.python[-1]}, not {minor}"
+        )
+        if with_py and with_py[0].version > release.version:
+            return text + f"; Python {minor} wheels start with torch {with_py[0].torch}"
+        if with_py and with_py[-1].version < release.version:
+            return text + f"; Python {minor} wheels end with torch {with_py[-1].torch}"
+        return text
+
+    def _no_platforms(
+        self, release: Release, variant: Variant, kind: str, platforms: tuple[str, ...]
+    ) -> str | None:
         covered = release.variants[variant.name]
         if kind == "cpu" and "osx-64" in platforms and not release.osx_64:
             covered = tuple(p for p in covered if p != "osx-64")
         elif kind == "cpu" and release.osx_64 and "osx-64" not in covered:
             covered = (*covered, "osx-64")
         missing = [p for p in platforms if p not in covered]
-        if missing:
-            have = join_words(list(covered))
-            text = (
-                f"torch {release.torch} {variant.label} wheels exist for {have}, "
-                f"not {join_words(missing)}"
-            )
-            if "osx-64" in missing:
-                last = [r for r in all_releases if r.osx_64]
-                if last:
-                    text += f"; Intel-Mac (osx-64) wheels end with torch {last[-1].torch}"
-            return text
-        return None
-
-    def fix_for(self, problem: str, candidates: list[Release]) -> str:
-        if "Python" in problem:
-            return "change 'python' or 'pytorch' to a pair that has wheels"
-        if "wheels exist for" in problem:
-            return "drop the platforms that have no wheels, or pick another torch version"
-        return "change 'pytorch' or the accelerator version to a published pair"
+        if not missing:
+            return None
+        have = join_words(list(covered))
+        text = (
+            f"torch {release.torch} {variant.label} wheels exist for {have}, "
+            f"not {join_words(missing)}"
+        )
+        if "osx-64" in missing:
+            last = [r for r in self.catalog.releases if r.osx_64]
+            if last:
+                text += f"; Intel-Mac (osx-64) wheels end with torch {last[-1].torch}"
+        return text
 
     def packages(self, release: Release, builds: CondaForgeBuilds | None) -> tuple[str, ...]:
         wanted = self.values.get("pytorch", {}).get("packages")
@@ -286,33 +308,37 @@ class ReleasePicker:
         cuda = Variant.parse(wanted).version if wanted and kind == "cuda" else None
         built = self.catalog.conda_forge
         named = self.values.get("pytorch", {}).get("version") is not None
-        problems: list[str] = []
+        problems: list[Misfit] = []
         for release in self.candidates():
             builds = built.get(release.torch)
             if builds is None:
                 if named:
                     near = [v for v in built if minor_of(v) == minor_of(release.torch)]
+                    text = f"conda-forge has no pytorch {release.torch} recorded in the catalog"
                     problems.append(
-                        f"conda-forge has no pytorch {release.torch} recorded in the catalog"
-                        + (f" (it has {join_words(near)})" if near else "")
+                        Misfit("build", text + (f" (it has {join_words(near)})" if near else ""))
                     )
                 continue
             why, version = fit(builds, kind, cuda, minor, platforms)
             if why is None:
-                name = "cu" + version.replace(".", "") if version else "cpu"
+                target = ACCELERATORS[accelerator]
+                name = target.variant_kind
+                if version is not None and target.variant_name is not None:
+                    name = target.variant_name(version)  # the CUDA version to pin: cu126
                 return release, Variant.parse(name), builds
-            problems.append(why)
+            problems.append(Misfit(*why))
         if not problems:
-            problems.append("conda-forge built none of the torch releases the profile allows")
+            text = "conda-forge built none of the torch releases the profile allows"
+            problems.append(Misfit("build", text))
         if named:
             key = "pytorch"
-        elif "Python" in problems[0]:
+        elif problems[0].what == "python":
             key = "python"
         else:
             key = "cuda" if cuda else "platforms"
         raise self.fail(
             key,
-            problems[0],
+            problems[0].text,
             "pick a pytorch version and CUDA version conda-forge built (envgen show names "
             "them), or use source: pip",
         )
