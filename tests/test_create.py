@@ -16,16 +16,11 @@ from pathlib import Path
 import pytest
 
 from envgen.backends import pip_part
-from envgen.create import (
-    _aside,
-    _recover,
-    choose_backend,
-    current_platform,
-    is_pip_only,
-)
+from envgen.create import choose_backend, current_platform, is_pip_only
 from envgen.envlock import PrefixLock
 from envgen.envmeta import read_marker
 from envgen.errors import EnvgenError, ToolError
+from envgen.prefix_build import aside, recover
 from envgen.project import Project
 from tests.fixtures.conda_channel import channel_facts
 from tests.helpers import create_named, run_cli, write_profile
@@ -130,7 +125,7 @@ def test_a_second_create_of_the_same_env_waits_then_refuses_naming_the_holder(
     write_profile(project_dir, "p", PIP_ONLY)
     prefix = project_dir / ".envgen" / "envs" / "p"
     messages: list[str] = []
-    with PrefixLock(_aside(prefix, "lock"), "p", 0, print):
+    with PrefixLock(aside(prefix, "lock"), "p", 0, print):
         with pytest.raises(EnvgenError) as info:
             create_named(Project.open(), "p", python=PY311, wait=0.5, progress=messages.append)
     assert info.value.exit_code == 3
@@ -154,16 +149,16 @@ def test_a_directory_that_is_not_an_env_is_never_replaced(project_dir: Path) -> 
 
 def test_recover_removes_a_killed_build_and_restores_what_it_replaced(tmp_path: Path) -> None:
     final = tmp_path / "env"
-    backup = _aside(final, "old")
+    backup = aside(final, "old")
     backup.mkdir()
     (backup / "envgen-env.json").write_text("{}")
     final.mkdir()
     (final / "half-installed").write_text("")
-    _aside(final, "building").write_text(json.dumps({"pid": 1, "backup": str(backup)}))
+    aside(final, "building").write_text(json.dumps({"pid": 1, "backup": str(backup)}))
     said: list[str] = []
-    _recover(final, said.append)
+    recover(final, said.append)
     assert sorted(p.name for p in final.iterdir()) == ["envgen-env.json"]
-    assert not backup.exists() and not _aside(final, "building").exists()
+    assert not backup.exists() and not aside(final, "building").exists()
     assert said == [f"removing the remains of an interrupted create at {final}"]
 
 

@@ -151,7 +151,7 @@ def test_a_deeply_nested_marker_is_exit_2_and_create_force_recovers(
         def create(self, plan: object) -> None:
             make_venv(plan.prefix)  # type: ignore[attr-defined]
 
-    monkeypatch.setattr("envgen.create.backend", lambda name: Backend())
+    monkeypatch.setattr("envgen.prefix_build.backend", lambda name: Backend())
     result = create_named(Project.open(), "p", python=Path(sys.executable), force=True)
     assert result.status == "rebuilt"
     marker = read_marker(prefix)

@@ -70,7 +70,7 @@ def test_a_link_above_the_project_or_outside_it_is_the_machines_own(
         def create(self, plan: object) -> None:
             make_venv(plan.prefix)  # type: ignore[attr-defined]
 
-    monkeypatch.setattr("envgen.create.backend", lambda name: Backend())
+    monkeypatch.setattr("envgen.prefix_build.backend", lambda name: Backend())
     prefix = project_dir.parent / "link-envs" / "p"
     result = create_named(Project.open(), "p", python=Path(sys.executable), prefix=prefix)
     assert result.status == "created" and (real / "p" / MARKER).is_file()

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from envgen.activation import require_finished
-from envgen.create import _aside
 from envgen.envmeta import read_marker
 from envgen.errors import EnvgenError, ToolError
+from envgen.prefix_build import aside
 from envgen.project import Project
 from tests.fixtures.envs import OWN_MINOR, find_python, second_minor
 from tests.fixtures.pypi_index import LocalIndexes, build_wheel
@@ -129,7 +129,7 @@ def test_lock_then_create_with_hashes_rebuilds_only_when_inputs_change(
     with pytest.raises(ToolError, match="installing the pip part with uv failed"):
         create_named(project, "p", python=python, environ=environ, force=True)
     assert read_marker(first.prefix) is not None and inside(first.prefix)[1] == "2.4.1+cpu"
-    assert not _aside(first.prefix, "building").exists()
+    assert not aside(first.prefix, "building").exists()
 
 
 class _StallingHandler(http.server.SimpleHTTPRequestHandler):
@@ -195,9 +195,9 @@ def test_an_interrupted_create_never_looks_finished_and_the_next_one_works(
         require_finished(prefix, "p")
     if sig == signal.SIGTERM:  # unwound: the partial prefix is already gone
         assert proc.returncode == 130
-        assert not prefix.exists() and not _aside(prefix, "building").exists()
+        assert not prefix.exists() and not aside(prefix, "building").exists()
     else:  # killed outright: the building note tells the next create what to clean
-        assert _aside(prefix, "building").exists()
+        assert aside(prefix, "building").exists()
     release.set()
     said: list[str] = []
     result = create_named(project, "p", python=python, environ=environ, progress=said.append)
