@@ -10,7 +10,8 @@ from typing import NamedTuple
 from .config import ProjectConfig
 from .errors import ProfileError
 from .paths import builtin_profiles
-from .profile import MergedProfile, ProfileLayer, merge_layers, validate_layer
+from .profile import MergedProfile, ProfileLayer, merge_layers
+from .profile_check import validate_layer
 from .yamlsource import load_yaml
 
 BUILTIN_PREFIX = "builtin:"

@@ -1,6 +1,6 @@
 """A command resolves each profile once, and parses each profile file once.
 
-Resolution (``resolve._Resolver.run``) and profile validation (``profile.validate_layer``) are
+Resolution (``resolve._Resolver.run``) and profile validation (``profile_check.validate_layer``) are
 counted while real commands run against loopback indexes: a lock (pip side, then both sides), a
 check of locked files, a render and a create from the lock each resolve their profile once;
 later stages (lock states, the torch-family rule, the conda spec, verify's expected lock) take
