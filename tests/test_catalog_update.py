@@ -13,7 +13,7 @@ from packaging.version import Version
 
 from envgen.catalog import load_catalog
 from envgen.catalog_update.conda_forge import collect
-from envgen.catalog_update.fetch import UpdateError
+from envgen.catalog_update.errors import UpdateError
 from envgen.catalog_update.pypi_json import cuda_variant
 from envgen.catalog_update.pytorch_index import platforms_of, torch_pin
 from envgen.catalog_update.triton import served_versions, triton_pin

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from packaging.version import InvalidVersion, Version
 
 from ..targets import PLATFORMS
-from .fetch import REPODATA_LIMIT, Client, NotFound, UpdateError, shown
+from .errors import NotFound, UpdateError
+from .fetch import REPODATA_LIMIT, Client, shown
 from .parallel import run_all
 from .versions import valid
 

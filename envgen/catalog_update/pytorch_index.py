@@ -12,7 +12,8 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
 from ..targets import PLATFORMS
-from .fetch import Client, NotFound, UpdateError, shown
+from .errors import NotFound, UpdateError
+from .fetch import Client, shown
 from .observed import Observed
 from .parallel import run_all
 from .simple_index import IndexFile, read_project

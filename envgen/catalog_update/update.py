@@ -16,7 +16,8 @@ from ..errors import CatalogError
 from ..mirrors import Mirrors, channel_url
 from ..paths import CATALOG_FILE
 from ..targets import Variant
-from .fetch import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Client, Unreachable
+from .errors import Unreachable
+from .fetch import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Client
 from .merge import Readings, ReadSource, merge
 from .summary import Summary
 from .writer import dump_catalog, header_of
