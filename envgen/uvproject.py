@@ -133,12 +133,28 @@ def update(text: str, want: UvTorch, path: Path) -> str:
     if "uv" not in tool:
         tool["uv"] = tomlkit.table()
     uv: Any = tool["uv"]
+    _set_environments(uv, want)
+    _set_index(uv, want)
+    _set_sources(uv, want)
+    return tomlkit.dumps(doc)
+
+
+def _set_environments(uv: Any, want: UvTorch) -> None:
+    """[tool.uv] environments and required-environments: one marker per platform."""
+    import tomlkit
+
     for key in ENVIRONMENT_KEYS:
         if _plain(uv.get(key)) != list(want.environments):
             markers = tomlkit.array()
             markers.extend(want.environments)
             markers.multiline(len(want.environments) > 1)
             uv[key] = markers
+
+
+def _set_index(uv: Any, want: UvTorch) -> None:
+    """The one [[tool.uv.index]] entry envgen owns (the first pytorch-* one, updated)."""
+    import tomlkit
+
     if "index" not in uv:
         uv["index"] = tomlkit.aot()
     indexes: Any = uv["index"]
@@ -159,6 +175,12 @@ def update(text: str, want: UvTorch, path: Path) -> str:
         entry["url"] = want.index_url
         entry["explicit"] = True
         indexes.append(entry)
+
+
+def _set_sources(uv: Any, want: UvTorch) -> None:
+    """[tool.uv.sources] of the torch family: the profile's, and none left from before."""
+    import tomlkit
+
     if "sources" not in uv:
         uv["sources"] = tomlkit.table()
     sources: Any = uv["sources"]
@@ -178,7 +200,6 @@ def update(text: str, want: UvTorch, path: Path) -> str:
             inline = tomlkit.inline_table()
             inline.update(value)
             sources[package] = inline
-    return tomlkit.dumps(doc)
 
 
 def planned_update(project: Project, env: ResolvedEnv) -> tuple[Path, str, str] | None:
