@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from . import __version__
 from .backends import BACKENDS, CONDA_TOOLS, backend
@@ -35,7 +35,8 @@ from .resolve import ResolvedEnv
 from .specs import conda_spec_name
 from .targets import platform_of
 
-INSTALLERS = ("auto", "uv", "pip")
+Installer = Literal["auto", "uv", "pip"]
+INSTALLERS: tuple[Installer, ...] = ("auto", "uv", "pip")
 DEFAULT_WAIT = 600.0  # seconds a second create of the same environment waits for the first
 
 
@@ -45,7 +46,7 @@ class CreateResult:
     prefix: Path
     backend: str
     reason: str  # why this backend (auto says what it picked and why)
-    status: str  # created | rebuilt | up-to-date
+    status: Literal["created", "rebuilt", "up-to-date"]
     python: str  # version inside the environment
     interpreter: str | None  # the base interpreter (venv)
     installer: str | None  # uv | pip for the pip part, None when there was none
@@ -202,7 +203,7 @@ class CreateOptions(NamedTuple):
     python: Path | None = None  # the interpreter to build a venv from
     prefix: Path | None = None  # default: .envgen/envs/NAME
     force: bool = False  # rebuild even an up-to-date environment
-    installer: str = "auto"  # what installs the pip part: auto | uv | pip
+    installer: Installer = "auto"  # what installs the pip part
     wait: float = DEFAULT_WAIT  # seconds a second create of the same environment waits
     environ: Mapping[str, str] | None = None  # base environment of every tool run (ours)
     progress: Progress | None = None
@@ -280,6 +281,7 @@ def _create_env(project: Project, resolved: Resolved, options: CreateOptions) ->
             recover(final, say)
             existing = existing_marker(final, force, say)[0]
             tool = None
+            status: Literal["created", "rebuilt", "up-to-date"]
             if (
                 not force
                 and existing is not None

@@ -13,14 +13,14 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from .atomic import write_atomic
 from .digest import parts_line
 from .errors import OutputError, ToolError
 from .formats import CONDA_LOCK as CONDA_LOCK_FILE
 from .formats import PYLOCK as PYLOCK_FILE
-from .formats import pip_lock_name
+from .formats import LockKind, pip_lock_name
 from .leftovers import temporary_directory
 from .lockstate import _DESCRIBE, UNSAFE, public_urls, read_lock_text, read_locks, url_bearing
 from .mirrors import Mirrors, redact
@@ -33,16 +33,17 @@ if TYPE_CHECKING:
     from .lockers.base import CondaLockEngine, PipLock
     from .lockers.uv import PipSolution, UnreachableIndex
 
-ENGINES = ("auto", "conda-lock", "rattler")
+Engine = Literal["auto", "conda-lock", "rattler"]
+ENGINES: tuple[Engine, ...] = ("auto", "conda-lock", "rattler")
 _ENGINE_LINE = re.compile(r"envgen_engine: *([\w-]+)")
 Progress = Callable[[str], None]
 
 
 class LockedFile(NamedTuple):
     path: Path
-    kind: str
+    kind: LockKind
     platform: str | None
-    action: str  # wrote | updated | unchanged
+    action: Literal["wrote", "updated", "unchanged"]
 
 
 class LockResult(NamedTuple):
@@ -156,7 +157,7 @@ def _refuse_lost_work(states: list[tuple[Path, str]], project: Project) -> None:
 class LockOptions(NamedTuple):
     """How ``envgen lock`` runs (its command-line options)."""
 
-    engine: str = "auto"  # the conda side's engine: auto | conda-lock | rattler
+    engine: Engine = "auto"  # the conda side's engine
     upgrade: bool = False  # solve again even when every lock is current
     conda: bool = True  # write conda-lock.yml too (--no-conda: the pip side only)
     output_dir: Path | None = None  # default: the profile's render directory
@@ -219,6 +220,7 @@ def lock_profile(
     files = []
     for state in locks.states:
         text = contents[state.path]
+        action: Literal["wrote", "updated", "unchanged"]
         if state.text == text:
             action = "unchanged"
         else:

@@ -9,14 +9,14 @@ must keep the torch-family rule (``lockrules``) and name public URLs only (``pub
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 from .digest import inputs_digest, is_generated, read_seal
 from .formats import CONDA_LOCK as CONDA_LOCK_FILE
 from .formats import PYLOCK as PYLOCK_FILE  # written on request, then kept current
 from .formats import LockKind, pip_lock_name
 from .mirrors import redact
-from .output import CURRENT, EDITED, FOREIGN, MISSING, STALE
+from .output import CURRENT, EDITED, FOREIGN, MISSING, STALE, FileStatus
 from .project import Project, Resolved
 from .resolve import PYPI_SIMPLE, ResolvedEnv
 
@@ -24,13 +24,14 @@ if TYPE_CHECKING:
     from .lockrules import Expected
     from .public_urls import PublicUrls
 
+LockStatus = FileStatus | Literal["non-public", "unsafe"]
 LOCK_FORMAT = 2  # bump when a lock's layout changes, so every lock reads as stale
 # A sealed, current lock that names a mirror's URL (written by an older envgen, or by hand):
 # check fails on it and lock re-solves it.
-NON_PUBLIC = "non-public"
+NON_PUBLIC: Final = "non-public"
 # Sealed and current by its digests, but its own content breaks the torch-family rule
 # (lockrules): a lock edited and resealed by hand. Refused like an edited one.
-UNSAFE = "unsafe"
+UNSAFE: Final = "unsafe"
 _DESCRIBE = {
     NON_PUBLIC: "carries a URL that is not a public one",
     UNSAFE: "not what envgen locks",
@@ -48,7 +49,7 @@ class LockState(NamedTuple):
     path: Path
     kind: LockKind
     platform: str | None
-    state: str  # CURRENT, MISSING, STALE, EDITED, FOREIGN (output's), NON_PUBLIC or UNSAFE
+    state: LockStatus
     reason: str = ""  # for a stale lock: which inputs changed, in words
     text: str | None = None  # what the file holds (None: missing)
 
@@ -132,7 +133,9 @@ def read_lock_text(path: Path, *, missing_ok: bool = False) -> str | None:
     )
 
 
-def _state(path: Path, digest: str, public: PublicUrls | None = None) -> tuple[str, str | None]:
+def _state(
+    path: Path, digest: str, public: PublicUrls | None = None
+) -> tuple[LockStatus, str | None]:
     """``public``: check that a current lock names public URLs only (pylock, conda-lock)."""
     text = read_lock_text(path, missing_ok=True)
     if text is None:
@@ -195,7 +198,8 @@ def read_locks(
 
             rules = rules or expected(resolved.public, project.catalog.index_base)
             problem = lock_problem(kind, text, rules, project.display(path))
-            state, reason = (UNSAFE, problem) if problem else (state, "")
+            if problem:
+                state, reason = UNSAFE, problem
         if state == STALE and text:
             reason = project.stale_reason(resolved, text, parts)
         if state == NON_PUBLIC and text and public is not None:

@@ -18,7 +18,7 @@ from typing import Any
 from . import __version__, install_spec
 from .errors import EnvgenError
 from .project import Project
-from .targets import ACCELERATORS, PLATFORMS, os_of
+from .targets import ACCELERATORS, PLATFORMS, AcceleratorName, os_of
 
 FORMATS = ("github", "gitlab", "json")
 GITLAB_MAX_JOBS = 200  # GitLab's limit on the jobs one parallel: matrix: makes
@@ -40,7 +40,7 @@ Runner = str | tuple[str, ...]
 class MatrixRow:
     profile: str
     platform: str
-    accelerator: str
+    accelerator: AcceleratorName
     python: str  # the profile's Python minor: the runner needs it to create the environment
     runner: Runner
     placeholder: bool  # True: nobody set a runner for this GPU kind yet

@@ -8,7 +8,7 @@ answer. Writes go through ``atomic``: every file is staged before any is renamed
 # ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Final, Literal, NamedTuple
 
 from .atomic import Staged, stage
 from .digest import is_generated, read_seal
@@ -16,11 +16,12 @@ from .errors import OutputError
 from .render import RenderedFile
 
 # What is on disk, compared with what envgen would write now.
-CURRENT = "current"  # identical
-MISSING = "missing"  # no file yet
-STALE = "stale"  # written by envgen from other inputs (or another envgen version)
-EDITED = "edited"  # written by envgen, then changed by hand
-FOREIGN = "foreign"  # not written by envgen at all
+FileStatus = Literal["current", "missing", "stale", "edited", "foreign"]
+CURRENT: Final = "current"  # identical
+MISSING: Final = "missing"  # no file yet
+STALE: Final = "stale"  # written by envgen from other inputs (or another envgen version)
+EDITED: Final = "edited"  # written by envgen, then changed by hand
+FOREIGN: Final = "foreign"  # not written by envgen at all
 
 
 # NamedTuples, not dataclasses: building a dataclass costs start-up time (issue 12).
@@ -29,7 +30,7 @@ FOREIGN = "foreign"  # not written by envgen at all
 class FileState(NamedTuple):
     path: Path
     rendered: RenderedFile
-    state: str
+    state: FileStatus
     existing: str | None
 
     def diff(self, label: str | None = None) -> str:
@@ -73,6 +74,7 @@ def classify(path: Path, rendered: RenderedFile) -> FileState:
         return FileState(path, rendered, MISSING, None)
     # git's autocrlf checks files out with CRLF on Windows: the same content, not a hand edit.
     existing = existing.replace("\r\n", "\n")
+    state: FileStatus
     if existing == rendered.content:
         state = CURRENT
     elif not is_generated(existing):

@@ -322,7 +322,7 @@ class ReleasePicker:
             why, version = fit(builds, kind, cuda, minor, platforms)
             if why is None:
                 target = ACCELERATORS[accelerator]
-                name = target.variant_kind
+                name: str = target.variant_kind
                 if version is not None and target.variant_name is not None:
                     name = target.variant_name(version)  # the CUDA version to pin: cu126
                 return release, Variant.parse(name), builds

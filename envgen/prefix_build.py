@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
+from typing import Literal
 
 from .backends import backend
 from .backends._run import no_room
@@ -140,7 +141,9 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def build(final: Path, plan: CreatePlan, force: bool, marker: EnvMarker) -> tuple[str, str | None]:
+def build(
+    final: Path, plan: CreatePlan, force: bool, marker: EnvMarker
+) -> tuple[Literal["created", "rebuilt"], str | None]:
     """Build at ``final``, marker last; (created | rebuilt, pip installer). Cleans up on failure."""
     progress = plan.progress
     _, marked = existing_marker(final, force, progress)

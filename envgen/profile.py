@@ -10,13 +10,19 @@ that ``envgen schema`` prints and docs/profiles.md's key table all follow from i
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from .specs import conda_spec_name, pip_requirement_name
 from .targets import ACCELERATORS, PLATFORMS
 from .yamlsource import YamlDocument
 
-SOURCES = ("pip", "conda")
+Source = Literal["pip", "conda"]
+SOURCES: tuple[Source, ...] = ("pip", "conda")
+Origin = Literal["project", "builtin"]  # a project's own profile, or one envgen ships
+# How a child's value combines with its parents': replace | extend | update, "own" for a key
+# that describes one file and is never inherited (abstract), or "add" for a list whose '+name'
+# items add to what the parents chose (outputs).
+MergeRule = Literal["replace", "extend", "update", "own", "add"]
 TORCH_PACKAGES = ("torch", "torchvision", "torchaudio")
 
 
@@ -29,10 +35,7 @@ class Key(NamedTuple):
 
     schema: Mapping[str, Any]
     doc: str
-    # How a child's value combines with its parents': replace | extend | update, "own" for a
-    # key that describes one file and is never inherited (abstract), or "add" for a list whose
-    # '+name' items add to what the parents chose (outputs).
-    merge: str = "replace"
+    merge: MergeRule = "replace"
 
 
 _STR_LIST = {"type": "array", "items": {"type": "string"}}
@@ -133,7 +136,7 @@ class ProfileLayer(NamedTuple):
     """One validated profile file, before its parents are merged in."""
 
     name: str
-    origin: str  # "project" or "builtin"
+    origin: Origin
     path: Path
     values: Mapping[str, Any]
     document: YamlDocument  # the same file read twice has the same lines: equal documents

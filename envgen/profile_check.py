@@ -18,6 +18,7 @@ from .profile import (
     PROFILE_NAME,
     SOURCES,
     TORCH_PACKAGES,
+    Origin,
     ProfileLayer,
 )
 from .specs import (
@@ -32,7 +33,7 @@ from .textcheck import why_unsafe
 from .yamlsource import YamlDocument
 
 
-def validate_layer(name: str, origin: str, document: YamlDocument, shown: str) -> ProfileLayer:
+def validate_layer(name: str, origin: Origin, document: YamlDocument, shown: str) -> ProfileLayer:
     """Check every key of one profile file and normalise its values (strings, lists)."""
     if not PROFILE_NAME.fullmatch(name):
         raise ProfileError(

@@ -10,7 +10,7 @@ from typing import NamedTuple
 from .config import ProjectConfig
 from .errors import ProfileError
 from .paths import builtin_profiles
-from .profile import MergedProfile, ProfileLayer, merge_layers
+from .profile import MergedProfile, Origin, ProfileLayer, merge_layers
 from .profile_check import validate_layer
 from .yamlsource import load_yaml
 
@@ -31,11 +31,11 @@ _VALID_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 class ProfileSource(NamedTuple):
     name: str
     path: Path
-    origin: str  # "project" | "builtin"
+    origin: Origin
     overrides_builtin: bool = False
 
 
-def _scan(directory: Path, origin: str) -> dict[str, ProfileSource]:
+def _scan(directory: Path, origin: Origin) -> dict[str, ProfileSource]:
     if not directory.is_dir():
         return {}
     found: dict[str, ProfileSource] = {}

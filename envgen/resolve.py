@@ -16,9 +16,18 @@ from .errors import ProfileError
 from .formats import default_outputs, lock_inputs
 from .mirrors import Mirrors
 from .pick import ReleasePicker, companion, join_words, minor_of
-from .profile import TORCH_PACKAGES, MergedProfile
+from .profile import TORCH_PACKAGES, MergedProfile, Source
 from .specs import conda_spec_name, pip_requirement_name
-from .targets import ACCELERATORS, PLATFORMS, SYSTEMS, Accelerator, Variant, os_of, version_keys
+from .targets import (
+    ACCELERATORS,
+    PLATFORMS,
+    SYSTEMS,
+    Accelerator,
+    AcceleratorName,
+    Variant,
+    os_of,
+    version_keys,
+)
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 # Conda packages that would fight envgen's own torch handling, and what to do instead.
@@ -61,9 +70,9 @@ class ResolvedEnv(NamedTuple):
     description: str
     python: str  # as requested: 3.11 or 3.11.7
     python_minor: str
-    accelerator: str
+    accelerator: AcceleratorName
     variant: Variant  # compute variant of the torch build (cpu for mps: PyPI's macOS build)
-    source: str  # pip | conda
+    source: Source
     torch: str
     packages: tuple[str, ...]  # torch-family package names included
     companions: Mapping[str, str]  # package -> public version

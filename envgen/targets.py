@@ -76,7 +76,7 @@ class Accelerator(NamedTuple):
 
     name: AcceleratorName
     label: str  # as people write it: CUDA, ROCm, XPU, MPS, CPU
-    variant_kind: str  # the kind of torch build it installs (VariantKind)
+    variant_kind: VariantKind  # the kind of torch build it installs (mps: PyPI's cpu wheel)
     default_platforms: tuple[PlatformName, ...]
     systems: tuple[OsName, ...]  # the operating systems PyTorch publishes its builds for
     torch_device: str  # the torch API that drives it (ROCm builds reuse torch.cuda)
@@ -349,7 +349,7 @@ class Variant(NamedTuple):
     """
 
     name: str
-    kind: str  # VariantKind
+    kind: VariantKind
     version: str | None = None
 
     @classmethod
@@ -377,9 +377,9 @@ def _parse_variant(name: str) -> Variant:
             continue  # it installs another kind's builds (mps: cpu)
         if kind.variant_version is None:
             if name == kind.name:
-                return Variant(name, kind.name)
+                return Variant(name, kind.variant_kind)
             continue
         version = kind.variant_version(name)
         if version is not None:
-            return Variant(name, kind.name, version)
+            return Variant(name, kind.variant_kind, version)
     raise ValueError(f"unknown compute variant {name!r}")

@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
 from packaging.requirements import Requirement
 from packaging.version import InvalidVersion, Version
@@ -18,13 +18,16 @@ from packaging.version import InvalidVersion, Version
 from .resolve import ResolvedEnv
 from .targets import ACCELERATORS
 
-PASS, FAIL, SKIP = "pass", "fail", "skip"
+Status = Literal["pass", "fail", "skip"]
+PASS: Final = "pass"  # noqa: S105 - a verdict, not a password
+FAIL: Final = "fail"
+SKIP: Final = "skip"
 
 
 @dataclass(frozen=True)
 class Check:
     name: str
-    status: str  # pass | fail | skip
+    status: Status
     detail: str
 
     def to_json(self) -> dict[str, str]:

@@ -12,6 +12,7 @@ from ..backends import BACKENDS
 from ._common import mirror_option
 
 if TYPE_CHECKING:
+    from ..create import Installer
     from ..project import Project
 
 
@@ -78,7 +79,7 @@ def command(
     prefix: Path | None,
     force: bool,
     mirror_values: tuple[str, ...],
-    installer: str,
+    installer: Installer,
     wait: float,
     as_json: bool,
 ) -> int:

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..lock import ENGINES, LockOptions, LockResult, lock_profile
+from ..lock import ENGINES, Engine, LockOptions, LockResult, lock_profile
 from ..project import Project
 from ._common import (
     all_option,
@@ -59,7 +59,7 @@ def command(
     names: tuple[str, ...],
     all_: bool,
     output: str | None,
-    engine: str,
+    engine: Engine,
     upgrade: bool,
     mirror_values: tuple[str, ...],
     no_conda: bool,
