@@ -31,7 +31,8 @@ from .targets import ACCELERATORS, os_of
 
 if TYPE_CHECKING:
     from .lockers.base import CondaLockEngine, PipLock
-    from .lockers.uv import PipSolution, UnreachableIndex
+    from .lockers.uv import PipSolution
+    from .lockers.uv_answers import UnreachableIndex
 
 Engine = Literal["auto", "conda-lock", "rattler"]
 ENGINES: tuple[Engine, ...] = ("auto", "conda-lock", "rattler")
@@ -343,7 +344,8 @@ def _solve(
 ) -> tuple[dict[Path, str], dict[str, float], str | None]:
     """Every lock's text, solved but not written: (contents by path, timings, conda engine)."""
     from .lockers import pip_lockfile
-    from .lockers.uv import PipIndexes, UnreachableIndex, lock_pip
+    from .lockers.uv import PipIndexes, lock_pip
+    from .lockers.uv_answers import UnreachableIndex
     from .targets import GLIBC
 
     env = job.env

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from envgen import targets
-from envgen.lockers import uv, wheeltags
+from envgen.lockers import uv, uv_answers, uv_process, wheeltags
 from envgen.project import Project
 from envgen.resolve import ResolvedEnv
 from tests.conftest import isolate_installers, isolated_pip_env
@@ -75,14 +75,14 @@ PLATFORM_TAGS = (
 @pytest.fixture
 def uv_env(tmp_path: Path) -> dict[str, str]:
     """uv as envgen runs it (its environment, our macOS target), isolated from this machine."""
-    env = {**uv.uv_environ(), **isolated_pip_env(tmp_path)}
+    env = {**uv_process.uv_environ(), **isolated_pip_env(tmp_path)}
     return {**env, "MACOSX_DEPLOYMENT_TARGET": targets.MACOS}
 
 
 def _wheels_uv_picks(
     project: Path, url: str, platform: str | None, env: dict[str, str]
 ) -> set[str]:
-    command = [uv.uv_binary(), "pip", "compile", "pyproject.toml", "--no-config", "--quiet"]
+    command = [uv_process.uv_binary(), "pip", "compile", "pyproject.toml", "--no-config", "--quiet"]
     command += ["--python", sys.executable, "--python-version", OURS, "--default-index", url]
     command += ["--format", "pylock.toml", "-o", "pylock.toml"]
     command += (
@@ -94,7 +94,7 @@ def _wheels_uv_picks(
     pylock = tomllib.loads((project / "pylock.toml").read_text())
     files = [*(w for p in pylock["packages"] for w in p.get("wheels", []))]
     files += [p["sdist"] for p in pylock["packages"] if "sdist" in p]
-    return {uv._filename(f["url"]) for f in files}
+    return {uv_answers.file_name(f["url"]) for f in files}
 
 
 def _sdist(directory: Path, name: str, version: str) -> Path:
@@ -139,7 +139,7 @@ def test_an_sdist_fits_everywhere_and_a_bad_wheel_name_nowhere() -> None:
     assert wheeltags.fits("probe-1.0.tar.gz", "win-64", "3.11")
     assert not wheeltags.fits("probe.whl", "linux-64", "3.11")
     url = "https://download.pytorch.org/whl/cpu/torch-2.4.1%2Bcpu-py3-none-win_amd64.whl"
-    name = uv._filename(url)
+    name = uv_answers.file_name(url)
     assert name == "torch-2.4.1+cpu-py3-none-win_amd64.whl"  # the URL's %2B undone
     assert wheeltags.fits(name, "win-64", "3.11")
     assert not wheeltags.fits(name, "linux-64", "3.11")
