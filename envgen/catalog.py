@@ -4,8 +4,7 @@ The facts live in one reviewed data file (``envgen/data/pytorch.yaml``, each rel
 sources); this module only loads and checks it and answers questions about it.
 """
 
-# No `from __future__ import annotations`: NamedTuple makes each string annotation a
-# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 import contextlib
 import hashlib
 from collections.abc import Mapping
@@ -20,8 +19,6 @@ from .targets import PLATFORMS, Variant
 
 if TYPE_CHECKING:
     from packaging.version import Version
-
-# The records below are NamedTuples, not dataclasses (docs/CONTRIBUTING.md: start-up time).
 
 
 class Release(NamedTuple):

@@ -6,6 +6,7 @@ verify, lock and the orphan search the names; nothing else lists them. Adding an
 template plus its record here (docs/ARCHITECTURE.md).
 """
 
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 import re
 from typing import Literal, NamedTuple
 

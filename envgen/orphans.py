@@ -7,8 +7,7 @@ output directory that no profile renders or locks any more (its profile was dele
 seal is intact, i.e. exactly what envgen wrote: an edited one is reported, never deleted.
 """
 
-# No `from __future__ import annotations`: NamedTuple makes each string annotation a
-# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 import contextlib
 import re
 from collections.abc import Iterable, Mapping

@@ -4,8 +4,7 @@
 answer. Writes go through ``atomic``: every file is staged before any is renamed into place.
 """
 
-# No `from __future__ import annotations`: NamedTuple makes each string annotation a
-# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final, Literal, NamedTuple
@@ -22,9 +21,6 @@ MISSING: Final = "missing"  # no file yet
 STALE: Final = "stale"  # written by envgen from other inputs (or another envgen version)
 EDITED: Final = "edited"  # written by envgen, then changed by hand
 FOREIGN: Final = "foreign"  # not written by envgen at all
-
-
-# NamedTuples, not dataclasses: building a dataclass costs start-up time (issue 12).
 
 
 class FileState(NamedTuple):

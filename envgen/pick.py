@@ -6,6 +6,7 @@ serve the profile's Python, accelerator version and platforms (conda-forge's bui
 be fixed in one step. It also picks the torch-family packages that come with the release.
 """
 
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, NamedTuple
 

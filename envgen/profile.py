@@ -5,8 +5,7 @@ table below is the single source of truth: validation (``profile_check``), the J
 that ``envgen schema`` prints and docs/profiles.md's key table all follow from it.
 """
 
-# No `from __future__ import annotations`: NamedTuple makes each string annotation a
-# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,10 +23,6 @@ Origin = Literal["project", "builtin"]  # a project's own profile, or one envgen
 # items add to what the parents chose (outputs).
 MergeRule = Literal["replace", "extend", "update", "own", "add"]
 TORCH_PACKAGES = ("torch", "torchvision", "torchaudio")
-
-
-# The records here are NamedTuples, not dataclasses: building a dataclass costs ~0.8 ms of
-# every command's start-up (issue 12); a NamedTuple about a fifth of that.
 
 
 class Key(NamedTuple):

@@ -5,7 +5,7 @@ The first step of the pipeline's first stage: a file's YAML (``yamlsource``) bec
 Which keys exist, and how layers merge, is ``profile``'s table.
 """
 
-# No `from __future__ import annotations`: real annotations (docs/CONTRIBUTING.md, start-up).
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple

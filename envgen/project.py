@@ -3,8 +3,7 @@
 Commands stay thin; tests and other tools can drive envgen through these functions alone.
 """
 
-# No `from __future__ import annotations`: NamedTuple makes each string annotation a
-# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property

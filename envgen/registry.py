@@ -1,7 +1,6 @@
 """Finds profiles by name (the project's own, then built-ins) and loads their extends chain."""
 
-# No `from __future__ import annotations`: NamedTuple makes each string annotation a
-# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 import os
 import re
 from pathlib import Path
@@ -23,9 +22,6 @@ PROFILE_SUFFIXES = (".yaml", ".yml")
 # A profile's name becomes a conda environment name, a directory under envs/ and a word in the
 # "Regenerate with: envgen render NAME" line, so it must be safe in all three.
 _VALID_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-
-
-# NamedTuples, not dataclasses: building a dataclass costs start-up time (issue 12).
 
 
 class ProfileSource(NamedTuple):

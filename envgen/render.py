@@ -4,8 +4,7 @@ Templates decide layout; Python decides values. Templates get a plain, resolved 
 quote through the filters defined here, so no value can break out of its YAML or text line.
 """
 
-# No `from __future__ import annotations`: NamedTuple makes each string annotation a
-# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 
 
 class RenderedFile(NamedTuple):
-    """One generated file's text (a NamedTuple: a dataclass costs start-up time, issue 12)."""
+    """One generated file's text."""
 
     profile: str
     name: str  # file name, e.g. requirements.txt

@@ -5,8 +5,7 @@ impossible combination is refused here, with the nearest thing that does exist, 
 user can fix the profile in one step.
 """
 
-# No `from __future__ import annotations`: NamedTuple makes each string annotation a
-# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -42,10 +41,6 @@ _MANAGED_CONDA = {
 }
 
 _CUDA_RUNTIME = ("cudatoolkit", "pytorch-cuda")
-
-
-# NamedTuples, not dataclasses: every command builds these classes at start-up, and a dataclass
-# costs ~0.8 ms to build (issue 12). ``as_dict`` below is their plain-data form.
 
 
 class Pin(NamedTuple):

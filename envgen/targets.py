@@ -7,6 +7,7 @@ templates (container flags, through the render context). No other module keeps a
 accelerators or platforms; adding one is adding its record here (docs/ARCHITECTURE.md).
 """
 
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
