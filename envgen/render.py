@@ -11,7 +11,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .digest import CONTENT_PLACEHOLDER, inputs_digest, parts_line, seal
+from .digest import CONTENT_PLACEHOLDER, digests, part_texts, seal
 from .errors import TemplateError
 from .filters import FILTERS
 from .resolve import ResolvedEnv
@@ -151,13 +151,14 @@ def render_env(
 
     _refuse_line_breaks(env.as_dict(), "")
     files = []
+    shared = part_texts(input_parts)
     for output in outputs or env.outputs:
         template, text, path = templates.get(output)
         parts = {**input_parts, "template": text, "output": output}
-        digest = inputs_digest(parts)
+        digest, line = digests({**shared, **part_texts({"template": text, "output": output})})
         header = header_lines(env, output, chain, regenerate, notes)
         try:
-            body = template.render(template_context(env, header, digest, parts_line(parts)))
+            body = template.render(template_context(env, header, digest, line))
         except jinja2.TemplateError as exc:
             raise TemplateError(
                 f"template failed: {exc}",
