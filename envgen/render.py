@@ -54,6 +54,9 @@ class TemplateSet:
             autoescape=False,  # noqa: S701 - we write YAML and text, never HTML
         )
         self.env.filters.update(FILTERS)
+        # What get() found, by output: render --all asks for the same few templates once per
+        # profile, and each ask read the file and stat-ed it for Jinja's cache again.
+        self._found: dict[str, tuple[jinja2.Template, str, str]] = {}
 
     def available(self) -> list[str]:
         names = set()
@@ -87,9 +90,17 @@ class TemplateSet:
         """The compiled template for ``output`` with its text and path, the file read once."""
         import jinja2
 
+        found = self._found.get(output)
+        if found is not None:
+            return found
         text, path = self.source(output)
         try:
-            return self.env.get_template(output + TEMPLATE_SUFFIX), text, path
+            found = self._found[output] = (
+                self.env.get_template(output + TEMPLATE_SUFFIX),
+                text,
+                path,
+            )
+            return found
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
                 f"template syntax error: {exc.message}",
