@@ -188,7 +188,7 @@ def test_the_split_equals_each_platform_solved_alone(
     split = uv.lock_pip(env, indexes, progress=said.append)
     assert "one universal resolution" in said[0]
     assert not any("on its own" in line for line in said)  # nothing fell back
-    solver = uv._Solver(env, indexes, False, lambda _n, _p: None)
+    solver = uv._Solver(env, indexes, (), lambda _n, _p: None)
     for platform in env.platforms:
         alone = solver.own(platform)
         assert split[platform].lock == alone.lock, platform

@@ -39,7 +39,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
@@ -81,6 +81,7 @@ _NO_VERSION = re.compile(r"there is no version of ([A-Za-z0-9][A-Za-z0-9._-]*)")
 _NOT_FOUND = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the package registry")
 _ONLY = re.compile(r"only ([A-Za-z0-9][A-Za-z0-9._-]*)[<>=!~]")
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
+_LOCKED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", re.MULTILINE)
 
 
 class PipIndexes(NamedTuple):
@@ -163,6 +164,25 @@ def project_toml(env: ResolvedEnv, indexes: PipIndexes) -> str:
 def _req_name(requirement: str) -> str:
     found = _NAME.match(requirement.strip())
     return canonical(found.group(1)) if found else ""
+
+
+def upgrade_refresh(env: ResolvedEnv, previous: Iterable[str]) -> tuple[str, ...]:
+    """The packages ``lock --upgrade`` has uv look up afresh: the profile's own requirements and
+    everything the ``previous`` locks (their texts) hold, except what no upgrade can move.
+
+    uv keeps index pages for ten minutes (PyPI's max-age, and uv's guess for an index that
+    sends none), so without a refresh a release published since could be missed. uv's own
+    ``--upgrade`` (like ``--refresh``) revalidates every cached file, which on a mirror without
+    PEP 658 metadata downloads the torch wheels again, gigabytes for a CUDA profile. Those never
+    need it: the profile's torch packages are pinned to the catalog's release, and torch pins
+    its triton and CUDA libraries (nvidia-*) to exact versions, so their pages cannot offer an
+    upgrade; a package new to the solve has no stale page to refresh.
+    """
+    names = {_req_name(r) for r in env.pip_requirements}
+    for text in previous:
+        names.update(canonical(found) for found in _LOCKED.findall(text))
+    fixed = {canonical(p) for p in (*env.packages, *TRITON_PACKAGES)}
+    return tuple(sorted(n for n in names if n and n not in fixed and not n.startswith("nvidia-")))
 
 
 def build_python(minor: str) -> str | None:
@@ -344,7 +364,9 @@ def _shown(url: str, expanded: Mapping[str, str]) -> str:
 
 
 class _Solver:
-    def __init__(self, env: ResolvedEnv, indexes: PipIndexes, refresh: bool, hint: Hint) -> None:
+    def __init__(
+        self, env: ResolvedEnv, indexes: PipIndexes, refresh: Sequence[str], hint: Hint
+    ) -> None:
         self.env = env
         self.indexes = indexes
         self.refresh = refresh
@@ -424,8 +446,7 @@ class _Solver:
         meanwhile: Callable[[], object] | None = None,
     ) -> None:
         command = _command(self.uv, self.env, self.indexes, platform, fmt, out)
-        if self.refresh:
-            command.append("--refresh")
+        command += [a for name in self.refresh for a in ("--refresh-package", name)]
         done = _run(command, work, meanwhile)
         if done.returncode != 0:
             raise self._explain(platform, done.stderr or done.stdout)
@@ -510,7 +531,7 @@ def lock_pip(
     env: ResolvedEnv,
     indexes: PipIndexes,
     *,
-    refresh: bool = False,
+    refresh: Sequence[str] = (),
     hint: Hint | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, PipSolution]:
@@ -518,8 +539,8 @@ def lock_pip(
     it does not serve is solved on its own (concurrently). Every failure is reported, nothing
     written.
 
-    ``refresh`` makes uv revalidate cached index pages (``--upgrade``); ``hint`` adds catalog
-    facts to a failure about a torch package.
+    ``refresh``: packages whose cached pages and metadata uv revalidates (``--upgrade``, see
+    ``upgrade_refresh``); ``hint`` adds catalog facts to a failure about a torch package.
     """
     solver = _Solver(env, indexes, refresh, hint or (lambda _name, _platform: None))
     say = progress or (lambda _text: None)
