@@ -11,7 +11,7 @@ names no index); their answers are checked against each other.
 
 Where the universal result does not fit a platform (no artifact for it, or uv cannot solve all
 platforms at once) that platform is solved on its own with ``--python-platform``, as before; its
-error messages name the platform.
+error messages name the platform. So is the one platform of a single-platform profile.
 
 Dependency confusion (the torchtriton attack of Dec 2022) is closed in three layers:
 
@@ -389,8 +389,11 @@ class _Solver:
 
             # Two runs at once: the annotated requirements (# via, # from), and the artifacts'
             # URLs and hashes; their results are checked against each other by _solution.
+            # A universal result is split next: its imports and tag sets are made meanwhile.
+            warm = self._warm if platform is None else None
+
             def annotated() -> None:
-                self._compile(work, platform, "requirements.txt", "requirements.txt", self._warm)
+                self._compile(work, platform, "requirements.txt", "requirements.txt", warm)
 
             self._compile(work, platform, "pylock.toml", "pylock.toml", annotated)
             with (work / "pylock.toml").open("rb") as fh:
@@ -536,8 +539,10 @@ def lock_pip(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, PipSolution]:
     """Lock every platform of ``env``: one universal resolution, split per platform; a platform
-    it does not serve is solved on its own (concurrently). Every failure is reported, nothing
-    written.
+    it does not serve is solved on its own (concurrently). A profile of one platform is solved
+    for it directly: the universal detour would only cost its split (packaging's marker parser
+    alone takes longer to import than uv takes to answer from a warm cache). Every failure is
+    reported, nothing written.
 
     ``refresh``: packages whose cached pages and metadata uv revalidates (``--upgrade``, see
     ``upgrade_refresh``); ``hint`` adds catalog facts to a failure about a torch package.
@@ -545,12 +550,14 @@ def lock_pip(
     solver = _Solver(env, indexes, refresh, hint or (lambda _name, _platform: None))
     say = progress or (lambda _text: None)
     results: dict[str, PipSolution | ToolError] = {}
-    say(f"solving pip requirements for {', '.join(env.platforms)} (uv, one universal resolution)")
-    try:
-        universal: _Result | None = solver.solve(None)
-    except ToolError as error:
-        universal = None
-        say(f"uv could not serve every platform at once ({error.message.splitlines()[0]})")
+    universal: _Result | None = None
+    if len(env.platforms) > 1:
+        listed = ", ".join(env.platforms)
+        say(f"solving pip requirements for {listed} (uv, one universal resolution)")
+        try:
+            universal = solver.solve(None)
+        except ToolError as error:
+            say(f"uv could not serve every platform at once ({error.message.splitlines()[0]})")
     for platform in env.platforms:
         if universal is None:
             break
@@ -566,7 +573,7 @@ def lock_pip(
             say(f"solved {platform}: {len(solution.lock.packages)} packages")
 
     def own(platform: str) -> PipSolution | ToolError:
-        say(f"solving pip requirements for {platform} on its own (uv)")
+        say(f"solving pip requirements for {platform}{alone} (uv)")
         try:
             solution = solver.own(platform)
         except ToolError as error:
@@ -574,8 +581,11 @@ def lock_pip(
         say(f"solved {platform}: {len(solution.lock.packages)} packages")
         return solution
 
+    alone = " on its own" if len(env.platforms) > 1 else ""
     rest = [p for p in env.platforms if p not in results]
-    if rest:
+    if len(rest) == 1:
+        results[rest[0]] = own(rest[0])
+    elif rest:
         from concurrent.futures import ThreadPoolExecutor  # only when platforms fall back
 
         with ThreadPoolExecutor(max_workers=len(rest)) as pool:
