@@ -115,11 +115,55 @@ def _version(torch: str) -> "Version":
     return Version(torch)
 
 
+class CondaForgeBuilds(NamedTuple):
+    """One pytorch version as conda-forge built it (the catalog's ``conda_forge`` section)."""
+
+    torch: str
+    cuda_platforms: Mapping[str, tuple[str, ...]]  # CUDA version compiled with -> subdirs
+    cpu_platforms: tuple[str, ...]
+    python: tuple[str, ...]  # () where not recorded
+    # the companions to install with it; None: conda-forge built none against this pytorch
+    torchvision: str | None
+    torchaudio: str | None
+    companions_recorded: bool  # False for an entry in the older shape (cuda and cpu only)
+    sources: tuple[str, ...]
+
+    @property
+    def cuda(self) -> tuple[str, ...]:
+        return tuple(sorted(self.cuda_platforms, key=_minor_key))
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        found = set(self.cpu_platforms).union(*self.cuda_platforms.values())
+        return tuple(p for p in PLATFORM_OS if p in found)
+
+    def companion(self, package: str) -> str | None:
+        return {"torchvision": self.torchvision, "torchaudio": self.torchaudio}.get(package)
+
+    def cuda_build(self, platform: str, wanted: str) -> str | None:
+        """The CUDA build of ``platform`` that runs under ``cuda-version=wanted``: a build
+        compiled with X.Y requires ``cuda-version >=X.Y,<X+1``, so the newest one of the same
+        major that is not newer than ``wanted``; None when there is none."""
+        want = _minor_key(wanted)
+        fits = [
+            version
+            for version, subdirs in self.cuda_platforms.items()
+            if platform in subdirs
+            and _minor_key(version)[0] == want[0]
+            and _minor_key(version) <= want
+        ]
+        return max(fits, key=_minor_key) if fits else None
+
+
+def _minor_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
 class Catalog(NamedTuple):
     index_base: str
     releases: tuple[Release, ...]  # oldest first
     sources: Mapping[str, Mapping[str, str]]
-    conda_forge: Mapping[str, tuple[str, ...]]  # torch version -> cuda versions built
+    conda_forge: Mapping[str, CondaForgeBuilds]  # torch version -> conda-forge's builds
     digest: str
     # torch version -> the catalog file its facts came from ("built-in" or an overlay's path)
     origins: Mapping[str, str] = MappingProxyType({})
@@ -325,6 +369,58 @@ def _sort_releases(releases: list[Release]) -> None:
         releases.sort(key=lambda r: r.version)
 
 
+# Every key a conda_forge entry may have, in the order the catalog writer puts them.
+CONDA_KEYS = (
+    "cuda",
+    "cpu",
+    "platforms",
+    "cuda_platforms",
+    "cpu_platforms",
+    "python",
+    "torchvision",
+    "torchaudio",
+    "sources",
+)
+
+
+def _conda_builds(
+    torch: str, entry: Mapping[str, Any], sources: Mapping[str, Any]
+) -> CondaForgeBuilds:
+    """One ``conda_forge`` entry; one in the older shape (``cuda``, ``cpu``, maybe
+    ``platforms``) means every CUDA version and the CPU build on each of its platforms (on
+    every platform, when it names none)."""
+    unknown = set(entry) - set(CONDA_KEYS)
+    if unknown:
+        raise ValueError(f"conda_forge {torch}: unknown keys {sorted(unknown)}")
+    platforms = tuple(str(p) for p in entry.get("platforms") or PLATFORM_OS)
+    if "cuda_platforms" in entry:
+        cuda = {str(k): tuple(str(p) for p in v) for k, v in entry["cuda_platforms"].items()}
+    else:
+        cuda = {str(c): platforms for c in entry.get("cuda", ())}
+    cpu = entry.get("cpu_platforms")
+    if cpu is None:
+        cpu = platforms if entry.get("cpu") else ()
+    record = CondaForgeBuilds(
+        torch=torch,
+        cuda_platforms=cuda,
+        cpu_platforms=tuple(str(p) for p in cpu),
+        python=tuple(str(p) for p in entry.get("python", ())),
+        torchvision=entry.get("torchvision"),
+        torchaudio=entry.get("torchaudio"),
+        companions_recorded="torchvision" in entry or "torchaudio" in entry,
+        sources=tuple(entry.get("sources", ())),
+    )
+    for version in cuda:
+        _minor_key(version)  # a CUDA version is digits and dots
+    unknown = set(record.cpu_platforms).union(*cuda.values()).difference(PLATFORM_OS)
+    if unknown:
+        raise ValueError(f"conda_forge {torch}: unknown platforms {sorted(unknown)}")
+    missing = [s for s in record.sources if s not in sources]
+    if missing:
+        raise ValueError(f"conda_forge {torch}: sources {missing} not in 'sources'")
+    return record
+
+
 def _build(
     data: Mapping[str, Any], digest: str, origins: Mapping[str, str] | None = None
 ) -> Catalog:
@@ -358,7 +454,7 @@ def _build(
         releases.append(release)
     _sort_releases(releases)
     conda_forge = {
-        str(k): tuple(str(c) for c in v.get("cuda", ()))
+        str(k): _conda_builds(str(k), v, data["sources"])
         for k, v in (data.get("conda_forge") or {}).items()
     }
     return Catalog(

@@ -22,11 +22,11 @@ from .errors import EnvgenError
 COMMANDS: dict[str, tuple[str, str]] = {
     "render": (
         "render",
-        "Render a profile's environment files (environment.yml, requirements.txt).",
+        "Write environment.yml, requirements.txt and conda-lock-spec.yml.",
     ),
     "check": (
         "check",
-        "Exit 1 when committed generated files differ from what render would write.",
+        "Exit 1 when a generated file is stale, missing or orphaned.",
     ),
     "list": ("list_", "List the profiles this project can use, and where each comes from."),
     "show": ("show", "Show a fully resolved profile: every version, index URL and origin."),
@@ -128,8 +128,24 @@ def main(argv: list[str] | None = None) -> None:
         _main(argv)
     except SystemExit:
         if argv is None:
+            _quiet_interrupts()
             _exit_quickly()
         raise
+    except KeyboardInterrupt:  # another Ctrl-C while the first one was being reported
+        if argv is None:
+            _quiet_interrupts()
+        sys.exit(130)
+
+
+def _quiet_interrupts() -> None:
+    """From here on a Ctrl-C ends the process at once, as SIGINT does by default, instead of
+    raising KeyboardInterrupt inside the interpreter's shutdown (joining worker threads,
+    removing temporary folders), where it would print a traceback. What it leaves half-done
+    is named with our pid and swept by a later run (``leftovers``). Only when envgen is the
+    process: a caller's own handler stays as it was."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _exit_quickly() -> None:
@@ -160,10 +176,14 @@ def _main(argv: list[str] | None) -> None:
             standalone_mode=False,
             color=color_setting(os.environ),
         )
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+    except click.exceptions.Abort as exc:  # click's form of a Ctrl-C (or EOF at a prompt)
+        if argv is None:
+            _quiet_interrupts()
+        interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
+        click.echo("Interrupted." if interrupted else "Aborted.", err=True)
         if as_json:
-            click.echo(json_error(130, "Aborted", "aborted"))
+            kind = "Interrupted" if interrupted else "Aborted"
+            click.echo(json_error(130, kind, kind.lower()))
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
@@ -176,6 +196,8 @@ def _main(argv: list[str] | None) -> None:
             click.echo(json_error(exc.exit_code, type(exc).__name__, exc.render(), exc))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        if argv is None:
+            _quiet_interrupts()
         click.echo("Interrupted.", err=True)
         if as_json:
             click.echo(json_error(130, "Interrupted", "interrupted"))

@@ -8,6 +8,7 @@ a table rather than one string.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 from .errors import TemplateError
@@ -140,6 +141,11 @@ def docker_platform(platforms: list[str]) -> dict[str, str]:
     )
 
 
+def image_lock(platforms: Sequence[str]) -> str:
+    """The lock the Dockerfile copies: the hashed pip lock of the image's platform."""
+    return f"requirements-{docker_platform(list(platforms))['conda']}.lock.txt"
+
+
 def docker_pip_source(source: str) -> str:
     """The Dockerfile installs the hashed pip lock; conda-forge's torch has other needs."""
     if source != "pip":
@@ -152,6 +158,57 @@ def docker_pip_source(source: str) -> str:
     return source
 
 
+def docker_pip_only(env: dict[str, Any]) -> dict[str, Any]:
+    """A container gets the hashed pip lock and nothing else, so a profile that needs conda is
+    refused rather than built without what it asked for."""
+    docker_pip_source(env["source"])
+    from .specs import conda_spec_name
+
+    dropped = [s for s in env["conda"] if conda_spec_name(s) not in ("python", "pip")]
+    if dropped:
+        raise TemplateError(
+            "the Dockerfile installs the hashed pip lock only, so the profile's conda packages "
+            f"({', '.join(dropped)}) would be missing from the image",
+            key="conda",
+            fix="install them from a project template (templates/Dockerfile.j2, e.g. with "
+            "apt-get), list their pip equivalents under 'pip', or leave Dockerfile out of "
+            "'outputs'",
+        )
+    return env
+
+
+def docker_context(env_dir: str | None) -> str:
+    """The output directory inside the build context (the project root): the Dockerfile copies
+    its lock from there, and the build check reads the project's profiles."""
+    if env_dir is None:
+        raise TemplateError(
+            "a Dockerfile (or devcontainer.json) must be written inside the project: its build "
+            "context is the project root, where its lock and the profiles are",
+            key="--output",
+            fix="choose an output directory inside the project, or leave Dockerfile and "
+            "devcontainer.json out (-f requirements.txt …)",
+        )
+    return env_dir
+
+
+def up_to_root(env_dir: str | None) -> str:
+    """The project root as seen from the output directory ('../..' from envs/NAME)."""
+    depth = len([part for part in docker_context(env_dir).split("/") if part not in ("", ".")])
+    return "/".join([".."] * depth) or "."
+
+
+def docker_arg(value: object) -> str:
+    """An ARG default: one word (URLs hold no space or quote), ``$`` escaped so nothing
+    expands."""
+    text = str(value)
+    if any(c.isspace() or c in "\\\"'" for c in text):
+        raise TemplateError(
+            f"{text!r} cannot be a Dockerfile ARG default (a space, quote or backslash)",
+            fix="use a URL without spaces or quotes",
+        )
+    return text.replace("$", "\\$")
+
+
 FILTERS = {
     "yaml_str": yaml_str,
     "toml_str": toml_str,
@@ -160,5 +217,10 @@ FILTERS = {
     "docker_str": docker_str,
     "shell_quote": shell_quote,
     "docker_platform": docker_platform,
+    "image_lock": image_lock,
     "docker_pip_source": docker_pip_source,
+    "docker_pip_only": docker_pip_only,
+    "docker_context": docker_context,
+    "docker_arg": docker_arg,
+    "up_to_root": up_to_root,
 }

@@ -27,7 +27,7 @@ from .resolve import PYPI_SIMPLE, ResolvedEnv, resolve
 
 if TYPE_CHECKING:
     from .lockers.base import CondaLockEngine, PipLock
-    from .lockers.uv import PipSolution
+    from .lockers.uv import PipSolution, UnreachableIndex
     from .public_urls import PublicUrls
 
 ENGINES = ("auto", "conda-lock", "rattler")
@@ -324,6 +324,7 @@ def lock_profile(
     resolved = project.resolve(name, mirrors)
     env = resolved.env
     directory = output_dir or project.output_dir(name)
+    project.warn_dropped_outputs(resolved, directory, conda)
     pypi = pypi_url(project, mirrors)
     parts = lock_inputs(project, resolved)
     digest = inputs_digest(parts)
@@ -351,14 +352,16 @@ def lock_profile(
         )
     if not force:
         _refuse_lost_work([(p, s) for p, (s, _) in states], project)
+    every_mirror = Mirrors.from_mapping({**project.config.mirrors, **(mirrors or {})})
     job = _Job(
         project=project,
         env=env,
         public=public_env(project, resolved),
-        to_public=_to_public(Mirrors.from_mapping({**project.config.mirrors, **(mirrors or {})})),
+        to_public=_to_public(every_mirror),
         digest=digest,
         parts=parts_line(parts),
         spec_text=_spec_text(project, resolved) if conda else None,
+        mirrors=every_mirror,
     )
     # --upgrade: what the pip locks held is looked up afresh (see lockers.uv.upgrade_refresh).
     upgrading = [
@@ -416,6 +419,7 @@ class _Job(NamedTuple):
     digest: str
     parts: str
     spec_text: str | None
+    mirrors: Mirrors = Mirrors()
 
 
 def _to_public(mirrors: Mirrors) -> Callable[[str], str]:
@@ -424,6 +428,44 @@ def _to_public(mirrors: Mirrors) -> Callable[[str], str]:
         tuple(sorted(((m, p) for p, m in mirrors.rules), key=lambda r: len(r[0]), reverse=True))
     )
     return inverse.url
+
+
+MIRROR_EXAMPLE = "https://mirror.example.com"
+
+
+def unreachable(error: UnreachableIndex, job: _Job) -> ToolError:
+    """One line for an index uv could not reach: the URL that failed, whose index it is (the
+    public one, or the mirror standing in for it) and how a mirror is given."""
+    from .mirrors import redact
+
+    public = error.url
+    for prefix, mirror in job.mirrors.rules:
+        shown = redact(mirror)
+        if error.url == shown or error.url.startswith(shown + "/"):
+            public = prefix + error.url[len(shown) :]
+            break
+    base = job.project.catalog.index_base.rstrip("/")
+    if public.startswith(base + "/"):
+        kind, example = "the PyTorch index", f"{base}={MIRROR_EXAMPLE}/whl"
+    elif public.startswith(PYPI_SIMPLE):
+        kind, example = "PyPI", f"{PYPI_SIMPLE}={MIRROR_EXAMPLE}/pypi/simple"
+    else:
+        kind, example = "the index", f"{base}={MIRROR_EXAMPLE}/whl"
+    where = ", ".join(job.env.platforms)
+    syntax = (
+        f"--mirror FROM=TO, e.g. --mirror {example} (or [tool.envgen.mirrors] in pyproject.toml)"
+    )
+    if public != error.url:
+        return ToolError(
+            f"cannot reach {error.url} ({error.reason}), the mirror given for {kind} "
+            f"({public}), so nothing was locked for {where}",
+            fix=f"check that the mirror is up and its URL is right; mirrors are given as {syntax}",
+        )
+    return ToolError(
+        f"cannot reach {kind} at {error.url} ({error.reason}), so nothing was locked for {where}",
+        fix=f"if this network reaches it through a mirror, pass {syntax}; otherwise check the "
+        "network",
+    )
 
 
 def _spec_text(project: Project, resolved: Resolved) -> str:
@@ -460,7 +502,7 @@ def _solve(
     ``upgrading``: with --upgrade, the texts of the pip locks being replaced, else None."""
     from .lockers import pip_lockfile
     from .lockers.targets import GLIBC
-    from .lockers.uv import PipIndexes, lock_pip, upgrade_refresh
+    from .lockers.uv import PipIndexes, UnreachableIndex, lock_pip, upgrade_refresh
 
     env = job.env
     contents: dict[Path, str] = {}
@@ -471,9 +513,12 @@ def _solve(
     if env.pip_requirements:
         begun = time.perf_counter()
         refresh = () if upgrading is None else upgrade_refresh(env, upgrading)
-        solved = lock_pip(
-            env, indexes, refresh=refresh, hint=_catalog_hint(job.project, env), progress=say
-        )
+        try:
+            solved = lock_pip(
+                env, indexes, refresh=refresh, hint=_catalog_hint(job.project, env), progress=say
+            )
+        except UnreachableIndex as error:
+            raise unreachable(error, job) from None
         solutions = {p: _public_solution(s, job.to_public) for p, s in solved.items()}
         timings["pip"] = time.perf_counter() - begun
         for platform, solution in solutions.items():

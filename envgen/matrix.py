@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, install_spec
 from .catalog import PLATFORM_OS
 from .errors import EnvgenError
 from .profile import ACCELERATORS
@@ -25,8 +25,8 @@ FORMATS = ("github", "gitlab", "json")
 GITLAB_MAX_JOBS = 200  # GitLab's limit on the jobs one parallel: matrix: makes
 GPU_ACCELERATORS = ("cuda", "rocm", "xpu")  # verify must see the device on these runners
 # Hosted runner labels per platform (GitHub: "GitHub-hosted runners"; GitLab: "Hosted runners
-# on GitLab.com"). None: no hosted runner can run the job, so a placeholder stands in. GitLab's
-# hosted Windows runners run PowerShell, and the child pipeline's script is POSIX shell.
+# on GitLab.com"). None: no hosted runner can run the job, so a placeholder stands in (the
+# child pipeline's Windows job is PowerShell, but a hosted Windows runner is not assumed).
 HOSTED: dict[str, dict[str, str | None]] = {
     "github": {
         "linux-64": "ubuntu-latest",
@@ -148,15 +148,75 @@ def format_json(rows: Sequence[MatrixRow]) -> str:
     )
 
 
-def format_gitlab(rows: Sequence[MatrixRow]) -> str:
-    """A child pipeline: one job whose ``parallel: matrix:`` is the matrix.
+# The child pipeline's jobs, one per kind of runner: (job name, platform prefix).
+GITLAB_JOBS = (
+    ("envgen-verify", "linux-"),  # Docker executors: the image brings the profile's Python
+    ("envgen-verify-macos", "osx-"),  # shell runners: no image
+    ("envgen-verify-windows", "win-"),  # PowerShell, the shell of GitLab's Windows runners
+)
+# GitLab expands $VAR in artifacts:paths itself; the scripts name the file in their own shell.
+_ARTIFACT = "verify-$ENVGEN_PROFILE-$ENVGEN_PLATFORM.json"
+_ARTIFACT_POWERSHELL = "verify-$env:ENVGEN_PROFILE-$env:ENVGEN_PLATFORM.json"
 
-    GitLab expands a matrix variable into one tag, so a runner given as a list of labels cannot
-    be expressed; such a setting is refused rather than half-applied.
+
+def _posix_job(image: bool) -> dict[str, Any]:
+    """create + verify in POSIX shell; envgen goes into a venv of its own (PEP 668 images
+    refuse a global pip install), ``ENVGEN_INSTALL`` replacing the pinned install."""
+    job: dict[str, Any] = {"stage": "test"}
+    if image:  # the profile's Python, as setup-python gives it on GitHub
+        job["image"] = "python:${ENVGEN_PYTHON}-slim"
+    job["tags"] = ["$ENVGEN_RUNNER"]
+    job["before_script"] = [
+        'python3 -m venv "${TMPDIR:-/tmp}/envgen-tool"',
+        'export PATH="${TMPDIR:-/tmp}/envgen-tool/bin:$PATH"',
+        f'eval "${{ENVGEN_INSTALL:-python -m pip install {install_spec()}}}"',
+    ]
+    job["script"] = [
+        'envgen create "$ENVGEN_PROFILE"',
+        # one word when set (it is one flag), none when empty
+        'envgen verify "$ENVGEN_PROFILE" --json ${ENVGEN_VERIFY_ARGS:+"$ENVGEN_VERIFY_ARGS"} '
+        f'> "{_ARTIFACT}"',
+    ]
+    job["artifacts"] = {"when": "always", "paths": [_ARTIFACT]}
+    return job
+
+
+def _powershell_job() -> dict[str, Any]:
+    """The same steps in PowerShell. The report is written by .NET (UTF-8, no BOM: Windows
+    PowerShell's ``>`` writes UTF-16), and the exit code kept until it is written."""
+    tool = "$env:TEMP\\envgen-tool"
+    return {
+        "stage": "test",
+        "tags": ["$ENVGEN_RUNNER"],
+        "before_script": [
+            f'py -$env:ENVGEN_PYTHON -m venv "{tool}"',
+            f'$env:PATH = "{tool}\\Scripts;$env:PATH"',
+            "if ($env:ENVGEN_INSTALL) { Invoke-Expression $env:ENVGEN_INSTALL } "
+            f"else {{ python -m pip install {install_spec()} }}",
+        ],
+        "script": [
+            "envgen create $env:ENVGEN_PROFILE",
+            "$verifyArgs = @($env:ENVGEN_VERIFY_ARGS -split ' ' | Where-Object { $_ }); "
+            "$report = envgen verify $env:ENVGEN_PROFILE --json @verifyArgs; "
+            "$code = $LASTEXITCODE; "
+            f'[System.IO.File]::WriteAllLines("$PWD\\{_ARTIFACT_POWERSHELL}", '
+            "[string[]]@($report)); exit $code",
+        ],
+        "artifacts": {"when": "always", "paths": [_ARTIFACT]},
+    }
+
+
+def format_gitlab(rows: Sequence[MatrixRow]) -> str:
+    """A child pipeline: one job per kind of runner, whose ``parallel: matrix:`` holds its rows.
+
+    Linux rows run in ``python:ENVGEN_PYTHON-slim`` on Docker executors, macOS rows on shell
+    runners, Windows rows in PowerShell. GitLab expands a matrix variable into one tag, so a
+    runner given as a list of labels cannot be expressed; such a setting is refused rather
+    than half-applied.
     """
     import yaml
 
-    entries = []
+    groups: dict[str, list[dict[str, str]]] = {name: [] for name, _ in GITLAB_JOBS}
     for row in rows:
         if isinstance(row.runner, tuple):
             raise EnvgenError(
@@ -165,7 +225,8 @@ def format_gitlab(rows: Sequence[MatrixRow]) -> str:
                 key="tool.envgen.runners",
                 fix="give one runner tag per accelerator for GitLab",
             )
-        entries.append(
+        kind = next(name for name, prefix in GITLAB_JOBS if row.platform.startswith(prefix))
+        groups[kind].append(
             {  # prefixed: PROFILE is a built-in variable of PowerShell, among others
                 "ENVGEN_PROFILE": row.profile,
                 "ENVGEN_PLATFORM": row.platform,
@@ -174,30 +235,27 @@ def format_gitlab(rows: Sequence[MatrixRow]) -> str:
                 "ENVGEN_VERIFY_ARGS": row.verify_args,
             }
         )
-    if len(entries) > GITLAB_MAX_JOBS:
-        raise EnvgenError(
-            f"the matrix has {len(entries)} jobs; GitLab's parallel: matrix: allows "
-            f"{GITLAB_MAX_JOBS}",
-            fix="split the profiles over several 'envgen matrix' calls and child pipelines",
-        )
-    artifact = "verify-$ENVGEN_PROFILE-$ENVGEN_PLATFORM.json"
-    job = {
-        "stage": "test",
-        "tags": ["$ENVGEN_RUNNER"],
-        "before_script": ["${ENVGEN_INSTALL:-python3 -m pip install envgen}"],
-        "script": [
-            'envgen create "$ENVGEN_PROFILE"',
-            f'envgen verify "$ENVGEN_PROFILE" --json $ENVGEN_VERIFY_ARGS > "{artifact}"',
-        ],
-        "artifacts": {"when": "always", "paths": [artifact]},
-        "parallel": {"matrix": entries},
-    }
+    jobs: dict[str, dict[str, Any]] = {}
+    for name, entries in groups.items():
+        if not entries:
+            continue
+        if len(entries) > GITLAB_MAX_JOBS:
+            raise EnvgenError(
+                f"job {name} has {len(entries)} matrix entries; GitLab's parallel: matrix: "
+                f"allows {GITLAB_MAX_JOBS}",
+                fix="split the profiles over several 'envgen matrix' calls and child pipelines",
+            )
+        if name == "envgen-verify-windows":
+            job = _powershell_job()
+        else:
+            job = _posix_job(image=name == "envgen-verify")
+        jobs[name] = job | {"parallel": {"matrix": entries}}
     header = (
         f"# Generated by envgen {__version__}: envgen matrix --format gitlab\n"
         "# A child pipeline (trigger: include: artifact:): create + verify each profile on its "
         "runner.\n"
     )
-    body = yaml.safe_dump({"envgen-verify": job}, sort_keys=False, default_flow_style=False)
+    body = yaml.safe_dump(jobs, sort_keys=False, default_flow_style=False, width=1000)
     return header + body
 
 

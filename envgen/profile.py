@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import ProfileError
-from .specs import check_conda_spec, check_pip_requirement, conda_spec_name, pip_requirement_name
+from .specs import (
+    check_conda_spec,
+    check_pip_requirement,
+    conda_spec_name,
+    pip_requirement_name,
+    pip_suggestion,
+)
 from .textcheck import why_unsafe
 from .yamlsource import YamlDocument
 
@@ -32,14 +38,16 @@ class Key(NamedTuple):
 
     schema: Mapping[str, Any]
     doc: str
-    # How a child's value combines with its parents': replace | extend | update, or "own" for
-    # a key that describes one file and is never inherited (abstract).
+    # How a child's value combines with its parents': replace | extend | update, "own" for a
+    # key that describes one file and is never inherited (abstract), or "add" for a list whose
+    # '+name' items add to what the parents chose (outputs).
     merge: str = "replace"
 
 
 _STR_LIST = {"type": "array", "items": {"type": "string"}}
 _CHANNEL = r"^(?:[A-Za-z0-9_.-]+|(?:https?|file)://[^\s'\"#]+)$"
-_OUTPUT = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"  # becomes a file name: no paths, no hidden files
+# becomes a file name: no paths, no hidden files; '+name' adds it to the default outputs
+_OUTPUT = r"^\+?[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 # A profile's name is its file name; it reaches headers and the "Regenerate with:" command line.
 PROFILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
 
@@ -122,7 +130,10 @@ KEYS: dict[str, Key] = {
     "outputs": Key(
         {"type": "array", "items": {"type": "string", "pattern": _OUTPUT}},
         "Files to render, by template name without '.j2' (default: environment.yml, "
-        "requirements.txt).",
+        "requirements.txt, conda-lock-spec.yml; no requirements.txt with source: conda). "
+        "'+NAME' adds to the defaults (or to a parent's outputs): [+pixi.toml, +Dockerfile]; "
+        "a list of plain names replaces them.",
+        merge="add",
     ),
 }
 
@@ -401,9 +412,10 @@ def _check_package_list(
         for index, item in enumerate(items):
             why = check(item)
             if why:
+                meant = pip_suggestion(item) if kind == "pip requirement" else None
                 raise ctx.fail(
                     f"{item!r} is not a valid {kind}: {why}",
-                    f"write one package per item, like {example}",
+                    f"write '{meant}'" if meant else f"write one package per item, like {example}",
                     key=f"{ctx.key}[{index}]",
                 )
             pkg = name_of(item)
@@ -417,6 +429,25 @@ def _check_package_list(
         return items
 
     return run
+
+
+def _check_outputs(ctx: _Ctx, value: Any) -> list[str]:
+    """Output names become file names next to each other: no paths, no hidden files. Either
+    every item adds to the defaults ('+pixi.toml') or none does (the list replaces them)."""
+    items = _check_each(_OUTPUT, "a template name like requirements.txt (or +pixi.toml)")(
+        ctx, value
+    )
+    added = [item for item in items if item.startswith("+")]
+    if added and len(added) != len(items):
+        plain = [item for item in items if not item.startswith("+")]
+        raise ctx.fail(
+            f"the list mixes additions ({', '.join(added)}) with plain names "
+            f"({', '.join(plain)}): '+NAME' adds to the default outputs, a plain list replaces "
+            "them",
+            "write every item with '+' to add to the defaults (outputs: [+pixi.toml]), or none "
+            "to list every output yourself",
+        )
+    return list(dict.fromkeys(items))
 
 
 def _check_platforms(ctx: _Ctx, value: Any) -> list[str]:
@@ -519,8 +550,7 @@ _CHECKS: dict[str, Callable[[_Ctx, Any], Any]] = {
     ),
     "platforms": _check_platforms,
     "variables": _check_variables,
-    # Output names become file names next to each other: no paths, no hidden files.
-    "outputs": _check_each(_OUTPUT, "a template name like requirements.txt"),
+    "outputs": _check_outputs,
 }
 
 
@@ -580,6 +610,9 @@ def _apply(
             name_of = conda_spec_name if key == "conda" else pip_requirement_name
             mine = {name_of(v) for v in value}
             values[key] = [v for v in values[key] if name_of(v) not in mine] + list(value)
+            provenance[key] = provenance[key] + "+" + layer.name
+        elif how == "add" and key in values and all(v.startswith("+") for v in value):
+            values[key] = list(dict.fromkeys([*values[key], *value]))
             provenance[key] = provenance[key] + "+" + layer.name
         elif how == "update" and key in values:
             values[key] = {**values[key], **value}

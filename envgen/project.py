@@ -11,15 +11,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .catalog import Catalog, load_catalog
+from .catalog import Catalog, CondaForgeBuilds, load_catalog
 from .config import DEFAULT_OUTPUT, ProjectConfig, load_config
 from .digest import FORMAT, changed_parts
-from .errors import OutputError, ProfileError
+from .errors import OutputError, ProfileError, TemplateError
 from .paths import builtin_templates
 from .profile import MergedProfile
 from .registry import ProfileRegistry
 from .render import RenderedFile, TemplateSet, render_env
-from .resolve import ResolvedEnv, resolve
+from .resolve import DEFAULT_OUTPUTS, ResolvedEnv, dropped_defaults, resolve
 
 
 class Resolved(NamedTuple):
@@ -54,7 +54,7 @@ class Project:
         self.registry = registry
         self.warn = warn
         self._catalog: Catalog | None = None
-        self._warned: set[str] = set()
+        self._warned: set[str | tuple[str, str]] = set()
 
     def __repr__(self) -> str:
         return f"Project(config={self.config!r}, registry={self.registry!r})"
@@ -90,6 +90,12 @@ class Project:
         if note and env.torch not in self._warned:
             self._warned.add(env.torch)
             self.warn(f"warning: profile '{name}': {note}")
+        if (name, "defaults") not in self._warned:
+            self._warned.add((name, "defaults"))
+            from .choices import default_notes
+
+            for text in default_notes(profile, env, self.catalog):
+                self.warn(f"note: profile '{name}': {text}.")
         return Resolved(profile, env)
 
     def unverified_note(self, env: ResolvedEnv) -> str | None:
@@ -100,6 +106,45 @@ class Project:
         return (
             f"torch {env.torch} is marked unverified in envgen's catalog: its companion versions "
             "or builds rest on release plans, not on published install commands"
+        )
+
+    def warn_dropped_outputs(
+        self, resolved: Resolved, directory: Path, conda: bool | None = None
+    ) -> None:
+        """Say when a profile's outputs leave out a default output its locks are made from
+        (``outputs: [.., pixi.toml]`` replaces the defaults: an easy way to lose one unseen).
+
+        ``conda``: whether a conda lock is being made; None (render, check) reads the locks on
+        disk, and a profile locked with --no-conda (pip locks, no conda-lock.yml) relies on
+        nothing dropped.
+        """
+        env = resolved.env
+        dropped = dropped_defaults(env)
+        if not dropped or (env.name, "dropped") in self._warned:
+            return
+        if conda is None:
+            conda = not (
+                any(directory.glob("requirements-*.lock.txt"))
+                and not (directory / "conda-lock.yml").exists()
+            )
+        if not conda:
+            return
+        self._warned.add((env.name, "dropped"))
+        # the file whose plain list replaced the defaults (a later '+NAME' list only adds)
+        layer = next(
+            lay
+            for lay in reversed(resolved.profile.chain)
+            if any(not name.startswith("+") for name in lay.values.get("outputs", ()))
+        )
+        where = self.display(layer.path)
+        added = [name for name in env.outputs if name not in DEFAULT_OUTPUTS[env.source]]
+        plus = ", ".join("+" + name for name in added) or "+NAME"
+        self.warn(
+            f"warning: {where}: 'outputs' leaves out {', '.join(dropped)}, a default output "
+            f"that the conda lock of profile '{env.name}' is made from (conda-lock.yml records "
+            "conda-lock's hash of it; 'conda-lock --check-input-hash' reads it). To add "
+            f"outputs to the defaults instead of replacing them, write outputs: [{plus}]; if "
+            "the profile needs no conda lock, lock it with --no-conda."
         )
 
     def input_parts(self, resolved: Resolved) -> dict[str, Any]:
@@ -131,6 +176,9 @@ class Project:
             "output": "the output's name",
             "format": "envgen's file format",
             "lock": "what the lock is solved for (platforms, requirements, indexes, channels)",
+            "envgen_install": "envgen's version (the file installs the envgen that renders it)",
+            "env_dir": "the output directory",
+            "pypi_index": "the PyPI mirror ([tool.envgen.mirrors])",
         }
         order = list(labels)
         names.sort(key=lambda n: order.index(n) if n in order else len(order))
@@ -150,18 +198,61 @@ class Project:
         header's "Regenerate with:" line reproduces the command that writes them there."""
         chain = [layer.name for layer in resolved.profile.chain]
         note = self.unverified_note(resolved.env)
-        files = render_env(
-            resolved.env,
-            self.templates,
-            self.input_parts(resolved),
-            chain,
-            outputs,
-            regenerate=self.regenerate_command(resolved.env.name, output, many),
-            notes=[f"WARNING: {note}."] if note else [],
-        )
+        try:
+            files = render_env(
+                resolved.env,
+                self.templates,
+                self.input_parts(resolved),
+                chain,
+                outputs,
+                regenerate=self.regenerate_command(resolved.env.name, output, many),
+                notes=[f"WARNING: {note}."] if note else [],
+                site=self.site_context(resolved.env.name, output, many),
+            )
+        except TemplateError as exc:
+            # A template refusing a profile value (conda packages in a Dockerfile) names the
+            # key; the profile file that set it is where the user fixes it.
+            if exc.file is None and exc.key is not None:
+                exc.file = self._layer_file(resolved, exc.key)
+                exc.args = (exc.render(),)
+            raise
         for rendered in files:
             _refuse_empty(resolved, rendered, self.display)
         return files
+
+    def _layer_file(self, resolved: Resolved, key: str) -> str | None:
+        """The profile file whose layer set ``key`` last, for an error message."""
+        owner = resolved.profile.provenance.get(key, "").split("+")[-1]
+        layer = next((lay for lay in resolved.profile.chain if lay.name == owner), None)
+        return self.display(layer.path) if layer is not None else None
+
+    def site_context(
+        self, name: str, output: str | None = None, many: bool = False
+    ) -> dict[str, Any]:
+        """What a template may need beyond the profile: where its file lands and which envgen
+        writes it.
+
+        ``env_dir``: the output directory relative to the project root, POSIX-style (None when
+        it lies outside the project: a Dockerfile there cannot reach its lock from a build of
+        the project). ``pypi_index``: PyPI's simple index through the project's mirrors.
+        ``envgen_install``: the requirement that installs this envgen, pinned.
+        """
+        import os.path
+
+        from . import install_spec
+        from .mirrors import Mirrors
+        from .resolve import PYPI_SIMPLE
+
+        directory = Path(os.path.normpath(self.output_dir(name, output, many)))
+        try:
+            env_dir: str | None = directory.relative_to(self.config.root).as_posix()
+        except ValueError:
+            env_dir = None
+        return {
+            "env_dir": env_dir,
+            "pypi_index": Mirrors.from_mapping(self.config.mirrors).url(PYPI_SIMPLE),
+            "envgen_install": install_spec(),
+        }
 
     def regenerate_command(self, name: str, output: str | None = None, many: bool = False) -> str:
         """``envgen render NAME``, with ``-o DIR`` when the files were written elsewhere than the
@@ -201,8 +292,16 @@ def catalog_facts(catalog: Catalog, env: ResolvedEnv) -> dict[str, Any]:
         entry["variants"] = {env.variant.name: list(release.variants.get(env.variant.name, ()))}
         facts["release"] = entry
     if env.source == "conda":
-        facts["conda_forge"] = list(catalog.conda_forge.get(env.torch, ()))
+        builds = catalog.conda_forge.get(env.torch)
+        facts["conda_forge"] = conda_facts(builds) if builds is not None else None
     return facts
+
+
+def conda_facts(builds: CondaForgeBuilds) -> dict[str, Any]:
+    """A conda_forge entry as plain data (``show --json``, the inputs digest)."""
+    data = builds._asdict()
+    data["cuda_platforms"] = {k: list(v) for k, v in builds.cuda_platforms.items()}
+    return data
 
 
 def _one_line(text: str, key: str) -> None:
@@ -231,7 +330,8 @@ def _refuse_empty(
     )
     owner = resolved.profile.provenance.get("outputs", "").split("+")[-1]
     layer = next((lay for lay in resolved.profile.chain if lay.name == owner), None)
-    in_profile = layer is not None and rendered.name in layer.values.get("outputs", ())
+    listed = layer.values.get("outputs", ()) if layer is not None else ()
+    in_profile = rendered.name in listed or "+" + rendered.name in listed
     raise ProfileError(
         f"profile '{env.name}' has nothing to put in {rendered.name}: {why}",
         file=display(layer.path) if layer is not None and in_profile else None,

@@ -149,14 +149,22 @@ class ProfileRegistry:
         bare = name.removeprefix(BUILTIN_PREFIX)
         if _looks_like_path(bare):  # profiles/trian.yaml: the name part is what was mistyped
             bare = Path(bare).name.removesuffix(Path(bare).suffix)
-        close = difflib.get_close_matches(bare, pool, n=1)
+        # names are case-sensitive (they are file names), people's typing is not: GPU-CU118
+        by_lower = {known.lower(): known for known in pool}
+        close = [by_lower[bare.lower()]] if bare.lower() in by_lower else []
+        close = close or [
+            by_lower[c] for c in difflib.get_close_matches(bare.lower(), list(by_lower), n=1)
+        ]
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         addable = _VALID_NAME.fullmatch(bare) is not None and not _looks_like_path(bare)
+        same = bare.lower() in by_lower  # only the case differs
         raise ProfileError(
             f"unknown profile '{name}'{hint}; known {label}: {', '.join(pool) or 'none'}",
             file=wanted_by,
             key="extends" if wanted_by else None,
-            fix="use one of those names"
+            fix=f"write '{close[0]}' (profile names are case-sensitive)"
+            if same
+            else "use one of those names"
             + (
                 f", or add {self.display(self.profiles_dir)}/{bare}.yaml to the project"
                 if addable

@@ -133,13 +133,20 @@ def header_lines(
 
 
 def template_context(
-    env: ResolvedEnv, header: list[str], digest: str, parts: str = ""
+    env: ResolvedEnv,
+    header: list[str],
+    digest: str,
+    parts: str = "",
+    site: Mapping[str, Any] = MappingProxyType({}),
 ) -> dict[str, Any]:
+    """What a template sees: the resolved ``env``, the header, and ``site`` (where the file is
+    written and which envgen writes it, see ``Project.site_context``) as top-level names."""
     data = env.as_dict()
     data["variant"] = data["variant"] | {"label": env.variant.label}
     data["build_label"] = env.build_label
     data["pip_requirements"] = list(env.pip_requirements)
     return {
+        **site,
         "env": data,
         "header": header,
         "inputs_digest": digest,
@@ -156,20 +163,30 @@ def render_env(
     outputs: Sequence[str] | None = None,
     regenerate: str | None = None,
     notes: Sequence[str] = (),
+    site: Mapping[str, Any] = MappingProxyType({}),
 ) -> list[RenderedFile]:
-    """Render every output of ``env``; errors name the template and its line."""
+    """Render every output of ``env``; errors name the template and its line.
+
+    A ``site`` value is an input of exactly the templates that name it (the Dockerfile pins the
+    envgen that renders it; most files mention neither envgen's version nor their directory),
+    so a change shows up as that part, and only in those files.
+    """
     import jinja2
 
     _refuse_line_breaks(env.as_dict(), "")
+    _refuse_line_breaks(dict(site), "")
     files = []
     shared = part_texts(input_parts)
     for output in outputs or env.outputs:
         template, text, path = templates.get(output)
-        parts = {**input_parts, "template": text, "output": output}
-        digest, line = digests({**shared, **part_texts({"template": text, "output": output})})
+        used = {name: value for name, value in site.items() if name in text}
+        parts = {**input_parts, "template": text, "output": output, **used}
+        own = part_texts({"template": text, "output": output, **used})
+        digest, line = digests({**shared, **own})
         header = header_lines(env, output, chain, regenerate, notes)
         try:
-            body = template.render(template_context(env, header, digest, line))
+            context = template_context(env, header, digest, line, site)
+            body = template.render(context)
         except jinja2.TemplateError as exc:
             raise TemplateError(
                 f"template failed: {exc}",

@@ -7,11 +7,11 @@ user can fix the profile in one step.
 
 # No `from __future__ import annotations`: NamedTuple makes each string annotation a
 # ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from .catalog import PLATFORM_OS, Catalog, Release, Variant, plain_release
+from .catalog import PLATFORM_OS, Catalog, CondaForgeBuilds, Release, Variant, plain_release
 from .errors import ProfileError
 from .mirrors import Mirrors
 from .profile import TORCH_PACKAGES, MergedProfile
@@ -30,6 +30,9 @@ DEFAULT_OUTPUTS = {
     "pip": ("environment.yml", "requirements.txt", "conda-lock-spec.yml"),
     "conda": ("environment.yml", "conda-lock-spec.yml"),
 }
+# Default outputs the locks rely on: conda-lock.yml's content_hash is conda-lock's hash of
+# conda-lock-spec.yml (``conda-lock --check-input-hash -f conda-lock-spec.yml``).
+LOCK_OUTPUTS = ("conda-lock-spec.yml",)
 _OS_LABEL = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
 # PEP 508 markers selecting each target platform.
 PLATFORM_MARKERS = {
@@ -191,11 +194,21 @@ class _Resolver:
         self._check_keys_fit(accelerator)
         self._check_platforms(accelerator, platforms)
         wanted_variant = self._wanted_variant(accelerator)
-        release, variant = self._pick_release(python, accelerator, wanted_variant, platforms)
-        packages = self._packages(release)
-        companions = {p: release.companion(p) or "" for p in packages}
-        if source == "conda":
-            self._check_conda_source(accelerator, release, variant)
+        builds: CondaForgeBuilds | None = None
+        if source == "conda" and accelerator in ("rocm", "xpu"):
+            raise self.fail(
+                "source",
+                f"conda-forge publishes no {_KIND_LABEL[accelerator]} builds of pytorch",
+                "use source: pip for this accelerator",
+            )
+        if source == "conda" and self.catalog.conda_forge:
+            release, variant, builds = self._pick_conda(
+                python, accelerator, wanted_variant, platforms
+            )
+        else:
+            release, variant = self._pick_release(python, accelerator, wanted_variant, platforms)
+        packages = self._packages(release, builds)
+        companions = {p: _companion(release, builds, p) or "" for p in packages}
         pins = self._pins(accelerator, source, variant, companions, platforms)
         index_url = None
         if source == "pip" and accelerator != "mps":
@@ -228,9 +241,9 @@ class _Resolver:
             platforms=platforms,
             variables=dict(sorted(self.values.get("variables", {}).items())),
             provenance=dict(self.profile.provenance),
-            outputs=tuple(self.values.get("outputs") or DEFAULT_OUTPUTS[source]),
+            outputs=chosen_outputs(self.values.get("outputs", ()), source),
             catalog_sources=release.sources,
-            omitted=self._omitted(release, packages),
+            omitted=self._omitted(release, packages, builds),
         )
 
     def _check_keys_fit(self, accelerator: str) -> None:
@@ -366,8 +379,38 @@ class _Resolver:
             if "pytorch" in self.values
             else ("cuda" if wanted and wanted.startswith("cu") else "python")
         )
+        if wanted is not None and self.values.get("pytorch", {}).get("version") is None:
+            pair = self._no_release_has_both(minor, wanted)
+            if pair is not None:
+                raise self.fail(key, *pair)
         first = problems[0]
         raise self.fail(key, first, self._fix_for(first, candidates))
+
+    def _no_release_has_both(self, minor: str, wanted: str) -> tuple[str, str] | None:
+        """(message, fix) when releases have ``wanted``'s builds and others have Python
+        ``minor`` wheels, but none has both: the message names both, each with its range."""
+        releases = self.catalog.releases
+        have_builds = [r for r in releases if wanted in r.variants]
+        have_python = [r for r in releases if minor in r.python]
+        if not have_builds or not have_python or any(r in have_python for r in have_builds):
+            return None
+        target = Variant.parse(wanted)
+        pythons = sorted({p for r in have_builds for p in r.python}, key=_minor_key)
+        newer = releases.index(have_python[0]) > releases.index(have_builds[-1])
+        nearest = have_python[0] if newer else have_python[-1]
+        others = [v.version or "" for v in nearest.variants_of(target.kind)]
+        kind = target.label.split()[0]
+        message = (
+            f"no torch release has {target.label} builds for Python {minor}: {target.label} "
+            f"builds exist for torch {have_builds[0].torch} to {have_builds[-1].torch}, with "
+            f"wheels for Python {pythons[0]} to {pythons[-1]}; Python {minor} wheels "
+            f"{'start' if newer else 'end'} with torch {nearest.torch}"
+            + (f", whose {kind} builds are {_join(others)}" if others else "")
+        )
+        fix = f'set python: "{pythons[-1] if newer else pythons[0]}" for {target.label}'
+        if others:
+            fix += f', or {target.kind}: "{others[0] if newer else others[-1]}" for Python {minor}'
+        return message, fix
 
     def _variant_for(self, release: Release, kind: str, wanted: str | None) -> Variant | None:
         if wanted is not None:
@@ -444,20 +487,22 @@ class _Resolver:
             return "drop the platforms that have no wheels, or pick another torch version"
         return "change 'pytorch' or the accelerator version to a published pair"
 
-    def _packages(self, release: Release) -> tuple[str, ...]:
+    def _packages(self, release: Release, builds: CondaForgeBuilds | None) -> tuple[str, ...]:
         wanted = self.values.get("pytorch", {}).get("packages")
         if wanted is None:
-            return tuple(p for p in TORCH_PACKAGES if release.companion(p))
+            return tuple(p for p in TORCH_PACKAGES if _companion(release, builds, p))
         for name in wanted:
-            if not release.companion(name):
+            if not _companion(release, builds, name):
                 raise self.fail(
                     "pytorch",
-                    f"no {name} release accompanies torch {release.torch}",
+                    _no_companion(release, builds, name),
                     f"remove {name} from pytorch.packages, or pick another torch version",
                 )
         return tuple(wanted)
 
-    def _omitted(self, release: Release, packages: tuple[str, ...]) -> dict[str, str]:
+    def _omitted(
+        self, release: Release, packages: tuple[str, ...], builds: CondaForgeBuilds | None
+    ) -> dict[str, str]:
         """Why a default package is missing, so that nobody wonders where torchaudio went."""
         if self.values.get("pytorch", {}).get("packages") is not None:
             return {}  # the profile chose its packages itself
@@ -465,43 +510,63 @@ class _Resolver:
         for name in TORCH_PACKAGES:
             if name in packages:
                 continue
-            why = f"no {name} release accompanies torch {release.torch}"
-            earlier = [r for r in self.catalog.releases if r.companion(name)]
-            if earlier and earlier[-1].version < release.version:
+            why = _no_companion(release, builds, name)
+            paired = [r for r in self.catalog.releases if r.companion(name)]
+            later = [r for r in paired if r.version > release.version]
+            if builds is None and later:
                 why += (
-                    f"; {name} releases end with {earlier[-1].companion(name)} "
-                    f"(for torch {earlier[-1].torch})"
+                    f"; the next {name} release, {later[0].companion(name)}, came with torch "
+                    f"{later[0].torch}" + ("" if later[0].verified else " (unverified)")
+                )
+            elif builds is None and paired and paired[-1].version < release.version:
+                why += (
+                    f"; {name} releases end with {paired[-1].companion(name)} "
+                    f"(for torch {paired[-1].torch})"
                 )
             out[name] = why
         return out
 
-    def _check_conda_source(self, accelerator: str, release: Release, variant: Variant) -> None:
-        if accelerator in ("rocm", "xpu"):
-            raise self.fail(
-                "source",
-                f"conda-forge publishes no {variant.label.split()[0]} builds of pytorch",
-                "use source: pip for this accelerator",
-            )
+    def _pick_conda(
+        self, python: str, accelerator: str, wanted: str | None, platforms: tuple[str, ...]
+    ) -> tuple[Release, Variant, CondaForgeBuilds]:
+        """The newest allowed release conda-forge built in a way that serves the profile."""
+        from .conda_fit import fit
+
+        minor = _minor(python)
+        kind = "cuda" if accelerator == "cuda" else "cpu"
+        cuda = Variant.parse(wanted).version if wanted and wanted.startswith("cu") else None
         built = self.catalog.conda_forge
-        if built and release.torch not in built:
-            near = [v for v in built if _minor(v) == _minor(release.torch)]
-            raise self.fail(
-                "pytorch",
-                f"conda-forge has no pytorch {release.torch} recorded in the catalog"
-                + (f" (it has {_join(near)})" if near else ""),
-                "pick a version conda-forge publishes, or use source: pip",
-            )
-        if (
-            accelerator == "cuda"
-            and built.get(release.torch)
-            and variant.version not in built[release.torch]
-        ):
-            raise self.fail(
-                "cuda",
-                f"conda-forge's pytorch {release.torch} is built for CUDA "
-                f"{_join(list(built[release.torch]))}, not {variant.version}",
-                "set cuda to one of those, or use source: pip",
-            )
+        named = self.values.get("pytorch", {}).get("version") is not None
+        problems: list[str] = []
+        for release in self._candidates():
+            builds = built.get(release.torch)
+            if builds is None:
+                if named:
+                    near = [v for v in built if _minor(v) == _minor(release.torch)]
+                    problems.append(
+                        f"conda-forge has no pytorch {release.torch} recorded in the catalog"
+                        + (f" (it has {_join(near)})" if near else "")
+                    )
+                continue
+            why, version = fit(builds, kind, cuda, minor, platforms)
+            if why is None:
+                name = "cu" + version.replace(".", "") if version else "cpu"
+                return release, Variant.parse(name), builds
+            problems.append(why)
+        if not problems:
+            problems.append("conda-forge built none of the torch releases the profile allows")
+        if named:
+            key = "pytorch"
+        elif "Python" in problems[0]:
+            key = "python"
+        else:
+            key = "cuda" if cuda else "platforms"
+        raise self.fail(
+            key,
+            problems[0],
+            "pick a pytorch version and CUDA version conda-forge built (envgen show names "
+            "them), or use source: pip",
+        )
 
     def _pins(
         self,
@@ -596,6 +661,42 @@ class _Resolver:
         if needs_pip and "pip" not in {conda_spec_name(s) for s in user}:
             deps.append("pip")
         return tuple(deps + user)
+
+
+def chosen_outputs(listed: Sequence[str], source: str) -> tuple[str, ...]:
+    """The outputs a profile renders: its plain names (or the defaults when it lists none),
+    then each '+NAME' it adds."""
+    plain = [name for name in listed if not name.startswith("+")]
+    added = [name[1:] for name in listed if name.startswith("+")]
+    return tuple(dict.fromkeys([*(plain or DEFAULT_OUTPUTS[source]), *added]))
+
+
+def dropped_defaults(env: ResolvedEnv) -> tuple[str, ...]:
+    """Default outputs that ``env``'s locks are made from, but that its outputs leave out."""
+    return tuple(name for name in LOCK_OUTPUTS if name not in env.outputs)
+
+
+def _minor_key(python: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in python.split(".") if part.isdigit())
+
+
+_KIND_LABEL = {"rocm": "ROCm", "xpu": "XPU"}
+
+
+def _companion(release: Release, builds: CondaForgeBuilds | None, package: str) -> str | None:
+    """The version of ``package`` to install with ``release``: conda-forge's, where its builds
+    are recorded (it built companions against a pytorch minor, not always PyTorch's pair)."""
+    if package == "torch":
+        return release.torch
+    if builds is not None and builds.companions_recorded:
+        return builds.companion(package)
+    return release.companion(package)
+
+
+def _no_companion(release: Release, builds: CondaForgeBuilds | None, package: str) -> str:
+    if builds is not None and builds.companions_recorded:
+        return f"conda-forge built no {package} against pytorch {_minor(release.torch)}"
+    return f"no {package} release accompanies torch {release.torch}"
 
 
 def _release_matches(wanted: tuple[int, ...], prefix: bool, torch: str) -> bool:

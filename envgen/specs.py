@@ -56,9 +56,21 @@ def check_pip_requirement(spec: str) -> str | None:
     try:
         Requirement(stripped)
     except InvalidRequirement as exc:
+        meant = pip_suggestion(stripped)
+        if meant is not None:  # conda's one '=' where pip needs two
+            return f"pip pins a version with '==' — did you mean '{meant}'?"
         first = str(exc).splitlines()[0]
         return f"it is not a PEP 508 requirement ({first})"
     return None
+
+
+def pip_suggestion(spec: str) -> str | None:
+    """What a conda-style pin meant in pip's words: 'numpy=1.26' -> 'numpy==1.26'."""
+    found = re.fullmatch(rf"\s*({_NAME})\s*=\s*([0-9][0-9A-Za-z.*+!-]*)\s*", spec)
+    if found is None:
+        return None
+    fixed = f"{found.group(1)}=={found.group(2)}"
+    return fixed if check_pip_requirement(fixed) is None else None
 
 
 # Kept per spec: merging a profile chain and resolving it ask for the same names again and

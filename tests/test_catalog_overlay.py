@@ -185,7 +185,9 @@ def test_show_names_the_catalog_of_conda_forge_facts(
     assert "catalog      built-in; conda-forge builds: catalog/pytorch.yaml" in result.out
     overlay.write_text('conda_forge:\n  "2.7.1": {cuda: ["12.8"], cpu: true}\n')
     result = run_cli(capsys, "show", "gpu-conda")
-    assert result.code == 2 and "built for CUDA 12.8, not 12.6" in result.err
+    assert result.code == 2, result.err
+    assert "conda-forge's pytorch 2.7.1 has no build that runs with CUDA 12.6 on" in result.err
+    assert "(its builds: CUDA 12.8 (" in result.err
 
 
 def test_check_notices_an_overlay_change_to_a_profiles_release(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +85,14 @@ def test_update_over_a_copy_of_the_shipped_catalog_reproduces_it(
     assert "no changes" in result.summary.render()
     # 2.15.0's torchvision pins torch>=, not ==: kept as recorded, and said so
     assert any(k.startswith("torch 2.15.0: torchvision 0.29.2") for k in result.summary.kept)
-    assert not any(p.endswith(".whl") for p in catalog_server.requests), "no wheel downloaded"
+    # PEP 658 files where the index offers them; PyPI's JSON API offers none, so the torch
+    # wheel's METADATA comes out of the wheel by range requests, never the whole wheel
     assert any(p.endswith(".metadata") for p in catalog_server.requests)
+    wheels = [p for p in catalog_server.requests if p.endswith(".whl")]
+    assert wheels and set(wheels) <= {p for p, _ in catalog_server.ranges_asked}
+    assert "torch 2.7.1: Python, variants, osx-64 wheels no [page]; torchvision 0.22.1, " in (
+        result.summary.render()
+    )
 
 
 def test_update_restores_removed_releases_with_the_same_facts(
@@ -153,18 +160,25 @@ def test_new_release_resolves_and_old_profiles_resolve_as_before(
 ) -> None:
     publish_catalog(catalog_server, shipped)
     publish_release(catalog_server, NEW_RELEASE)
+    # conda-forge gains builds of a pytorch it had not built (2.5.0); the others stay as recorded
+    abi = "python_abi 3.12.* *_cp312"
     linux = {
-        f"pytorch-2.7.1-{build}.conda": {"name": "pytorch", "version": "2.7.1", "build": build}
+        f"pytorch-2.5.0-{build}.conda": {
+            "name": "pytorch",
+            "version": "2.5.0",
+            "build": build,
+            "depends": [abi],
+        }
         for build in ("cuda126_generic_py312_h0", "cuda128_mkl_py312_h1", "cpu_mkl_py312_h2")
     }
     # companions: torchvision pins its pytorch by a range, torchaudio by libtorch; torchvision
-    # 0.22.1 lacks the CUDA 12.8 build, and an older torchvision pins an older pytorch
+    # 0.20.0 lacks the CUDA 12.8 build, and an older torchvision pins an older pytorch
     for name, version, build, depends in (
-        ("torchvision", "0.22.1", "cuda126_py312_h0", "pytorch >=2.7.1,<2.8.0a0"),
-        ("torchvision", "0.22.1", "cpu_py312_h0", "pytorch >=2.7.1,<2.8.0a0"),
-        ("torchvision", "0.21.0", "h0", "pytorch 2.6.0 cuda*"),
-        ("torchaudio", "2.7.1", "h1", "libtorch 2.7.1.*"),
-        ("torchaudio", "2.7.1", "h2", "cuda-version >=12.8,<13"),  # pins no pytorch: skipped
+        ("torchvision", "0.20.0", "cuda126_py312_h0", "pytorch >=2.5.0,<2.6.0a0"),
+        ("torchvision", "0.20.0", "cpu_py312_h0", "pytorch >=2.5.0,<2.6.0a0"),
+        ("torchvision", "0.19.0", "h0", "pytorch 2.4.0 cuda*"),
+        ("torchaudio", "2.5.0", "h1", "libtorch 2.5.0.*"),
+        ("torchaudio", "2.5.0", "h2", "cuda-version >=12.8,<13"),  # pins no pytorch: skipped
     ):
         linux[f"{name}-{version}-{build}.conda"] = {
             "name": name,
@@ -172,10 +186,17 @@ def test_new_release_resolves_and_old_profiles_resolve_as_before(
             "build": build,
             "depends": [depends, "python >=3.12"],
         }
-    catalog_server.set_repodata("linux-64", linux)
-    catalog_server.set_repodata(
+    catalog_server.add_repodata("linux-64", linux)
+    catalog_server.add_repodata(
         "osx-arm64",
-        {"p": {"name": "pytorch", "version": "2.7.1", "build": "cpu_generic_py312_h3"}},
+        {
+            "p": {
+                "name": "pytorch",
+                "version": "2.5.0",
+                "build": "cpu_generic_py312_h3",
+                "depends": [abi],
+            }
+        },
     )
     result = run_cli(
         capsys,
@@ -201,23 +222,28 @@ def test_new_release_resolves_and_old_profiles_resolve_as_before(
     assert "/whl/cu130/pytorch-triton/" in catalog_server.requests
     assert not any(p.endswith("/pytorch-triton-rocm/") for p in catalog_server.requests)
     assert (
-        "pytorch 2.7.1: CUDA 12.6, CUDA 12.8, CPU; linux-64, osx-arm64; torchvision 0.22.1; "
-        "torchaudio 2.7.1 (new)" in result.out
+        "pytorch 2.5.0: CUDA 12.6, CUDA 12.8, CPU; linux-64, osx-arm64; torchvision 0.20.0; "
+        "torchaudio 2.5.0 (new)" in result.out
     )
     assert (
-        "conda-forge torchvision 0.22.1 (for pytorch 2.7.1) has no build for CUDA 12.8, osx-arm64"
+        "conda-forge torchvision 0.20.0 (for pytorch 2.5.0) has no build for CUDA 12.8, osx-arm64"
         in result.out
     )
+    assert "conda-forge pytorch 2.7.1: its builds [repodata]" in result.out  # as recorded
     written = yaml.safe_load(catalog_copy.read_text(encoding="utf-8"))
-    assert written["conda_forge"]["2.7.1"] == {
+    assert written["conda_forge"]["2.5.0"] == {
         "cuda": ["12.6", "12.8"],
         "cpu": True,
         "platforms": ["linux-64", "osx-arm64"],
-        "torchvision": "0.22.1",
-        "torchaudio": "2.7.1",
+        "cuda_platforms": {"12.6": ["linux-64"], "12.8": ["linux-64"]},
+        "cpu_platforms": ["linux-64", "osx-arm64"],
+        "python": ["3.12"],
+        "torchvision": "0.20.0",
+        "torchaudio": "2.5.0",
         "sources": [f"conda-forge-repodata-{STAMP}"],
     }
-    assert load_catalog(catalog_copy).conda_forge["2.7.1"] == ("12.6", "12.8")
+    assert written["conda_forge"]["2.7.1"] == shipped["conda_forge"]["2.7.1"]
+    assert load_catalog(catalog_copy).conda_forge["2.5.0"].cuda == ("12.6", "12.8")
 
     project = Project.open()
     before = _resolve_all(project, CATALOG_FILE)
@@ -235,14 +261,14 @@ def test_new_release_resolves_and_old_profiles_resolve_as_before(
         'python: "3.12"\naccelerator: cuda\ncuda: "13.4"\npytorch: "2.16.0"\n'
     )
     (profiles / "conda-old.yaml").write_text(
-        'python: "3.12"\naccelerator: cuda\ncuda: "12.6"\nsource: conda\npytorch: "2.6.0"\n'
+        'python: "3.12"\naccelerator: cuda\ncuda: "12.6"\nsource: conda\npytorch: "2.2.0"\n'
     )
     project = Project.open()
     project._catalog = load_catalog(catalog_copy)
     env = project.resolve("new").env
     assert env.index_url == "https://download.pytorch.org/whl/cu134"
     assert env.companions == {"torch": "2.16.0", "torchvision": "0.31.0"}
-    with pytest.raises(EnvgenError, match=r"conda-forge has no pytorch 2\.6\.0"):
+    with pytest.raises(EnvgenError, match=r"conda-forge has no pytorch 2\.2\.0 recorded"):
         project.resolve("conda-old")
     project._catalog = load_catalog(CATALOG_FILE)
     with pytest.raises(EnvgenError):
@@ -320,25 +346,54 @@ def test_since_leaves_older_releases_alone(
     ]
 
 
-def test_an_unreachable_index_names_the_url(catalog_copy: Path) -> None:
-    options = UpdateOptions(
-        today=STAMP,
-        mirrors={"https://download.pytorch.org/whl": "http://127.0.0.1:9/whl"},
-        timeout=2,
-        retries=1,
-    )
+def _refused_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_an_unreachable_index_is_named_at_once_and_never_retried(
+    catalog_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DNS failures and refused connections do not change on a retry: one attempt per host,
+    then every other page of that host fails without a try, and the error says what still
+    works (--only pypi)."""
+    lookups: list[str] = []
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: str, *args: Any, **kw: Any) -> Any:
+        lookups.append(host)
+        if host == "mirror.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     before = catalog_copy.read_bytes()
-    with pytest.raises(UpdateError, match=r"cannot read http://127\.0\.0\.1:9/whl/\S+ after 2"):
-        update_catalog(options, catalog_copy)
+    for mirror, expected in (
+        ("http://mirror.invalid/whl", "the name mirror.invalid does not resolve"),
+        (f"http://127.0.0.1:{_refused_port()}/whl", "refuses connections"),
+    ):
+        lookups.clear()
+        result = run_cli(
+            capsys,
+            *["catalog", "update", "--catalog", str(catalog_copy), "--date", STAMP],
+            *["--mirror", f"https://download.pytorch.org/whl={mirror}"],
+        )
+        assert result.code == 2 and expected in result.err, result.err
+        assert f"cannot reach {mirror}/" in result.err and "--only pypi" in result.err
+        assert "Traceback" not in result.err and "tries" not in result.err  # not retried
+        if "invalid" in mirror:
+            assert lookups.count("mirror.invalid") == 1, lookups
     assert catalog_copy.read_bytes() == before
 
 
 def test_conda_forge_facts_of_every_subdir_read_back_and_old_entries_gain_them(
     catalog_server: CatalogServer, shipped: dict[str, Any], tmp_path: Path
 ) -> None:
-    """A catalog whose conda_forge section has the new shape (platforms, companions) is read
-    back unchanged; an entry in the old shape (cuda and cpu only) still loads, and an update
-    adds what the repodata says about it, saying what it was."""
+    """A catalog whose conda_forge section has the current shape (builds per subdir, Pythons,
+    companions) is read back unchanged; an entry in the old shape (cuda and cpu only) still
+    loads, and an update adds what the repodata says about it, saying what it was."""
     sources = {"conda-forge-repodata-2026-01-01": {"title": "t", "url": "u", "read": "x"}}
     data = {**shipped, "sources": {**shipped["sources"], **sources}}
     data["conda_forge"] = {
@@ -347,6 +402,9 @@ def test_conda_forge_facts_of_every_subdir_read_back_and_old_entries_gain_them(
             "cuda": ["12.6", "12.8"],
             "cpu": True,
             "platforms": ["linux-64", "linux-aarch64", "osx-arm64", "win-64"],
+            "cuda_platforms": {"12.6": ["linux-64", "linux-aarch64", "win-64"], "12.8": ["win-64"]},
+            "cpu_platforms": ["linux-64", "linux-aarch64", "osx-arm64", "win-64"],
+            "python": ["3.11", "3.12"],
             "torchvision": "0.22.1",
             "torchaudio": "2.7.1",
             "sources": [*sources],
@@ -354,7 +412,9 @@ def test_conda_forge_facts_of_every_subdir_read_back_and_old_entries_gain_them(
     }
     target = tmp_path / "pytorch.yaml"
     target.write_text(dump_catalog(data), encoding="utf-8")
-    assert load_catalog(target).conda_forge == {"2.6.0": ("12.6",), "2.7.1": ("12.6", "12.8")}
+    loaded = load_catalog(target).conda_forge
+    assert loaded["2.6.0"].cuda == ("12.6",) and loaded["2.7.1"].cuda == ("12.6", "12.8")
+    assert loaded["2.6.0"].cuda_platforms == {"12.6": tuple(PLATFORM_OS)}  # older shape
     publish_catalog(catalog_server, data)
 
     result = update_catalog(_options(catalog_server), target)
@@ -366,9 +426,9 @@ def test_conda_forge_facts_of_every_subdir_read_back_and_old_entries_gain_them(
     after = yaml.safe_load(target.read_text(encoding="utf-8"))["conda_forge"]
     assert after["2.7.1"] == data["conda_forge"]["2.7.1"]
     assert after["2.6.0"]["platforms"] == ["linux-64"]
+    assert after["2.6.0"]["cuda_platforms"] == {"12.6": ["linux-64"]}
     assert after["2.6.0"]["sources"] == [*sources, f"conda-forge-repodata-{STAMP}"]
-    data["conda_forge"]["2.6.0"]["platforms"] = ["linux-64"]
-    target.write_text(dump_catalog(data), encoding="utf-8")
+    assert load_catalog(target).conda_forge["2.6.0"].python == ("3.12",)
     again = update_catalog(_options(catalog_server), target)
     assert not again.summary.has_changes and not again.written
 
@@ -466,7 +526,7 @@ def test_a_503_is_retried_and_mirror_credentials_stay_out_of_messages(
     catalog_server.broken = {"/whl/cu118/torch/"}
     with pytest.raises(UpdateError) as info:
         update_catalog(UpdateOptions(today=STAMP, mirrors=mirrors, timeout=5), catalog_copy)
-    assert f"http://***@{host}/whl/cu118/torch/" in str(info.value)
+    assert f"http://{host}/whl/cu118/torch/" in str(info.value)
     assert "s3cret" not in str(info.value) and "MIRROR_TOKEN" not in str(info.value)
     assert (
         "Basic Y2k6czNjcmV0" in catalog_server.authorization

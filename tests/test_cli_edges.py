@@ -152,7 +152,7 @@ def test_list_marks_a_broken_profile_and_lists_the_rest(capsys, project_dir: Pat
     write_profile(project_dir, "bad", "python: [\n")
     result = run_cli(capsys, "list")
     assert result.code == 1, result
-    lines = {line.split()[0]: line for line in result.out.splitlines()}
+    lines = {line.split()[0]: line for line in result.out.splitlines() if line.strip()}
     assert "BROKEN" in lines["bad"] and "profiles/bad.yaml" in lines["bad"]
     assert "fine" in lines["good"] and "cpu" in lines
     rows = {r["name"]: r for r in __import__("json").loads(run_cli(capsys, "list", "--json").out)}

@@ -94,4 +94,4 @@ def test_help_lists_commands_and_version(capsys) -> None:
 
 def test_no_profile_named(capsys, project_dir: Path) -> None:
     result = run_cli(capsys, "render")
-    assert result.code == 2 and "no profile named" in result.err
+    assert result.code == 2 and "no profile given" in result.err

@@ -28,6 +28,7 @@ from envgen.envlock import PrefixLock
 from envgen.envmeta import read_marker
 from envgen.errors import EnvgenError, ToolError
 from envgen.project import Project
+from tests.fixtures.conda_channel import channel_facts
 from tests.helpers import run_cli, write_profile
 
 PIP_ONLY = 'python: "3.11"\npytorch: {version: "2.4.1", packages: [torch]}\nplatforms: [linux-64]\n'
@@ -66,6 +67,8 @@ def fake_micromamba(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _env(project_dir: Path, text: str, name: str = "p"):  # type: ignore[no-untyped-def]
+    if "source: conda" in text and not (project_dir / "catalog").exists():
+        channel_facts(project_dir)
     write_profile(project_dir, name, text)
     return Project.open().resolve(name).env
 
@@ -103,6 +106,7 @@ def test_auto_prefers_an_installed_conda_tool(project_dir: Path, fake_micromamba
 
 
 def test_python_option_is_for_venv_only(project_dir: Path, fake_micromamba: Path) -> None:
+    channel_facts(project_dir)
     write_profile(project_dir, "c", CONDA)
     with pytest.raises(EnvgenError, match="--python applies to the venv backend"):
         create_env(Project.open(), "c", python=PY311)
@@ -194,6 +198,7 @@ def test_installer_environment_ignores_machine_pip_and_uv_settings() -> None:
 def test_micromamba_creates_from_the_rendered_environment_yml(
     project_dir: Path, fake_micromamba: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    channel_facts(project_dir)
     write_profile(project_dir, "c", CONDA)
     result = run_cli(capsys, "create", "c", "--json")
     assert result.code == 0, result.err
@@ -218,6 +223,7 @@ def test_micromamba_creates_from_the_rendered_environment_yml(
 def test_a_failing_tool_leaves_no_environment(
     project_dir: Path, fake_micromamba: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    channel_facts(project_dir)
     write_profile(project_dir, "c", CONDA)
     monkeypatch.setenv("FAKE_CONDA_EXIT", "1")
     with pytest.raises(ToolError, match=r"creating from environment\.yml with micromamba failed"):

@@ -16,11 +16,12 @@ from envgen.envmeta import read_marker
 from envgen.errors import EnvgenError
 from envgen.lock import lock_profile
 from envgen.project import Project
-from tests.fixtures.conda_channel import CondaChannel
+from tests.fixtures.conda_channel import CondaChannel, channel_facts
 from tests.helpers import write_profile
 
 
 def _profile(project_dir: Path, channel: CondaChannel) -> None:
+    channel_facts(project_dir)
     write_profile(
         project_dir,
         "r",

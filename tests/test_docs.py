@@ -33,6 +33,7 @@ MERGE_WORDS = {
     "extend": "extended (same package: the child's entry)",
     "update": "merged key by key",
     "own": "not inherited",
+    "add": "'+NAME' items added to the parent's, a plain list replaced",
 }
 
 

@@ -160,3 +160,40 @@ def test_ci_fails_when_an_e2e_flow_was_skipped_for_a_reason_a_machine_must_not_h
         result.stdout.fnmatch_lines([f"{REQUIRE_VARIABLE}=1: 1 e2e flow(s) skipped*", blamed])
     else:
         result.stdout.no_fnmatch_line(blamed)
+
+
+IMAGE = """
+import pytest
+
+@pytest.mark.image
+def test_build():
+    pytest.skip("podman is not installed")
+
+def test_plain():
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "line"),
+    [
+        # the README's test command: the image test is skipped with its reason, no CI failure
+        ((), 0, "SKIPPED * builds a container image (minutes): runs in its own step*"),
+        (("-m", "not image"), 0, "* 1 deselected*"),
+        # its own step: a skip (no podman, no base image) fails CI like a skipped flow
+        (("-m", "image"), 1, f"{REQUIRE_VARIABLE}=1: 1 e2e flow(s) skipped*"),
+    ],
+)
+def test_the_image_test_runs_only_in_its_own_step_and_may_not_skip_there(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    code: int,
+    line: str,
+) -> None:
+    pytester.makeini("[pytest]\nmarkers =\n    image: builds an image\n")
+    pytester.makepyfile(test_image=IMAGE)
+    monkeypatch.setenv(REQUIRE_VARIABLE, "1")
+    result = pytester.runpytest("-p", "tests.fixtures.e2e_gate", "--strict-markers", "-ra", *args)
+    assert result.ret == code
+    result.stdout.fnmatch_lines([line])

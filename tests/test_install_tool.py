@@ -71,20 +71,6 @@ def test_python_m_envgen_behaves_like_envgen(tmp_path: Path) -> None:
     assert by_module == by_script
 
 
-def _build_wheel(out: Path) -> Path:
-    pytest.importorskip("build", reason="building the wheel offline needs the build package")
-    pytest.importorskip("hatchling", reason="building the wheel offline needs hatchling")
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out)],
-        cwd=REPO_ROOT,
-        env=isolated_pip_env(out),
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = out.glob("envgen-*.whl")
-    return wheel
-
-
 def _uv() -> str:
     found = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     if found is None:
@@ -122,7 +108,7 @@ def _check_installed_tool(bin_dir: Path, tmp: Path) -> None:
     env = _user_env(tmp)
     work = _a_user_directory(tmp)
     # the tool's own copy of envgen, not the one under test in this checkout
-    tool_python = tmp / "tools" / "envgen" / "bin" / "python"
+    tool_python = tmp / "tools" / "torch-envgen" / "bin" / "python"
     where = subprocess.run(
         [str(tool_python), "-c", "import envgen; print(envgen.__file__)"],
         cwd=work,
@@ -147,9 +133,10 @@ def _check_installed_tool(bin_dir: Path, tmp: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_uv_tool_install_from_a_built_wheel(tmp_path: Path, wheelhouse: Path) -> None:
-    wheel = _build_wheel(tmp_path / "dist")
-    bin_dir = _tool_install(str(wheel), wheelhouse, tmp_path / "user")
+def test_uv_tool_install_from_a_built_wheel(
+    tmp_path: Path, wheelhouse: Path, envgen_wheel: Path
+) -> None:
+    bin_dir = _tool_install(str(envgen_wheel), wheelhouse, tmp_path / "user")
     _check_installed_tool(bin_dir, tmp_path / "user")
 
 

@@ -23,13 +23,15 @@ from envgen.lockers.base import CondaLockRequest, LockedPipPackage, PipLock
 from envgen.lockers.condalock import find_executable, render_lock_spec, render_virtual_packages
 from envgen.project import Project
 from envgen.resolve import ResolvedEnv
-from tests.fixtures.conda_channel import CondaChannel
+from tests.fixtures.conda_channel import CondaChannel, channel_facts
 from tests.helpers import write_profile
 
 DIGEST = "d" * 64
 
 
 def _resolve(project_dir: Path, name: str, text: str) -> ResolvedEnv:
+    if not (project_dir / "catalog").exists():
+        channel_facts(project_dir)
     write_profile(project_dir, name, text)
     return Project.open().resolve(name).env
 

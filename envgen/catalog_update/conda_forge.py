@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from packaging.version import InvalidVersion, Version
 
 from ..catalog import PLATFORM_OS
-from .fetch import NotFound, UpdateError, get, shown
+from .fetch import REPODATA_LIMIT, Client, NotFound, UpdateError, shown
+from .parallel import run_all
+from .versions import valid
 
 # every platform the catalog records: a conda profile may target any of them
 SUBDIRS = tuple(PLATFORM_OS)
@@ -30,6 +31,9 @@ _DEPENDS_CUDA = re.compile(r"^cuda-version\s*>=?\s*(\d+)\.(\d+)")
 _DEPENDS_TORCH = re.compile(r"^(?:pytorch|libtorch)\s+(?:==|>=)?\s*(\d+\.\d+(?:\.\d+)?)(?:\.\*)?")
 
 
+_DEPENDS_PYTHON = re.compile(r"^(?:python_abi\s+|python\s+>=)(\d+\.\d+)")
+
+
 @dataclass
 class Builds:
     """The builds of one version of one package (or of the companions pinning one pytorch)."""
@@ -37,11 +41,18 @@ class Builds:
     cuda: set[str] = field(default_factory=set)
     cpu: bool = False
     subdirs: set[str] = field(default_factory=set)
+    cuda_platforms: dict[str, set[str]] = field(default_factory=dict)  # CUDA -> subdirs
+    cpu_platforms: set[str] = field(default_factory=set)
+    python: set[str] = field(default_factory=set)
 
     def add(self, other: Builds) -> None:
         self.cuda |= other.cuda
         self.cpu = self.cpu or other.cpu
         self.subdirs |= other.subdirs
+        for version, subdirs in other.cuda_platforms.items():
+            self.cuda_platforms.setdefault(version, set()).update(subdirs)
+        self.cpu_platforms |= other.cpu_platforms
+        self.python |= other.python
 
 
 @dataclass
@@ -57,9 +68,12 @@ class CondaBuilds(Builds):
                 for version, builds in versions.items():
                     mine.setdefault(version, Builds()).add(builds)
 
-    def companion(self, package: str) -> str | None:
-        """The newest release of ``package`` built against this pytorch."""
+    def companion(self, package: str, preferred: str | None = None) -> str | None:
+        """``preferred`` (PyTorch's pair) when conda-forge built it against this pytorch, else
+        the newest release of ``package`` built against it."""
         versions = self.companions.get(package) or {}
+        if preferred is not None and preferred in versions:
+            return preferred
         return max(versions, key=Version) if versions else None
 
 
@@ -82,18 +96,25 @@ def torch_pin(depends: Iterable[object]) -> str | None:
         if found:
             try:
                 return str(Version(found.group(1)))
-            except InvalidVersion:
+            except (InvalidVersion, ValueError):
                 return None
     return None
 
 
 def _record_builds(build: str, depends: Iterable[str], subdir: str) -> Builds:
+    depends = list(depends)
     builds = Builds(subdirs={subdir} if subdir else set())
     cuda = _cuda_of(build, depends)
     if cuda:
         builds.cuda.add(cuda)
+        builds.cuda_platforms[cuda] = set(builds.subdirs)
     elif build.startswith("cpu"):
         builds.cpu = True
+        builds.cpu_platforms = set(builds.subdirs)
+    for dep in depends:
+        found = _DEPENDS_PYTHON.match(dep)
+        if found:
+            builds.python.add(found.group(1))
     return builds
 
 
@@ -108,10 +129,10 @@ def collect(repodata: object, since: Version | None, subdir: str = "") -> dict[s
             name = record.get("name") if isinstance(record, dict) else None
             if name != "pytorch" and name not in COMPANIONS:
                 continue
-            try:
-                version = Version(str(record["version"]))
-            except (KeyError, InvalidVersion):
+            parsed = valid(str(record["version"])) if "version" in record else None
+            if parsed is None:
                 continue
+            version = parsed
             depends = [d for d in record.get("depends") or () if isinstance(d, str)]
             builds = _record_builds(str(record.get("build", "")), depends, subdir)
             if name == "pytorch":
@@ -129,32 +150,27 @@ def collect(repodata: object, since: Version | None, subdir: str = "") -> dict[s
 
 
 def read_channel(
-    subdir_url: Callable[[str], str],
-    *,
-    since: Version | None,
-    timeout: float,
-    retries: int,
+    client: Client, subdir_url: Callable[[str], str], *, since: Version | None
 ) -> dict[str, CondaBuilds]:
     """Merge every subdir's pytorch builds (a 404 subdir has none)."""
 
     def one(subdir: str) -> dict[str, CondaBuilds]:
         url = subdir_url(subdir)
         try:
-            answer = get(url, accept="application/json", timeout=timeout, retries=retries)
+            answer = client.get(url, accept="application/json", limit=REPODATA_LIMIT)
         except NotFound:
             return {}
         try:
             return collect(json.loads(answer.body), since, subdir)
-        except (ValueError, TypeError, AttributeError) as exc:
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:
             raise UpdateError(
-                f"{shown(url)} is not a conda repodata.json ({exc})",
+                f"{shown(url)} is not a conda repodata.json ({exc!s:.100})",
                 fix="check that the channel URL (or its mirror) serves repodata.json; "
                 "the catalog was not changed",
             ) from None
 
     merged: dict[str, CondaBuilds] = {}
-    with ThreadPoolExecutor(max_workers=len(SUBDIRS)) as pool:
-        for part in pool.map(one, SUBDIRS):
-            for version, builds in part.items():
-                merged.setdefault(version, CondaBuilds()).add(builds)
+    for part in run_all(client, one, SUBDIRS):
+        for version, builds in part.items():
+            merged.setdefault(version, CondaBuilds()).add(builds)
     return merged

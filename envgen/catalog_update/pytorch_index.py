@@ -1,25 +1,27 @@
 """What PyTorch's wheel index publishes: per variant, the torch releases, their Pythons and
-platforms, and each torchvision/torchaudio release's torch pin (from PEP 658 metadata).
+platforms, and each torchvision/torchaudio release's torch pin (from its wheel's METADATA).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from email.parser import HeaderParser
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
-from .fetch import NotFound, get
+from .fetch import Client, NotFound, UpdateError, shown
+from .observed import Observed
+from .parallel import run_all
 from .simple_index import IndexFile, read_project
 from .triton import TritonPin, served_versions, triton_pin
+from .versions import OddVersion, torch_requirement
+from .wheel_metadata import Unreadable, read_metadata
 
 COMPANIONS = ("torchvision", "torchaudio")
-WORKERS = 16
+# New releases whose triton pins the summary lists: a real update adds one or two.
+TRITON_RELEASES = 8
 
 
 @dataclass
@@ -32,15 +34,26 @@ class TorchBuilds:
 
 
 @dataclass(frozen=True)
+class CompanionPins:
+    """What the companions' METADATA says, from one source (the index, or PyPI)."""
+
+    # package -> torch version -> the newest companion release pinning exactly that torch
+    exact: Mapping[str, Mapping[str, Observed]] = field(default_factory=dict)
+    # package -> companion release -> its torch requirement, where it is not an exact pin
+    bounds: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # package -> companion release -> why its METADATA could not be read
+    unread: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class IndexReading:
     torch: Mapping[str, TorchBuilds]  # public torch version -> builds
-    # package -> torch version -> the companion release whose metadata pins exactly that torch
-    companions: Mapping[str, Mapping[str, str]]
+    companions: CompanionPins
     missing_pages: tuple[str, ...]  # variant pages that answered 404
-    metadata_read: int
     # new torch version -> variant -> the triton build its Linux x86_64 wheel pins (None: none)
     triton: Mapping[str, Mapping[str, TritonPin | None]] = field(default_factory=dict)
-    triton_requests: int = 0
+    triton_unread: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    triton_skipped: int = 0  # new releases beyond TRITON_RELEASES, not read
 
 
 def platforms_of(platform_tag: str) -> set[str]:
@@ -64,14 +77,14 @@ def platforms_of(platform_tag: str) -> set[str]:
     return set()
 
 
-def _python_of(interpreter: str) -> str | None:
+def python_of(interpreter: str) -> str | None:
     if not interpreter.startswith("cp") or len(interpreter) < 4 or not interpreter[2:].isdigit():
         return None
     digits = interpreter[2:]
     return f"{digits[0]}.{digits[1:]}"
 
 
-def _wheels(
+def wheels(
     files: Iterable[IndexFile],
 ) -> Iterable[tuple[IndexFile, Version, frozenset[str], frozenset[Tag]]]:
     for item in files:
@@ -93,7 +106,7 @@ def collect_torch(
     """Fold each variant's torch page into builds per release."""
     found: dict[str, TorchBuilds] = {}
     for variant, files in sorted(pages.items()):
-        for _, version, platforms, tags in _wheels(files):
+        for _, version, platforms, tags in wheels(files):
             local = version.local
             # A variant's page lists its own builds; untagged ones (macOS, some aarch64 CPU
             # wheels) belong to it too, another variant's tag does not.
@@ -105,7 +118,7 @@ def collect_torch(
             builds = found.setdefault(version.public, TorchBuilds())
             builds.variants.setdefault(variant, set()).update(platforms)
             for tag in tags:
-                python = _python_of(tag.interpreter)
+                python = python_of(tag.interpreter)
                 if python is None:
                     continue
                 if tag.abi.endswith("t"):
@@ -117,51 +130,80 @@ def collect_torch(
 
 def torch_pin(metadata: str) -> str | None:
     """The torch release a companion's METADATA pins with ``==``, if it pins exactly one."""
-    headers = HeaderParser().parsestr(metadata)
-    for line in headers.get_all("Requires-Dist") or []:
-        try:
-            requirement = Requirement(line)
-        except InvalidRequirement:
-            continue
-        if requirement.name != "torch" or requirement.marker is not None:
-            continue
-        specs = list(requirement.specifier)
-        if len(specs) == 1 and specs[0].operator in ("==", "==="):
-            version = specs[0].version
-            if "*" in version:
-                return None
-            return Version(version).public
-    return None
+    requirement = torch_requirement(metadata)
+    return requirement.exact if requirement is not None else None
 
 
 def _metadata_choice(files: Iterable[IndexFile]) -> dict[str, IndexFile]:
-    """One file with metadata per release; a Linux x86_64 wheel when there is one."""
-    chosen: dict[str, tuple[IndexFile, bool]] = {}
-    for item, version, platforms, _ in _wheels(files):
-        if item.metadata_url is None:
-            continue
-        linux = "linux-64" in platforms
-        if version.public not in chosen or (linux and not chosen[version.public][1]):
-            chosen[version.public] = (item, linux)
+    """One wheel per release to read METADATA from: one with a PEP 658 file, and a Linux x86_64
+    one, when there are."""
+    chosen: dict[str, tuple[IndexFile, tuple[bool, bool]]] = {}
+    for item, version, platforms, _ in wheels(files):
+        rank = (item.metadata_url is not None, "linux-64" in platforms)
+        if version.public not in chosen or rank > chosen[version.public][1]:
+            chosen[version.public] = (item, rank)
     return {version: item for version, (item, _) in chosen.items()}
 
 
+def read_pins(
+    client: Client,
+    wanted: list[tuple[str, IndexFile]],
+    torch: Collection[str] | None,
+    unread: Mapping[str, Mapping[str, str]] | None = None,
+) -> CompanionPins:
+    """Read each (package, wheel)'s METADATA; fold the pins into ``CompanionPins``.
+
+    ``torch``: the torch releases a pin may name (an exact pin of another one is ignored), or
+    None for any.
+    """
+
+    def pin(job: tuple[str, IndexFile]) -> tuple[str | None, str | None, str, str]:
+        _, item = job
+        try:
+            metadata = read_metadata(client, item.url, item.metadata_url, name=item.filename)
+        except Unreadable as exc:
+            return None, None, "", str(exc)
+        try:
+            requirement = torch_requirement(metadata.text)
+        except OddVersion as exc:
+            raise UpdateError(f"the METADATA of {shown(item.url)} has {exc}") from None
+        if requirement is None:
+            return None, "no torch requirement", metadata.how, ""
+        return requirement.exact, requirement.spec, metadata.how, ""
+
+    client.plan(len(wanted), "the companions' METADATA")
+    results = run_all(client, pin, wanted)
+    exact: dict[str, dict[str, Observed]] = {}
+    bounds: dict[str, dict[str, str]] = {}
+    failed = {package: dict(releases) for package, releases in (unread or {}).items()}
+    for (package, item), (pinned, spec, how, why) in zip(wanted, results, strict=True):
+        release = str(parse_wheel_filename(item.filename)[1].public)
+        if why:
+            failed.setdefault(package, {})[release] = why
+        elif pinned is None:
+            bounds.setdefault(package, {})[release] = spec or "no torch requirement"
+        elif torch is None or pinned in torch:
+            current = exact.setdefault(package, {}).get(pinned)
+            if current is None or Version(release) > Version(current.value):
+                exact[package][pinned] = Observed(release, how)
+    return CompanionPins(exact, bounds, failed)
+
+
 def read_index(
+    client: Client,
     page_url: Callable[[str, str], str],
     variants: Collection[str],
     *,
     since: Version | None,
     known_companions: Mapping[str, Collection[str]],
     known_torch: Collection[str] = (),
-    timeout: float,
-    retries: int,
 ) -> IndexReading:
     """Read torch, torchvision and torchaudio for every variant, all pages concurrently.
 
     ``page_url(variant, package)`` gives the (mirrored) page URL. Companion releases named in
-    ``known_companions`` (those of releases before ``since``) are not read again. For torch
-    releases not in ``known_torch`` (new ones), each variant's torch metadata is read for its
-    triton pin, and the pinned triton page checked for that build.
+    ``known_companions`` (those of releases before ``since``) are not read again. For the newest
+    torch releases not in ``known_torch`` (new ones), each variant's torch METADATA is read for
+    its triton pin, and the pinned triton page checked for that build.
     """
     jobs = [(variant, package) for package in ("torch", *COMPANIONS) for variant in variants]
     missing: list[str] = []
@@ -169,95 +211,93 @@ def read_index(
     def page(job: tuple[str, str]) -> list[IndexFile]:
         variant, package = job
         try:
-            return read_project(page_url(variant, package), timeout=timeout, retries=retries)
+            return read_project(client, page_url(variant, package))
         except NotFound:
             missing.append(f"{variant}/{package}")
             return []
 
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        pages = dict(zip(jobs, pool.map(page, jobs), strict=True))
-        torch = collect_torch({v: pages[(v, "torch")] for v in variants}, since)
-        wanted: list[tuple[str, IndexFile]] = []
-        for package in COMPANIONS:
-            files = [f for v in sorted(variants) for f in pages[(v, package)]]
-            for version, item in sorted(_metadata_choice(files).items()):
-                if version not in known_companions.get(package, ()):
-                    wanted.append((package, item))
-
-        def pin(job: tuple[str, IndexFile]) -> str | None:
-            assert job[1].metadata_url is not None
-            body = get(job[1].metadata_url, timeout=timeout, retries=retries).body
-            return torch_pin(body.decode("utf-8", "replace"))
-
-        pins = list(pool.map(pin, wanted))
-        triton, triton_requests = _read_triton(
-            pool,
-            page_url,
-            {v: pages[(v, "torch")] for v in variants},
-            [v for v in torch if v not in known_torch],
-            timeout=timeout,
-            retries=retries,
-        )
-    companions: dict[str, dict[str, str]] = {p: {} for p in COMPANIONS}
-    for (package, item), torch_version in zip(wanted, pins, strict=True):
-        if torch_version is None or torch_version not in torch:
-            continue
-        version = str(parse_wheel_filename(item.filename)[1].public)
-        current = companions[package].get(torch_version)
-        if current is None or Version(version) > Version(current):
-            companions[package][torch_version] = version
+    pages = dict(zip(jobs, run_all(client, page, jobs), strict=True))
+    torch = collect_torch({v: pages[(v, "torch")] for v in variants}, since)
+    wanted: list[tuple[str, IndexFile]] = []
+    for package in COMPANIONS:
+        files = [f for v in sorted(variants) for f in pages[(v, package)]]
+        for version, item in sorted(_metadata_choice(files).items()):
+            if version not in known_companions.get(package, ()):
+                wanted.append((package, item))
+    companions = read_pins(client, wanted, torch)
+    newest = max((Version(v) for v in known_torch), default=None)
+    new = sorted(
+        (v for v in torch if v not in known_torch and (newest is None or Version(v) > newest)),
+        key=Version,
+    )
+    triton, unread = _read_triton(
+        client,
+        page_url,
+        {v: pages[(v, "torch")] for v in variants},
+        new[-TRITON_RELEASES:],
+    )
     return IndexReading(
-        torch, companions, tuple(sorted(missing)), len(wanted), triton, triton_requests
+        torch,
+        companions,
+        tuple(sorted(missing)),
+        triton,
+        unread,
+        max(0, len(new) - TRITON_RELEASES),
     )
 
 
 def _read_triton(
-    pool: ThreadPoolExecutor,
+    client: Client,
     page_url: Callable[[str, str], str],
     torch_pages: Mapping[str, list[IndexFile]],
     versions: Collection[str],
-    *,
-    timeout: float,
-    retries: int,
-) -> tuple[dict[str, dict[str, TritonPin | None]], int]:
-    """The triton pin of each (new release, variant), from one Linux x86_64 wheel's metadata."""
+) -> tuple[dict[str, dict[str, TritonPin | None]], dict[str, dict[str, str]]]:
+    """The triton pin of each (new release, variant), from one Linux x86_64 wheel's METADATA."""
     chosen: dict[tuple[str, str], IndexFile] = {}
     for variant, files in sorted(torch_pages.items()):
-        for item, version, platforms, _ in _wheels(files):
+        for item, version, platforms, _ in wheels(files):
             local = version.local
             if local not in (None, variant) or version.public not in versions:
                 continue
-            if item.metadata_url is not None and "linux-64" in platforms:
-                chosen.setdefault((version.public, variant), item)
+            if "linux-64" in platforms:
+                key = (version.public, variant)
+                if key not in chosen or (item.metadata_url and not chosen[key].metadata_url):
+                    chosen[key] = item
     jobs = sorted(chosen)
 
-    def pin(job: tuple[str, str]) -> tuple[str, str] | None:
-        url = chosen[job].metadata_url
-        assert url is not None
-        return triton_pin(
-            get(url, timeout=timeout, retries=retries).body.decode("utf-8", "replace")
-        )
+    def pin(job: tuple[str, str]) -> tuple[str, str] | str | None:
+        item = chosen[job]
+        try:
+            metadata = read_metadata(client, item.url, item.metadata_url, name=item.filename)
+        except Unreadable as exc:
+            return str(exc)
+        return triton_pin(metadata.text)
 
-    pins = dict(zip(jobs, pool.map(pin, jobs), strict=True))
-    pages = sorted({(variant, p[0]) for (_, variant), p in pins.items() if p is not None})
+    client.plan(len(jobs), "the new releases' torch METADATA")
+    pins = dict(zip(jobs, run_all(client, pin, jobs), strict=True))
+    pages = sorted({(variant, p[0]) for (_, variant), p in pins.items() if isinstance(p, tuple)})
 
     def served(job: tuple[str, str]) -> set[str]:
         try:
-            files = read_project(page_url(*job), timeout=timeout, retries=retries)
+            files = read_project(client, page_url(*job))
         except NotFound:
             return set()
         return served_versions(f.filename for f in files)
 
-    available = dict(zip(pages, pool.map(served, pages), strict=True))
+    available = dict(zip(pages, run_all(client, served, pages), strict=True))
     found: dict[str, dict[str, TritonPin | None]] = {}
+    unread: dict[str, dict[str, str]] = {}
     for (release, variant), named in pins.items():
+        if isinstance(named, str):
+            unread.setdefault(release, {})[variant] = named
+            continue
         if named is None:
             found.setdefault(release, {})[variant] = None
             continue
         package, pinned = named
         served_here = _normal(pinned) in {_normal(v) for v in available[(variant, package)]}
         found.setdefault(release, {})[variant] = TritonPin(package, pinned, served_here)
-    return found, len(jobs) + len(pages)
+    return found, unread
 
 
 def _normal(version: str) -> str:

@@ -15,11 +15,21 @@ from ..catalog import Variant, merge_overlay
 from ..errors import CatalogError
 from ..mirrors import Mirrors, channel_url
 from ..paths import CATALOG_FILE
-from .fetch import DEFAULT_RETRIES, DEFAULT_TIMEOUT
-from .merge import ReadSource, Summary, merge
+from .fetch import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Client, Unreachable
+from .merge import Readings, ReadSource, merge
+from .summary import Summary
 from .writer import dump_catalog, header_of
 
 PYPI_BASE = "https://pypi.org"
+# The sources an update reads (``--only`` picks some): each gives its own facts.
+INDEX, PYPI, CONDA = "pytorch-index", "pypi", "conda-forge"
+SOURCES = (INDEX, PYPI, CONDA)
+_NOT_READ = {
+    INDEX: "PyTorch's wheel index: each release's Pythons, variants and osx-64 wheels "
+    "(and, without PyPI, its companions) are kept as recorded; no new releases are looked for",
+    PYPI: "PyPI: each release's default Linux build (pypi_linux) is kept as recorded",
+    CONDA: "conda-forge's repodata: the conda_forge section is kept as recorded",
+}
 
 
 def _safe_loader() -> Any:
@@ -41,7 +51,7 @@ class UpdateOptions:
     mirrors: Mapping[str, str] = field(default_factory=dict)
     timeout: float = DEFAULT_TIMEOUT
     retries: int = DEFAULT_RETRIES
-    conda: bool = True
+    sources: frozenset[str] = frozenset(SOURCES)
 
 
 @dataclass(frozen=True)
@@ -93,12 +103,23 @@ def update_catalog(
     for name in options.extra_variants:
         Variant.parse(name)
 
-    summary, requests = _read_and_merge(data, options)
+    client = Client(options.timeout, options.retries)
+    try:
+        summary = _read_and_merge(data, options, client)
+    finally:
+        client.cancel()  # reads still in flight after a failure end at their next chunk
+    requests = client.requests
     result = data if base_data is None else _difference(data, base_data, own)
     content = dump_catalog(result, header_of(text))
-    _check(content, result if base_data is None else merge_overlay(base_data, result), target)
+    write = summary.has_changes and not options.dry_run and content != text
+    # the file is parsed back only when it is to be written (a dry run shows the summary)
+    _check(
+        content if write else None,
+        result if base_data is None else merge_overlay(base_data, result),
+        target,
+    )
     written = False
-    if summary.has_changes and not options.dry_run and content != text:
+    if write:
         from ..output import write_atomic
 
         try:
@@ -113,79 +134,118 @@ def update_catalog(
     return UpdateResult(target, summary, written, time.perf_counter() - started, requests)
 
 
-def _read_and_merge(data: dict[str, Any], options: UpdateOptions) -> tuple[Summary, int]:
-    from .conda_forge import SUBDIRS, read_channel
-    from .pypi_json import read_default_builds
+def _read_and_merge(data: dict[str, Any], options: UpdateOptions, client: Client) -> Summary:
+    from .conda_forge import read_channel
+    from .pypi_json import read_pypi
     from .pytorch_index import read_index
 
     mirrors = Mirrors.from_mapping(options.mirrors)
     index_base = str(data["index_base"]).rstrip("/")
     through = any(mirrors.url(u) != u for u in (index_base, PYPI_BASE, channel_url(CHANNEL)))
-    note = " (read through a mirror)" if through else ""
-    sources = {
+    sources = _sources(index_base, options.today, " (read through a mirror)" if through else "")
+    releases = data.get("releases") or []
+    since = options.since
+    in_scope = [e for e in releases if since is None or Version(str(e["torch"])) >= since]
+    index = None
+    if INDEX in options.sources:
+        # --since: only the variants of the releases it covers (the newest one's, for new ones)
+        newest = max(releases, key=lambda e: Version(str(e["torch"])), default=None)
+        scoped = in_scope or ([newest] if newest is not None else [])
+        variants = {str(v) for entry in scoped for v in entry.get("variants", {})}
+        variants |= set(options.extra_variants)
+        known = {
+            package: {
+                str(e[package])
+                for e in releases
+                if e.get(package) and since is not None and Version(str(e["torch"])) < since
+            }
+            for package in ("torchvision", "torchaudio")
+        }
+        try:
+            index = read_index(
+                client,
+                lambda variant, package: mirrors.url(f"{index_base}/{variant}/{package}/"),
+                sorted(variants),
+                since=since,
+                known_companions=known,
+                known_torch={str(e["torch"]) for e in releases},
+            )
+        except Unreachable as exc:
+            raise Unreachable(
+                exc.message,
+                fix="point the index at a reachable mirror with --mirror FROM=TO or "
+                "[tool.envgen.mirrors], or refresh only what a reachable source gives with "
+                "--only pypi (the rest is kept as recorded and listed as not read); "
+                "the catalog was not changed",
+            ) from None
+    pypi = None
+    if PYPI in options.sources:
+        versions = {str(e["torch"]) for e in in_scope}
+        versions |= set(index.torch) if index is not None else set()
+        pypi = read_pypi(
+            client,
+            lambda path: mirrors.url(PYPI_BASE + path),
+            mirrors.url,
+            versions,
+            companions=None if index is not None else _companion_floors(releases, in_scope),
+            list_torch=index is None,
+        )
+    conda = None
+    if CONDA in options.sources:
+        conda = read_channel(
+            client,
+            lambda subdir: mirrors.url(f"{channel_url(CHANNEL)}/{subdir}/repodata.json"),
+            since=since,
+        )
+    not_read = tuple(_NOT_READ[s] + _why(options) for s in SOURCES if s not in options.sources)
+    return merge(data, Readings(index, pypi, conda, not_read), sources, since)
+
+
+def _companion_floors(
+    releases: list[dict[str, Any]], in_scope: list[dict[str, Any]]
+) -> dict[str, Version | None]:
+    """Per companion, the oldest release a PyPI-only update reads: the oldest one recorded for
+    the releases it covers, else the newest one recorded at all (releases after it may be new)."""
+    floors: dict[str, Version | None] = {}
+    for package in ("torchvision", "torchaudio"):
+        scoped = [Version(str(e[package])) for e in in_scope if e.get(package)]
+        every = [Version(str(e[package])) for e in releases if e.get(package)]
+        floors[package] = min(scoped) if scoped else max(every, default=None)
+    return floors
+
+
+def _why(options: UpdateOptions) -> str:
+    chosen = ", ".join(s for s in SOURCES if s in options.sources)
+    return f" (--only {chosen})" if chosen else ""
+
+
+def _sources(index_base: str, today: str, note: str) -> dict[str, ReadSource]:
+    return {
         "index": ReadSource(
-            f"pytorch-index-{options.today}",
+            f"pytorch-index-{today}",
             "PyTorch wheel index: torch/torchvision/torchaudio pages per variant (PEP 691/503) "
-            f"and PEP 658 metadata, read by envgen catalog update{note}",
+            "and the wheels' METADATA (PEP 658, or read from the wheel by HTTP range requests), "
+            f"read by envgen catalog update{note}",
             index_base,
-            options.today,
+            today,
         ),
         "pypi": ReadSource(
-            f"pypi-json-{options.today}",
-            "PyPI JSON API and the Linux x86_64 torch wheel's metadata (Requires-Dist CUDA "
-            f"runtime), read by envgen catalog update{note}",
+            f"pypi-json-{today}",
+            "PyPI JSON API and wheel METADATA (PEP 658, or read from the wheel by HTTP range "
+            "requests): the Linux x86_64 torch wheel's CUDA runtime pin and the companions' "
+            f"torch pins, read by envgen catalog update{note}",
             f"{PYPI_BASE}/pypi/torch/json",
-            options.today,
+            today,
         ),
         "conda": ReadSource(
-            f"conda-forge-repodata-{options.today}",
+            f"conda-forge-repodata-{today}",
             "conda-forge repodata.json of every catalog platform (pytorch, torchvision and "
             "torchaudio builds: cuda*/cpu* build strings, cuda-version, the pytorch each "
             f"companion depends on), read by envgen catalog update{note}",
             f"{channel_url(CHANNEL)}/<subdir>/repodata.json",
-            options.today,
+            today,
         ),
     }
-    variants = {str(v) for entry in data.get("releases") or () for v in entry.get("variants", {})}
-    variants |= set(options.extra_variants)
-    since = options.since
-    known = {
-        package: {
-            str(e[package])
-            for e in data.get("releases") or ()
-            if e.get(package) and since is not None and Version(str(e["torch"])) < since
-        }
-        for package in ("torchvision", "torchaudio")
-    }
-    reading = read_index(
-        lambda variant, package: mirrors.url(f"{index_base}/{variant}/{package}/"),
-        sorted(variants),
-        since=since,
-        known_companions=known,
-        known_torch={str(e["torch"]) for e in data.get("releases") or ()},
-        timeout=options.timeout,
-        retries=options.retries,
-    )
-    pypi = read_default_builds(
-        lambda version: mirrors.url(f"{PYPI_BASE}/pypi/torch/{version}/json"),
-        mirrors.url,
-        reading.torch,
-        timeout=options.timeout,
-        retries=options.retries,
-    )
-    conda = None
-    if options.conda:
-        conda = read_channel(
-            lambda subdir: mirrors.url(f"{channel_url(CHANNEL)}/{subdir}/repodata.json"),
-            since=since,
-            timeout=options.timeout,
-            retries=options.retries,
-        )
-    # pages, companion metadata, PyPI JSON (+ one metadata file per release PyPI has), repodata
-    requests = 3 * len(variants) + reading.metadata_read + len(reading.torch) + len(pypi)
-    requests += reading.triton_requests  # new releases' torch metadata, the pinned triton pages
-    requests += len(SUBDIRS) if options.conda else 0
-    return merge(data, reading, pypi, conda, sources, since), requests
 
 
 def _difference(
@@ -214,12 +274,12 @@ def _difference(
     return result
 
 
-def _check(content: str, data: Mapping[str, Any], target: Path) -> None:
+def _check(content: str | None, data: Mapping[str, Any], target: Path) -> None:
     """Refuse to write a catalog envgen itself could not load: that would be a bug here."""
     import yaml
 
     from ..catalog import _build
 
-    if yaml.load(content, Loader=_LOADER) is None:  # noqa: S506 - a safe loader
+    if content is not None and yaml.load(content, Loader=_LOADER) is None:  # noqa: S506
         raise AssertionError(f"the updated catalog for {target} is empty")
     _build(data, "")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..catalog import RELEASE_KEYS
+from ..catalog import CONDA_KEYS, RELEASE_KEYS
 
 _TOP = ("schema", "index_base", "sources", "releases", "conda_forge")
 _RELEASE = RELEASE_KEYS  # one list: what the loader accepts is what the writer orders
@@ -73,10 +73,14 @@ def dump_catalog(data: Mapping[str, Any], header: str = "") -> str:
             out.append("conda_forge:")
             for version, facts in value.items():
                 out.append(f"  {scalar(str(version))}:")
-                for field in _ordered(facts, ("cuda", "cpu", "sources")):
+                for field in _ordered(facts, CONDA_KEYS):
                     item = facts[field]
-                    shown = _flow(item) if isinstance(item, list) else scalar(item)
-                    out.append(f"    {field}: {shown}")
+                    if isinstance(item, Mapping):  # cuda_platforms: CUDA version -> subdirs
+                        out.append(f"    {field}:")
+                        out.extend(f"      {scalar(str(k))}: {_flow(v)}" for k, v in item.items())
+                    else:
+                        shown = _flow(item) if isinstance(item, list) else scalar(item)
+                        out.append(f"    {field}: {shown}")
         else:
             out.append(f"{key}: {scalar(value)}")
     return "\n".join(out) + "\n"

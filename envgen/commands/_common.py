@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import click
 
 from ..errors import EnvgenError
@@ -28,26 +30,86 @@ def resolve_name(project: Project, name: str) -> str:
     return rec.profile
 
 
-def select_profiles(project: Project, names: tuple[str, ...], all_: bool) -> list[str]:
+def select_profiles(
+    project: Project, names: tuple[str, ...], all_: bool, command: str = "render"
+) -> list[str]:
+    """The profiles a command works on: those named, or with ``--all`` or none named, the
+    project's own (see ``all_profiles`` and ``no_profile_given``)."""
     if all_ and names:
         raise EnvgenError("give profile names or --all, not both", fix="drop one of them")
     if all_:
-        return concrete_profiles(project)
+        return all_profiles(project, command)
     if not names:
-        raise EnvgenError(
-            "no profile named; known profiles: " + ", ".join(project.registry.names()),
-            fix="name one, e.g. 'envgen render cpu', or use --all",
-        )
+        return own_profiles(project) or no_profile_given(project, command)
     chosen = [resolve_name(project, name) for name in names]
     for name in chosen:
         project.registry.find(name)
     return list(dict.fromkeys(chosen))
 
 
-def concrete_profiles(project: Project) -> list[str]:
-    """Every profile except the abstract ones (those that exist only to be extended)."""
+def own_profiles(project: Project) -> list[str]:
+    """The project's own profiles (its profiles/ directory), except the abstract ones."""
     registry = project.registry
-    return [s.name for s in registry.all() if not registry.load_layer(s).values.get("abstract")]
+    return [
+        s.name
+        for s in registry.all()
+        if s.origin == "project" and not registry.load_layer(s).values.get("abstract")
+    ]
+
+
+def builtin_profiles(project: Project) -> list[str]:
+    """The built-in profiles the project does not override, except the abstract ones."""
+    registry = project.registry
+    return [
+        s.name
+        for s in registry.all()
+        if s.origin == "builtin" and not registry.load_layer(s).values.get("abstract")
+    ]
+
+
+def all_profiles(project: Project, command: str = "render") -> list[str]:
+    """What ``--all`` means: the project's own profiles when it has any; built-ins are then
+    used by name only. Only a project with no profiles of its own gets every built-in."""
+    if project.registry.project:
+        own = own_profiles(project)
+        if not own:
+            where = project.display(project.registry.profiles_dir)
+            raise EnvgenError(
+                f"--all means this project's profiles, and every profile in {where}/ is "
+                "abstract (it exists only to be extended)",
+                fix=f"add a profile that extends one of them, or name one: 'envgen {command} NAME'",
+            )
+        return own
+    return builtin_profiles(project)
+
+
+def concrete_profiles(project: Project) -> list[str]:
+    """Every profile ``--all`` selects (kept for callers that ask by this name)."""
+    return all_profiles(project)
+
+
+def no_profile_given(
+    project: Project, command: str, many: bool = True, rendered: bool = False
+) -> NoReturn:
+    """The one answer every command gives when it is named no profile in a project with none
+    of its own (a project that has some means them): stop, and say what would work.
+    ``rendered``: the command looked for generated files too, and found none (check)."""
+    where = project.display(project.registry.profiles_dir)
+    builtins = builtin_profiles(project)
+    example = "cpu" if "cpu" in builtins else (builtins[0] if builtins else "NAME")
+    found = f"no *.yaml in {where}/"
+    if rendered:
+        found += ", and no generated files in " + project.config.output.replace("{profile}", "*")
+    options = f"name one, e.g. 'envgen {command} {example}' (built-in profiles: "
+    options += ", ".join(builtins) + ")"
+    if many:
+        options += ", or use --all for every built-in profile"
+    raise EnvgenError(
+        f"no profile given, and the project in {project.config.root} has no profiles of its "
+        f"own ({found})",
+        fix=options + f"; or add {where}/NAME.yaml ('envgen init' writes one for this "
+        "machine); or run envgen in your project's directory",
+    )
 
 
 def rendered_profiles(project: Project, output: str | None) -> list[str]:
@@ -67,7 +129,13 @@ def complete_profiles(ctx: click.Context, param: click.Parameter, incomplete: st
 profiles_argument = click.argument(
     "names", nargs=-1, metavar="[PROFILE]...", shell_complete=complete_profiles
 )
-all_option = click.option("--all", "all_", is_flag=True, help="Every profile the project can use.")
+all_option = click.option(
+    "--all",
+    "all_",
+    is_flag=True,
+    help="Every profile of this project (its profiles/); every built-in only in a project "
+    "with none.",
+)
 mirror_option = click.option(
     "--mirror",
     "mirror_values",

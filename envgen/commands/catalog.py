@@ -71,8 +71,21 @@ def command() -> None:
     metavar="NAME",
     help="Also read a variant the catalog does not know yet (e.g. cu134); repeatable.",
 )
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    type=click.Choice(["pytorch-index", "pypi", "conda-forge"]),
+    help="Read only this source (repeatable); the facts of the others are kept as recorded and "
+    "listed under 'Not read'. E.g. --only pypi where PyPI is all the network reaches.",
+)
 @click.option("--no-conda", is_flag=True, help="Skip conda-forge's repodata.")
-@click.option("--timeout", default=30.0, show_default=True, help="Seconds per request.")
+@click.option(
+    "--timeout",
+    default=30.0,
+    show_default=True,
+    help="Seconds a request may take in all (connecting, waiting, reading), retries apart.",
+)
 @click.option(
     "--date",
     "stamp",
@@ -87,6 +100,7 @@ def update(
     dry_run: bool,
     catalog_path: Path | None,
     variants: tuple[str, ...],
+    only: tuple[str, ...],
     no_conda: bool,
     timeout: float,
     stamp: str | None,
@@ -97,7 +111,7 @@ def update(
     from packaging.version import InvalidVersion, Version
 
     from ..catalog import Variant
-    from ..catalog_update.update import UpdateOptions, update_catalog
+    from ..catalog_update.update import CONDA, SOURCES, UpdateOptions, update_catalog
     from ..config import load_config
     from ..paths import CATALOG_FILE
 
@@ -127,6 +141,19 @@ def update(
             fix='add catalog = "catalog/pytorch.yaml" under [tool.envgen] in pyproject.toml '
             "(the update then writes that overlay), or pass --catalog FILE",
         )
+    if not 0 < timeout <= 3600:
+        raise EnvgenError(
+            f"--timeout {timeout:g} is not a number of seconds from 0 to 3600",
+            key="--timeout",
+            fix="write it like --timeout 30",
+        )
+    chosen = frozenset(only or SOURCES) - ({CONDA} if no_conda else set())
+    if not chosen:
+        raise EnvgenError(
+            "--only conda-forge with --no-conda leaves nothing to read",
+            key="--no-conda",
+            fix="drop one of the two",
+        )
     options = UpdateOptions(
         today=source_date(stamp),
         since=since_version,
@@ -134,7 +161,7 @@ def update(
         extra_variants=variants,
         mirrors={**config.mirrors, **parse_mirrors(mirror_values)},
         timeout=timeout,
-        conda=not no_conda,
+        sources=chosen,
     )
     result = update_catalog(options, target, base)
     if as_json:
@@ -146,12 +173,14 @@ def update(
                     "changes": result.summary.has_changes,
                     "summary": result.summary.render(),
                     "seconds": round(result.seconds, 3),
+                    "requests": result.requests,
                 },
                 indent=2,
             )
         )
         return 0
     click.echo(result.summary.render(), nl=False)
+    click.echo(f"\n{result.requests} requests in {result.seconds:.1f} s", err=True)
     if result.written:
         click.echo(f"\nwrote {result.path}", err=True)
     elif dry_run and result.summary.has_changes:

@@ -7,8 +7,18 @@ from pathlib import Path
 import click
 
 from .. import output as out
+from ..orphans import Orphan, find_orphans, output_dirs
+from ..orphans import prune as remove_orphans
 from ..project import Project, Resolved
-from ._common import all_option, output_option, profiles_argument, select_profiles
+from ._common import (
+    all_option,
+    no_profile_given,
+    output_option,
+    own_profiles,
+    profiles_argument,
+    rendered_profiles,
+    select_profiles,
+)
 
 
 @click.command("check")
@@ -16,23 +26,37 @@ from ._common import all_option, output_option, profiles_argument, select_profil
 @all_option
 @output_option
 @click.option("-q", "--quiet", is_flag=True, help="No diffs, only the summary and the failures.")
-def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool) -> int:
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Remove orphaned generated files (only those envgen wrote and nobody edited).",
+)
+def command(
+    names: tuple[str, ...], all_: bool, output: str | None, quiet: bool, prune: bool
+) -> int:
     """Exit 0 when every generated file is current, 1 (with a diff) when any is not.
 
-    Without PROFILE or --all, checks every profile that has rendered files on disk. Lock files
-    are checked too wherever a profile has been locked.
+    Without PROFILE: every profile of this project (its profiles/) and any other profile with
+    files on disk, and orphaned generated files (envgen's, but no profile writes them any
+    more). Lock files are checked too wherever a profile has been locked.
     """
     project = Project.open()
+    whole = not names  # the whole project: orphans of deleted profiles count too
     if names or all_:
-        selected = select_profiles(project, names, all_)
+        selected = select_profiles(project, names, all_, "check")
     else:
-        selected = [
-            n for n in project.registry.names() if project.output_dir(n, output, True).is_dir()
-        ]
-        if not selected:
-            click.echo("nothing to check: no rendered profiles found (run 'envgen render NAME')")
-            return 0
+        selected = list(dict.fromkeys(own_profiles(project) + rendered_profiles(project, output)))
     many = len(selected) > 1 or not (names or all_)
+    homes = {name: project.output_dir(name, output, many) for name in selected}
+    if whole and output is None:  # the whole project: deleted profiles' directories too
+        directories = output_dirs(project)
+    else:
+        directories = [d for d in dict.fromkeys(homes.values()) if d.is_dir()]
+    orphans = find_orphans(project, directories, homes)
+    if not selected and not orphans:
+        # a check that looked at nothing must not pass: CI run in the wrong directory, or a
+        # profiles setting that points nowhere, would stay green forever
+        no_profile_given(project, "check", rendered=True)
     stale_files: list[str] = []  # profiles to re-render, in order
     stale_locks: list[str] = []  # profiles to re-lock
     edited = False
@@ -41,6 +65,7 @@ def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool)
         resolved = project.resolve(name)
         directory = project.output_dir(name, output, many)
         rendered = project.render(resolved, None, output, many)
+        project.warn_dropped_outputs(resolved, directory)
         for state in out.plan((directory / f.name, f) for f in rendered):
             checked += 1
             shown = project.display(state.path)
@@ -53,7 +78,8 @@ def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool)
             click.echo(f"FAIL     {shown}: {_describe(project, resolved, state)}")
             if not quiet and state.existing is not None:
                 click.echo(state.diff(shown), nl=False)
-        bad, total = _check_locks(project, resolved, directory, quiet)
+        image = any(f.name == "Dockerfile" for f in rendered)
+        bad, total = _check_locks(project, resolved, directory, quiet, image)
         checked += total
         if bad:
             stale_locks.append(name)
@@ -70,8 +96,9 @@ def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool)
         for problem in lock_problems(project):  # uv writes uv.lock: uv lock repairs it
             uv_lock_bad = True
             click.echo(f"FAIL     uv.lock: {problem}")
+    left = _report_orphans(project, orphans, prune)
     failed = len(stale_files) + len(stale_locks) + uv_lock_bad
-    if not failed:
+    if not failed and not left:
         click.echo(f"{checked} file(s) checked, all current.")
         return 0
     fixes = []
@@ -85,18 +112,44 @@ def command(names: tuple[str, ...], all_: bool, output: str | None, quiet: bool)
         fixes.append("'envgen lock " + " ".join(stale_locks) + "'")
     if uv_lock_bad:
         fixes.append("'uv lock' (after the fixes above)")
+    if any(o.intact for o in left):
+        fixes.append(
+            "'envgen check --prune"
+            + (" " + " ".join(names) if names else "")
+            + "' (it removes only the orphans envgen wrote and nobody edited)"
+        )
     profiles = (
         stale_files + stale_locks + ([project.config.uv_profile or ""] if uv_lock_bad else [])
     )
-    click.echo(
-        f"{checked} file(s) checked; out of date in profile(s) "
-        + ", ".join(dict.fromkeys(profiles))
-        + ". Run "
-        + " and ".join(fixes)
-        + " and commit the result.",
-        err=True,
-    )
+    summary = f"{checked} file(s) checked"
+    if failed:
+        summary += "; out of date in profile(s) " + ", ".join(dict.fromkeys(profiles))
+    if left:
+        summary += f"; {len(left)} orphaned generated file(s) that no profile writes any more"
+    sentences = [summary + "."]
+    if fixes:
+        sentences.append("Run " + " and ".join(fixes) + " and commit the result.")
+    edited_orphans = sum(not o.intact for o in left)
+    if edited_orphans:
+        sentences.append(
+            f"Remove the {edited_orphans} hand-edited orphan(s) yourself, or delete their "
+            "envgen header lines to keep them as your own files."
+        )
+    click.echo(" ".join(sentences), err=True)
     return 1
+
+
+def _report_orphans(project: Project, orphans: list[Orphan], prune: bool) -> list[Orphan]:
+    """Say what each orphan is (and, with --prune, remove the intact ones); what is left."""
+    if prune:
+        removed, kept = remove_orphans(orphans)
+        for path in removed:
+            click.echo(f"removed  {project.display(path)} (orphaned)")
+        orphans = kept
+    for orphan in orphans:
+        state = "" if orphan.intact else " It was edited by hand, so --prune keeps it."
+        click.echo(f"FAIL     {project.display(orphan.path)}: orphaned: {orphan.why}.{state}")
+    return orphans
 
 
 def _command_args(project: Project, names: list[str], output: str | None) -> str:
@@ -115,15 +168,24 @@ def _describe(project: Project, resolved: Resolved, state: out.FileState) -> str
 
 
 def _check_locks(
-    project: Project, resolved: Resolved, directory: Path, quiet: bool
+    project: Project, resolved: Resolved, directory: Path, quiet: bool, image: bool
 ) -> tuple[int, int]:
     """(failing, checked) locks of a profile that has any; a project that never locks is not
-    nagged."""
+    nagged, unless the profile renders a Dockerfile, which copies its lock (``image``)."""
     if (
         not any(directory.glob("requirements-*.lock.txt"))
         and not (directory / "conda-lock.yml").exists()
     ):
-        return 0, 0
+        if not image:
+            return 0, 0
+        from ..filters import image_lock
+
+        lock = directory / image_lock(resolved.env.platforms)
+        click.echo(
+            f"FAIL     {project.display(lock)}: missing; the Dockerfile copies it "
+            f"(run 'envgen lock {resolved.env.name}')"
+        )
+        return 1, 1
     from ..lock import lock_states  # the lock machinery is only loaded for locked profiles
 
     name = resolved.env.name

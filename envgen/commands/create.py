@@ -4,15 +4,37 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..backends import BACKENDS
 from ._common import mirror_option
 
+if TYPE_CHECKING:
+    from ..project import Project
+
+
+def _the_only_profile(project: Project) -> str:
+    """No profile given means the project's profiles, as for every command; create builds one
+    environment, so that works when there is one."""
+    from ..errors import EnvgenError
+    from ._common import no_profile_given, own_profiles
+
+    own = own_profiles(project)
+    if len(own) == 1:
+        return own[0]
+    if not own:
+        no_profile_given(project, "create", many=False)
+    raise EnvgenError(
+        f"no profile given, and create builds one environment: this project has {len(own)} "
+        f"profiles ({', '.join(own)})",
+        fix=f"name one, e.g. 'envgen create {own[0]}'",
+    )
+
 
 @click.command("create")
-@click.argument("name", metavar="PROFILE")
+@click.argument("name", metavar="[PROFILE]", required=False)
 @click.option(
     "--backend",
     type=click.Choice(["auto", *BACKENDS]),
@@ -50,7 +72,7 @@ from ._common import mirror_option
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 def command(
-    name: str,
+    name: str | None,
     backend: str,
     python: Path | None,
     prefix: Path | None,
@@ -60,13 +82,16 @@ def command(
     wait: float,
     as_json: bool,
 ) -> int:
-    """Create PROFILE's environment, from its lock when there is one, e.g. `envgen create cpu`."""
+    """Create PROFILE's environment, from its lock when there is one, e.g. `envgen create cpu`.
+
+    Without PROFILE: the project's profile, when it has exactly one.
+    """
     from ..create import create_env
     from ..project import Project
     from ._common import parse_mirrors, resolve_name
 
     project = Project.open()
-    name = resolve_name(project, name)
+    name = resolve_name(project, name) if name is not None else _the_only_profile(project)
 
     def progress(text: str) -> None:
         click.echo(f"{name}: {text}", err=True)

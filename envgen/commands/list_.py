@@ -12,10 +12,13 @@ from ..project import Project
 
 
 def profile_rows(project: Project) -> list[dict[str, Any]]:
-    """One row per profile; a profile that fails to load is listed with its error rather than
-    hiding every other profile (the description is the merged one, as ``show`` prints it)."""
+    """One row per profile, the project's own first; a profile that fails to load is listed
+    with its error rather than hiding every other profile (the description is the merged one,
+    as ``show`` prints it). ``all`` says whether ``--all`` selects it."""
     rows = []
-    for source in project.registry.all():
+    registry = project.registry
+    own_first = sorted(registry.all(), key=lambda s: s.origin != "project")
+    for source in own_first:
         origin = source.origin + (" (overrides built-in)" if source.overrides_builtin else "")
         row: dict[str, Any] = {
             "name": source.name,
@@ -24,6 +27,7 @@ def profile_rows(project: Project) -> list[dict[str, Any]]:
             "description": "",
             "extends": [],
             "abstract": False,
+            "all": False,
             "error": None,
         }
         try:
@@ -37,6 +41,8 @@ def profile_rows(project: Project) -> list[dict[str, Any]]:
             row["description"] = merged.values.get("description", "")
             row["extends"] = list(merged.layer.extends)
             row["abstract"] = abstract
+            # --all: the project's own profiles; the built-ins only in a project with none
+            row["all"] = not abstract and (source.origin == "project" or not registry.project)
         rows.append(row)
     return rows
 
@@ -44,17 +50,34 @@ def profile_rows(project: Project) -> list[dict[str, Any]]:
 @click.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def command(as_json: bool) -> int:
-    """List profiles: the project's own first in precedence, then the built-ins.
+    """List profiles: the project's own first (what --all means), then the built-ins.
 
     Exits 1 when a profile cannot be loaded (it is listed with its error)."""
     project = Project.open()
     rows = profile_rows(project)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
-    else:
-        width = max((len(r["name"]) for r in rows), default=4)
-        owidth = max((len(r["origin"]) for r in rows), default=6)
-        for row in rows:
+        return 1 if any(row["error"] for row in rows) else 0
+    width = max((len(r["name"]) for r in rows), default=4)
+    owidth = max((len(r["origin"]) for r in rows), default=6)
+    where = project.display(project.registry.profiles_dir) + "/"
+    own = [r for r in rows if r["origin"].startswith("project")]
+    builtin = [r for r in rows if not r["origin"].startswith("project")]
+    example = next((r["name"] for r in builtin if r["name"] == "cpu"), "NAME")
+    groups = [
+        (f"This project's profiles ({where}): what --all, or no profile named, means", own),
+        (
+            f"Built-in profiles: used by name, e.g. 'envgen render {example}'"
+            if own
+            else f"Built-in profiles: this project has none of its own in {where}, so --all "
+            "means these",
+            builtin,
+        ),
+    ]
+    shown = [(title, group) for title, group in groups if group]
+    for index, (title, group) in enumerate(shown):
+        click.echo(("\n" if index else "") + title)
+        for row in group:
             text = f"BROKEN: {row['error']}" if row["error"] else row["description"]
             click.echo(f"{row['name']:<{width}}  {row['origin']:<{owidth}}  {text}".rstrip())
     return 1 if any(row["error"] for row in rows) else 0

@@ -67,10 +67,13 @@ def command(
     force: bool,
     pylock: bool,
 ) -> int:
-    """Lock PROFILE(s) for every platform they target, e.g. `envgen lock gpu-cu118`."""
+    """Lock PROFILE(s) for every platform they target, e.g. `envgen lock gpu-cu118`.
+
+    Without PROFILE: every profile of this project (its profiles/).
+    """
     mirrors = parse_mirrors(mirror_values)
     project = Project.open()
-    selected = select_profiles(project, names, all_)
+    selected = select_profiles(project, names, all_, "lock")
     many = len(selected) > 1
     results = []
     for name in selected:

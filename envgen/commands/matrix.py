@@ -21,11 +21,14 @@ from ._common import all_option, profiles_argument, select_profiles
     "parallel: matrix:; json: every detail.",
 )
 def command(names: tuple[str, ...], all_: bool, fmt: str) -> int:
-    """Print the CI matrix that runs `envgen create` + `envgen verify --json` per platform."""
+    """Print the CI matrix that runs `envgen create` + `envgen verify --json` per platform.
+
+    Without PROFILE: every profile of this project (its profiles/).
+    """
     from ..matrix import FORMATTERS, build_matrix
 
     project = Project.open()
-    names_ = select_profiles(project, names, all_)
+    names_ = select_profiles(project, names, all_, "matrix")
     rows = build_matrix(project, names_, "gitlab" if fmt == "gitlab" else "github")
     text = FORMATTERS[fmt](rows)
     for row in rows:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from .. import output as out
@@ -46,7 +48,11 @@ def command(
     force: bool,
     existing: bool,
 ) -> int:
-    """Render PROFILE(s) into environment files, e.g. `envgen render gpu-cu118`."""
+    """Render PROFILE(s) into environment files, e.g. `envgen render gpu-cu118`.
+
+    Writes environment.yml, requirements.txt and conda-lock-spec.yml (a profile's 'outputs'
+    change the set). Without PROFILE: every profile of this project (its profiles/).
+    """
     project = Project.open()
     if existing:
         if names or all_:
@@ -62,11 +68,15 @@ def command(
     many = len(selected) > 1 or existing
     # Resolve and render everything before touching the disk: one bad profile writes nothing.
     targets = []
+    checked = []
     for name in selected:
         resolved = project.resolve(name)
         directory = project.output_dir(name, output, many)
         for rendered in project.render(resolved, formats or None, output, many):
             targets.append((directory / rendered.name, rendered))
+        checked.append((resolved, directory))
+    for resolved, directory in checked:  # once every profile rendered: no warning, then error
+        project.warn_dropped_outputs(resolved, directory)
     if to_stdout:
         for path, rendered in targets:
             if len(targets) > 1:
@@ -94,4 +104,20 @@ def command(
             else ("wrote" if state.state == out.MISSING else "updated")
         )
         click.echo(f"{verb:9} {project.display(state.path)}")
+    for path, rendered in targets:
+        if rendered.name == "Dockerfile":
+            warn_missing_image_lock(project, path, rendered.profile)
     return 0
+
+
+def warn_missing_image_lock(project: Project, dockerfile: Path, name: str) -> None:
+    """A Dockerfile copies its profile's lock; before ``envgen lock`` the build would fail."""
+    from ..filters import image_lock
+
+    lock = dockerfile.parent / image_lock(project.resolve(name).env.platforms)
+    if not lock.exists():
+        click.echo(
+            f"warning: {project.display(dockerfile)} copies {project.display(lock)}, which does "
+            f"not exist yet: run 'envgen lock {name}' before building the image",
+            err=True,
+        )

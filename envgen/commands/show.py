@@ -31,9 +31,14 @@ def describe(project: Project, name: str) -> dict[str, Any]:
         if conda != origin:
             origin = f"{origin}; conda-forge builds: {conda}"
     data["catalog"] = origin if origin == "built-in" else f"{origin} (project overlay)"
-    data["catalog_sources"] = {
-        key: dict(project.catalog.sources[key]) for key in env.catalog_sources
-    }
+    keys = list(env.catalog_sources)
+    builds = project.catalog.conda_forge.get(env.torch) if env.source == "conda" else None
+    if builds is not None:
+        from ..project import conda_facts
+
+        data["conda_forge"] = conda_facts(builds)
+        keys += [k for k in builds.sources if k not in keys]
+    data["catalog_sources"] = {key: dict(project.catalog.sources[key]) for key in keys}
     return data
 
 
@@ -74,6 +79,8 @@ def command(name: str, as_json: bool) -> int:
     lines.append("platforms    " + ", ".join(data["platforms"]) + _from(prov, "platforms"))
     lines.append("channels     " + ", ".join(data["channels"]) + _from(prov, "channels"))
     lines.append("conda        " + ", ".join(data["conda"]) + _from(prov, "conda"))
+    if data.get("conda_forge"):
+        lines.append("conda-forge  " + conda_forge_line(data))
     lines.append("pip          " + ("\n             ".join(data["pip_requirements"]) or "-"))
     for key, value in data["variables"].items():
         lines.append(f"variable     {key}={value}" + _from(prov, "variables"))
@@ -94,6 +101,31 @@ def _index(data: dict[str, Any]) -> str:
     if data["source"] == "conda":
         return "PyPI, for the profile's pip packages" if data["pip"] else "- (torch from conda)"
     return data["index_url"] or "PyPI (default index)"
+
+
+def conda_forge_line(data: dict[str, Any]) -> str:
+    """The conda-forge builds a ``source: conda`` profile resolved against, and whether they
+    were recorded (from the feedstocks' history) or observed (read from repodata)."""
+    facts = data["conda_forge"]
+    cuda = facts["cuda_platforms"]
+    parts = [f"pytorch {facts['torch']}"]
+    if cuda:
+        versions = sorted(cuda, key=lambda v: tuple(int(p) for p in v.split(".")))
+        parts.append("CUDA " + ", ".join(f"{v} ({', '.join(cuda[v])})" for v in versions))
+    if facts["cpu_platforms"]:
+        parts.append(f"CPU ({', '.join(facts['cpu_platforms'])})")
+    if facts["python"]:
+        parts.append(f"Python {facts['python'][0]} to {facts['python'][-1]}")
+    companions = [f"{p} {facts[p]}" for p in ("torchvision", "torchaudio") if facts.get(p)]
+    if companions:
+        parts.append(", ".join(companions))
+    sources = data["catalog_sources"]
+    how = [
+        f"{key} ({'observed ' + sources[key]['read'] if sources[key].get('read') else 'recorded'})"
+        for key in facts["sources"]
+        if key in sources
+    ]
+    return "; ".join(parts) + ("\n             from " + ", ".join(how) if how else "")
 
 
 def fact_urls(data: dict[str, Any]) -> list[str]:

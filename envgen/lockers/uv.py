@@ -82,6 +82,54 @@ _NOT_FOUND = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the pack
 _ONLY = re.compile(r"only ([A-Za-z0-9][A-Za-z0-9._-]*)[<>=!~]")
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
 _LOCKED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", re.MULTILINE)
+_FETCH = re.compile(r"Failed to fetch: `?([^\s`]+?)`?$", re.MULTILINE)
+# Failures a retry cannot heal (a name that does not resolve will not in a second), in uv's
+# words, and ours; anything else in reaching an index gets uv's own retries.
+_LASTING = (
+    ("dns error", "its host name does not resolve"),
+    ("failed to lookup address", "its host name does not resolve"),
+    ("connection refused", "connection refused"),
+    ("network is unreachable", "network unreachable"),
+    ("401 unauthorized", "HTTP 401 Unauthorized: the index wants credentials"),
+    ("403 forbidden", "HTTP 403 Forbidden"),
+)
+
+
+class UnreachableIndex(ToolError):
+    """uv could not reach an index at all; ``url`` (credentials removed) is the page it asked
+    for. Said in one line by ``envgen lock``, which knows the mirrors and the public URLs."""
+
+    def __init__(self, url: str, reason: str, where: str) -> None:
+        from ..mirrors import redact
+
+        self.url = redact(url)
+        self.reason = reason
+        super().__init__(
+            f"cannot reach {self.url} ({reason}) to lock {where}; nothing was locked",
+            fix="check the index URL (or its mirror: --mirror FROM=TO) and the network",
+        )
+
+
+def network_failure(output: str) -> tuple[str, str, bool] | None:
+    """(URL, why, lasting) when uv failed to fetch an index page, else None. ``lasting``: a
+    retry will not help (see ``_LASTING``). Only uv's error counts, not its warnings before it
+    (a Python download that failed on the way)."""
+    start = next(
+        (i for i, line in enumerate(output.splitlines()) if line.startswith("error:")), None
+    )
+    if start is None:
+        return None
+    text = "\n".join(output.splitlines()[start:])
+    found = _FETCH.search(text)
+    if found is None:
+        return None
+    rest = text[found.end() :]
+    lower = rest.lower()
+    for needle, why in _LASTING:
+        if needle in lower:
+            return found.group(1), why, True
+    causes = [line.strip()[len("cause: ") :] for line in rest.splitlines() if "cause: " in line]
+    return found.group(1), (causes[-1] if causes else "the request failed"), False
 
 
 class PipIndexes(NamedTuple):
@@ -221,14 +269,23 @@ def _command(
 
 
 def _run(
-    command: list[str], cwd: Path, meanwhile: Callable[[], object] | None = None
+    command: list[str],
+    cwd: Path,
+    meanwhile: Callable[[], object] | None = None,
+    retries: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run uv; ``meanwhile`` is work of ours that needs no result of it, done while it runs."""
+    """Run uv; ``meanwhile`` is work of ours that needs no result of it, done while it runs.
+
+    Without ``retries`` uv gives up on the first network error (its default is 3 retries,
+    about 5 s): a name that does not resolve or a refused connection is said at once, and
+    anything else is run again with uv's retries (see ``_Solver._compile``).
+    """
+    extra = {} if retries else {"UV_HTTP_RETRIES": "0"}
     with subprocess.Popen(
         command,
         cwd=cwd,
         # The same macOS target as the universal split's, whatever the caller's shell says.
-        env={**uv_environ(), "MACOSX_DEPLOYMENT_TARGET": MACOS},
+        env={**uv_environ(), "MACOSX_DEPLOYMENT_TARGET": MACOS, **extra},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -451,8 +508,22 @@ class _Solver:
         command = _command(self.uv, self.env, self.indexes, platform, fmt, out)
         command += [a for name in self.refresh for a in ("--refresh-package", name)]
         done = _run(command, work, meanwhile)
-        if done.returncode != 0:
-            raise self._explain(platform, done.stderr or done.stdout)
+        if done.returncode == 0:
+            return
+        output = done.stderr or done.stdout
+        failure = network_failure(output)
+        if failure is not None and not failure[2]:  # may heal: once more, with uv's retries
+            done = _run(command, work, retries=True)
+            if done.returncode == 0:
+                return
+            output = done.stderr or done.stdout
+            failure = network_failure(output)
+        if failure is not None:
+            raise UnreachableIndex(failure[0], failure[1], self._where(platform))
+        raise self._explain(platform, output)
+
+    def _where(self, platform: str | None) -> str:
+        return platform or ", ".join(self.env.platforms)
 
     def _solution(
         self,
@@ -550,14 +621,19 @@ def lock_pip(
     solver = _Solver(env, indexes, refresh, hint or (lambda _name, _platform: None))
     say = progress or (lambda _text: None)
     results: dict[str, PipSolution | ToolError] = {}
+    platforms = ", ".join(env.platforms)
     universal: _Result | None = None
     if len(env.platforms) > 1:
-        listed = ", ".join(env.platforms)
-        say(f"solving pip requirements for {listed} (uv, one universal resolution)")
+        say(f"solving pip requirements for {platforms} (uv, one universal resolution)")
         try:
             universal = solver.solve(None)
+        except UnreachableIndex:
+            raise  # solving each platform on its own would fail the same way, once per platform
         except ToolError as error:
-            say(f"uv could not serve every platform at once ({error.message.splitlines()[0]})")
+            say(
+                f"uv could not solve {platforms} in one resolution ({_gist(error)}); "
+                "solving each platform on its own"
+            )
     for platform in env.platforms:
         if universal is None:
             break
@@ -591,8 +667,19 @@ def lock_pip(
         with ThreadPoolExecutor(max_workers=len(rest)) as pool:
             results.update(zip(rest, pool.map(own, rest), strict=True))
     errors = [e for p in env.platforms if isinstance(e := results[p], ToolError)]
+    unreachable = [e for e in errors if isinstance(e, UnreachableIndex)]
+    if unreachable:
+        raise unreachable[0]
     if len(errors) == 1:
         raise errors[0]
     if errors:
         raise ToolError("\n".join(e.message for e in errors), fix=errors[0].fix)
     return {p: r for p in env.platforms if isinstance(r := results[p], PipSolution)}
+
+
+def _gist(error: ToolError) -> str:
+    """The first line of uv's own words in ``error``, for a progress line."""
+    lines = [line.strip() for line in error.message.splitlines() if line.strip()]
+    detail = [line for line in lines[1:] if not line.startswith(("warning:", "cause:"))]
+    text = (detail or lines or ["uv failed"])[0]
+    return text.removeprefix("error: ").removeprefix("× ").rstrip(":")

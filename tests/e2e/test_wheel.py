@@ -11,25 +11,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT, isolated_pip_env
+from tests.conftest import isolated_pip_env
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("hatchling", reason="building the wheel offline needs hatchling")
-    out = tmp_path_factory.mktemp("dist")
-    env = isolated_pip_env(out)
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out)],
-        cwd=REPO_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    (path,) = out.glob("envgen-*.whl")
-    return path
+@pytest.fixture
+def wheel(envgen_wheel: Path) -> Path:
+    return envgen_wheel
 
 
 def test_wheel_contains_builtin_data(wheel: Path) -> None:
