@@ -515,5 +515,5 @@ def test_ctrl_c_stops_at_once_without_a_traceback(
             _update(catalog, server.url, "--since", "2.15", "--timeout", "25"), tmp_path, ready
         )
     _held(run, catalog, code=130)
-    assert run.err.strip() == "Aborted.", run.err  # click's word for a Ctrl-C
+    assert run.err.strip() == "Interrupted.", run.err  # the CLI edge's word for a Ctrl-C
     assert time.monotonic() - started < 10, "stopped at once, not at the reads' deadline"
