@@ -169,9 +169,13 @@ def _deactivate_outer_venv(environ: dict[str, str], prefix: Path) -> dict[str, s
 
 def _conda_state_vars(prefix: Path) -> dict[str, str]:
     """Variables from ``conda env config vars set`` (how environment.yml's variables land)."""
+    from .errors import EnvgenError
+    from .readfile import read_text
+
     try:
-        state = json.loads((prefix / "conda-meta" / "state").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = read_text(prefix / "conda-meta" / "state", what="conda state", missing_ok=True)
+        state = json.loads(text or "{}")
+    except (EnvgenError, ValueError, RecursionError):  # a FIFO there must not hang run
         return {}
     env_vars = state.get("env_vars", {}) if isinstance(state, dict) else {}
     return {str(k): str(v) for k, v in env_vars.items()} if isinstance(env_vars, dict) else {}

@@ -42,9 +42,14 @@ def read_json(name: str) -> Any | None:
     directory = cache_dir()
     if directory is None:
         return None
+    from .errors import EnvgenError
+    from .readfile import LARGE, read_bytes
+
     try:
-        return json.loads((directory / name).read_bytes())
-    except (OSError, ValueError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raw = read_bytes(directory / name, what="cache entry", limit=LARGE, missing_ok=True)
+        return None if raw is None else json.loads(raw)
+    # UnicodeDecodeError and JSONDecodeError are ValueErrors; a FIFO or a giant is refused
+    except (EnvgenError, ValueError, RecursionError):
         return None
 
 
@@ -81,4 +86,6 @@ def template_bytecode_cache() -> jinja2.BytecodeCache | None:
             with contextlib.suppress(OSError):
                 super().dump_bytecode(bucket)
 
-    return TolerantBytecodeCache(str(directory))
+    # Its own file names: code compiled for the sandbox calls through the sandbox's checks, and
+    # code that an older envgen compiled outside it must never be loaded by it.
+    return TolerantBytecodeCache(str(directory), pattern="__jinja2_sandboxed_%s.cache")

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .errors import CatalogError
+from .errors import CatalogError, EnvgenError
 from .paths import CATALOG_FILE
 
 if TYPE_CHECKING:
@@ -199,8 +199,10 @@ def load_catalog(
     envgen: it is dropped and rebuilt from the catalog file.
     """
     from .cache import read_json, write_json
+    from .readfile import LARGE, read_bytes
 
-    raw = path.read_bytes()
+    raw = read_bytes(path, what="catalog", limit=LARGE, error=CatalogError)
+    assert raw is not None  # missing_ok is not set: a missing file raised
     digest = hashlib.sha256(raw).hexdigest()
     name = f"catalog-{digest[:16]}.json"
     label = overlay_label or str(overlay)
@@ -208,7 +210,7 @@ def load_catalog(
     cached = read_json(name)
     if cached is not None:
         with contextlib.suppress(*_DAMAGE):
-            return _combine(cached, digest, overlay, label, extra)
+            return _combine(cached, digest, label, extra)
     try:
         data = _parse(raw)
         base = _build(data, digest)
@@ -222,10 +224,14 @@ def load_catalog(
     if extra is None:
         return base
     try:
-        return _combine(data, digest, overlay, label, extra)
+        return _combine(data, digest, label, extra)
     except _DAMAGE as exc:
+        # Said in envgen's words only: the overlay may be any file, and its values are not quoted.
+        missing = exc.args[0] if isinstance(exc, KeyError) and exc.args else None
+        known = (*RELEASE_KEYS, *_OVERLAY_KEYS)
+        why = f"an entry has no '{missing}'" if missing in known else type(exc).__name__
         raise CatalogError(
-            f"the catalog with its overlay is not valid ({exc!r})",
+            f"the catalog with its overlay is not valid ({why})",
             file=label,
             key="tool.envgen.catalog",
             fix="correct the overlay so each release has the keys the built-in catalog uses "
@@ -233,64 +239,86 @@ def load_catalog(
         ) from None
 
 
-def _combine(
-    data: Mapping[str, Any],
-    digest: str,
-    overlay: Path | None,
-    label: str,
-    extra: Mapping[str, Any] | None,
-) -> Catalog:
+def _combine(data: Mapping[str, Any], digest: str, label: str, extra: "Overlay | None") -> Catalog:
     """The built-in data with the overlay on top; the digest then covers both files."""
-    if overlay is None or extra is None:
+    if extra is None:
         return _build(data, digest)
-    merged = merge_overlay(data, extra)
-    origins = {str(e["torch"]): label for e in extra.get("releases") or ()}
-    origins.update({f"conda:{v}": label for v in extra.get("conda_forge") or {}})
-    both = hashlib.sha256(f"{digest}\n{extra_digest(overlay)}".encode()).hexdigest()
+    merged = merge_overlay(data, extra.data)
+    origins = {str(e["torch"]): label for e in extra.data.get("releases") or ()}
+    origins.update({f"conda:{v}": label for v in extra.data.get("conda_forge") or {}})
+    both = hashlib.sha256(f"{digest}\n{extra.digest}".encode()).hexdigest()
     return _build(merged, both, origins)
 
 
-def extra_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+class Overlay(NamedTuple):
+    """A project's catalog overlay: its data, and the digest of the bytes it was read from."""
+
+    data: Mapping[str, Any]
+    digest: str
 
 
-def read_overlay(path: Path, label: str) -> dict[str, Any]:
-    """A project's catalog overlay as plain data; any problem names the file and the setting."""
-    import yaml
+_OVERLAY_KEYS = ("schema", "index_base", "sources", "releases", "conda_forge")
+
+
+def read_overlay(path: Path, label: str) -> Overlay:
+    """A project's catalog overlay as plain data; any problem names the file and the setting.
+
+    Read once (the digest covers the very bytes parsed), bounded like a profile, and never
+    quoted in an error: a file that is no catalog may hold anything.
+    """
+    from .readfile import read_bytes
+    from .yamlsource import load_text
 
     fix = "point [tool.envgen] catalog at a YAML file shaped like envgen's own pytorch.yaml"
+    raw = read_bytes(
+        path,
+        shown=label,
+        what="catalog overlay",
+        error=CatalogError,
+        fix=fix,
+        key="tool.envgen.catalog",
+    )
+    assert raw is not None  # missing_ok is not set: a missing file raised
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
+        data = load_text(raw.decode("utf-8"), label, "catalog overlay")
+    except UnicodeDecodeError:
         raise CatalogError(
-            f"cannot read the catalog overlay ({exc.strerror or exc})",
-            file=label,
-            key="tool.envgen.catalog",
-            fix=fix,
+            "the catalog overlay is not UTF-8 text", file=label, key="tool.envgen.catalog", fix=fix
         ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+    except EnvgenError as exc:
         raise CatalogError(
-            f"the catalog overlay is not valid YAML ({getattr(exc, 'problem', exc)})",
-            file=label,
-            line=mark.line + 1 if mark is not None else None,
-            key="tool.envgen.catalog",
-            fix=fix,
+            exc.message, file=label, line=exc.line, key="tool.envgen.catalog", fix=fix
         ) from None
     if data is None:
         data = {}
-    allowed = {"schema", "index_base", "sources", "releases", "conda_forge"}
-    if not isinstance(data, dict) or set(data) - allowed:
-        extra = sorted(set(data) - allowed) if isinstance(data, dict) else []
+    if not isinstance(data, dict) or set(data) - set(_OVERLAY_KEYS):
+        import difflib  # only on the error path: start-up time
+
+        unknown = [str(k) for k in data if k not in _OVERLAY_KEYS] if isinstance(data, dict) else []
+        close = [m for k in unknown for m in difflib.get_close_matches(k, _OVERLAY_KEYS, n=1)]
         raise CatalogError(
             "the catalog overlay must be a mapping of "
-            + ", ".join(sorted(allowed))
-            + (f" (unknown: {', '.join(map(str, extra))})" if extra else ""),
+            + ", ".join(_OVERLAY_KEYS)
+            + (f" ({len(unknown)} other key(s) found)" if unknown else "")
+            + (f" — did you mean '{close[0]}'?" if close else ""),
             file=label,
             key="tool.envgen.catalog",
             fix=fix,
         )
-    return data
+    base = data.get("index_base")
+    if base is not None:
+        from .mirrors import check_url
+
+        try:
+            if not isinstance(base, str):
+                raise EnvgenError("index_base is not a URL")
+            # the PyTorch index every lock and install then asks: no '$', no credential
+            check_url(base, "index_base")
+        except EnvgenError as exc:
+            raise CatalogError(
+                exc.message, file=label, key="index_base", fix=exc.fix or fix
+            ) from None
+    return Overlay(data, hashlib.sha256(raw).hexdigest())
 
 
 def merge_overlay(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:

@@ -34,27 +34,56 @@ class ProjectConfig(NamedTuple):
     catalog: Path | None = None  # the project's catalog overlay ([tool.envgen] catalog)
 
     def output_dir(self, profile: str, override: str | None = None) -> Path:
+        """Where ``profile``'s files go: the command line's ``-o`` anywhere it says, the
+        project's setting only inside the project (links followed)."""
         pattern = override if override is not None else self.output
         path = Path(pattern.replace("{profile}", profile))
-        return path if path.is_absolute() else self.root / path
+        path = path if path.is_absolute() else self.root / path
+        if override is None:
+            inside_project(
+                self.root, path, "output", self.pyproject if self.output != DEFAULT_OUTPUT else None
+            )
+        return path
 
 
 def _toml_loads(text: str) -> dict[str, Any]:
-    """Parse TOML (errors are ValueErrors); imported only when needed, for start-up time."""
+    """Parse TOML (errors are ValueErrors); imported only when needed, for start-up time.
+
+    tomllib parses nested arrays and inline tables recursively: a file nested thousands deep
+    exhausts the stack, which is reported as the ValueError it is for the user.
+    """
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib
-    parsed: dict[str, Any] = tomllib.loads(text)
+    try:
+        parsed: dict[str, Any] = tomllib.loads(text)
+    except RecursionError:
+        raise ValueError("it is nested too deeply") from None
     return parsed
 
 
-def _has_tool_section(pyproject: Path) -> bool:
+def parse_toml(text: str, shown: str) -> dict[str, Any]:
+    """A TOML file envgen reads (pyproject.toml), or an error naming it."""
     try:
-        text = pyproject.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    if "tool.envgen" not in text:  # cheap test first: most pyproject.toml files say nothing
+        return _toml_loads(text)
+    except ValueError as exc:  # TOMLDecodeError
+        raise EnvgenError(
+            f"cannot read {Path(shown).name} ({exc})", file=shown, fix="fix the TOML syntax"
+        ) from None
+
+
+def read_pyproject(pyproject: Path) -> str | None:
+    """The text of ``pyproject``, None when there is none; refused when it is not a regular,
+    UTF-8 file of sane size (a FIFO would hang, /dev/zero would never end)."""
+    from .readfile import read_text
+
+    return read_text(pyproject, what="pyproject.toml", missing_ok=True)
+
+
+def _has_tool_section(pyproject: Path) -> bool:
+    text = read_pyproject(pyproject)
+    if text is None or "tool.envgen" not in text:  # cheap test first: most files say nothing
         return False
     try:
         tool = _toml_loads(text).get("tool", {})
@@ -92,17 +121,10 @@ def _read_mentioning_envgen(pyproject: Path) -> str | None:
     parsed: importing and running the TOML parser costs milliseconds of every command's
     start-up, for most files to find nothing.
     """
-    if not pyproject.is_file():
-        return None
-    try:
-        raw = pyproject.read_bytes()
-    except OSError as exc:
-        raise EnvgenError(
-            f"cannot read pyproject.toml ({exc})",
-            file=str(pyproject),
-            fix="make the file readable",
-        ) from None
-    if b"envgen" not in raw:
+    from .readfile import read_bytes
+
+    raw = read_bytes(pyproject, what="pyproject.toml", missing_ok=True)
+    if raw is None or b"envgen" not in raw:
         return None
     try:
         return raw.decode("utf-8")
@@ -121,14 +143,7 @@ def load_config(start: Path | None = None) -> ProjectConfig:
     settings: Mapping[str, Any] = {}
     text = _read_mentioning_envgen(pyproject)
     if text is not None:
-        try:
-            data = _toml_loads(text)
-        except ValueError as exc:  # TOMLDecodeError
-            raise EnvgenError(
-                f"cannot read pyproject.toml ({exc})",
-                file=str(pyproject),
-                fix="fix the TOML syntax",
-            ) from None
+        data = parse_toml(text, str(pyproject))
         settings = data.get("tool", {}).get("envgen", {})
         if not isinstance(settings, dict):
             raise EnvgenError(
@@ -166,16 +181,58 @@ def load_config(start: Path | None = None) -> ProjectConfig:
         from .mirrors import Mirrors  # checked here, where the file is known
 
         Mirrors.from_mapping(mirrors, "tool.envgen.mirrors", file=str(pyproject))
+
+    def inside(key: str, default: str | None) -> Path | None:
+        value = settings.get(key, default)
+        if value is None:
+            return None
+        return inside_project(root, root / value, key, pyproject if key in settings else None)
+
     return ProjectConfig(
         root=root,
-        profiles_dir=(root / settings.get("profiles", "profiles")).resolve(),
-        templates_dir=(root / settings.get("templates", "templates")).resolve(),
+        profiles_dir=inside("profiles", "profiles") or root,
+        templates_dir=inside("templates", "templates") or root,
         output=settings.get("output", DEFAULT_OUTPUT),
         mirrors=dict(mirrors),
         pyproject=pyproject if pyproject.is_file() else None,
         runners=_table(settings.get("runners", {}), pyproject, "runners"),
         uv_profile=settings.get("uv-profile"),
-        catalog=(root / settings["catalog"]).resolve() if "catalog" in settings else None,
+        catalog=inside("catalog", None),
+    )
+
+
+def inside_project(root: Path, path: Path, key: str, setting: Path | None) -> Path:
+    """``path`` with every link followed, refused unless it lies inside the project ``root``.
+
+    A project's settings and files arrive in pull requests like its profiles: a directory or
+    file they name (or a committed symbolic link on the way) must not make envgen read or write
+    elsewhere on the machine. Only an output directory passed on the command line may.
+    ``setting`` is the pyproject.toml that named ``path`` (None for a default).
+    """
+    shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    file, setting_key = (str(setting), f"tool.envgen.{key}") if setting else (shown, None)
+    try:
+        real = path.resolve()
+        real.stat()
+    except FileNotFoundError:
+        pass  # not there (yet): nothing to read, and render creates it inside
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
+        raise EnvgenError(
+            f"{shown} cannot be used: its path holds a loop of symbolic links, or cannot be "
+            "followed",
+            file=file,
+            key=setting_key,
+            fix=f"replace the link at {shown} with a real directory",
+        ) from None
+    if real.is_relative_to(root):
+        return real
+    raise EnvgenError(
+        f"{shown} leads outside the project ({root})",
+        file=file,
+        key=setting_key,
+        fix=f"keep the {key} inside the project (a relative path, and no symbolic link out of "
+        "it)"
+        + ("; to write elsewhere, pass -o DIR on the command line" if key == "output" else ""),
     )
 
 

@@ -38,6 +38,7 @@ from typing import Any
 
 from . import __version__
 from .backends import BACKENDS, CONDA_TOOLS, backend
+from .backends._run import no_room
 from .backends.base import CreatePlan, Progress
 from .digest import canonical_json, inputs_digest, sha256_text
 from .envlock import PrefixLock
@@ -45,10 +46,12 @@ from .envmeta import MARKER, EnvMarker, default_prefix, env_python, read_marker,
 from .errors import EnvgenError, ToolError
 from .interpreters import Interpreter, probe, select
 from .leftovers import sweep, tag, temporary_directory
+from .lock import read_lock_text
 from .mirrors import Mirrors
 from .output import CURRENT, MISSING
 from .prefix_rules import check_prefix, check_replaceable
 from .project import Project, Resolved
+from .readfile import LARGE, read_text
 from .resolve import ResolvedEnv
 from .specs import conda_spec_name
 
@@ -184,12 +187,12 @@ def _inputs(
     if chosen != "venv":
         conda_lock = _lock_file(project, env.name, "conda", None, mirrors)
         if conda_lock is not None:
-            files[project.display(conda_lock)] = conda_lock.read_text(encoding="utf-8")
+            files[project.display(conda_lock)] = read_lock_text(conda_lock) or ""
     if env.pip_requirements and conda_lock is None:
         pip_file = _lock_file(project, env.name, "pip", platform, mirrors)
         pip_hashed = pip_file is not None
         if pip_file is not None:
-            files[project.display(pip_file)] = pip_file.read_text(encoding="utf-8")
+            files[project.display(pip_file)] = read_lock_text(pip_file) or ""
     # Rendered now from the profile (not read from disk): the profile is the truth, and a
     # rendered file that is stale or edited must not decide what gets installed.
     wanted = []
@@ -245,8 +248,9 @@ def _recover(final: Path, progress: Progress) -> None:
     if not note.exists():
         return
     try:
-        backup = json.loads(note.read_text(encoding="utf-8")).get("backup")
-    except (OSError, ValueError, AttributeError):
+        text = read_text(note, what="building note", missing_ok=True)
+        backup = json.loads(text or "{}").get("backup")
+    except (EnvgenError, ValueError, AttributeError, RecursionError):
         backup = None
     if backup and not Path(backup).exists():
         note.unlink()
@@ -280,7 +284,8 @@ def _python_inside(prefix: Path, chosen: str, interpreter: Interpreter | None) -
         return found.version
     if chosen != "venv":
         for record in sorted((prefix / "conda-meta").glob("python-[0-9]*.json")):
-            return str(json.loads(record.read_text(encoding="utf-8"))["version"])
+            text = read_text(record, what="conda-meta record", limit=LARGE) or "{}"
+            return str(json.loads(text)["version"])
     raise ToolError(
         f"the {chosen} backend finished but {env_python(prefix)} does not run",
         fix="check the profile's python and the channel; the environment was removed",
@@ -293,7 +298,7 @@ def _existing_marker(final: Path, force: bool, progress: Progress) -> tuple[EnvM
     A broken marker still says envgen built the environment: ``--force`` may replace it, and
     without ``--force`` the error says so, so the user is never stuck with it.
     """
-    if not (final / MARKER).is_file():
+    if not os.path.lexists(final / MARKER):  # a FIFO or a directory there is a broken marker
         return None, False
     try:
         return read_marker(final), True
@@ -351,13 +356,20 @@ def _build(final: Path, plan: CreatePlan, force: bool, marker: EnvMarker) -> tup
             tool = backend(marker.backend).create(plan)
             marker = replace(marker, python=_python_inside(final, marker.backend, plan.interpreter))
             write_marker(final, marker)  # last: from here on the environment is finished
-    except BaseException:
+    except BaseException as exc:
+        # Asked before the remains go (they are what filled it): a tool may have lost the reason.
+        full = no_room(final.parent) if isinstance(exc, EnvgenError) else None
         progress(f"create failed: removing the partial environment at {final}")
         _remove(final)
         if backup is not None:
             backup.replace(final)
             progress(f"the previous environment is back at {final}")
         note.unlink(missing_ok=True)
+        if full is not None and isinstance(exc, EnvgenError) and full not in exc.message:
+            raise ToolError(
+                f"{full} at {final.parent}: {exc.message}",
+                fix="free some disk space, then run again (the partial environment was removed)",
+            ) from None
         raise
     if backup is not None:
         _discard(backup)  # before the note goes: _recover then sees "backup gone, final whole"
@@ -385,6 +397,46 @@ def create_env(
     unless ``force``; one built from other inputs is rebuilt (the old one is kept until the new
     one is finished). ``environ`` is the base environment of every tool run (default: ours).
     """
+    try:
+        return _create_env(
+            project,
+            name,
+            backend=backend,
+            python=python,
+            prefix=prefix,
+            force=force,
+            mirrors=mirrors,
+            installer=installer,
+            wait=wait,
+            environ=environ,
+            progress=progress,
+        )
+    except OSError as exc:
+        import errno
+
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = exc.filename if isinstance(exc.filename, str) else "a file"
+        raise EnvgenError(
+            f"the disk is full: cannot write {where} ({exc.strerror})",
+            fix="free some disk space, then run again (the partial environment was removed)",
+        ) from None
+
+
+def _create_env(
+    project: Project,
+    name: str,
+    *,
+    backend: str,
+    python: Path | None,
+    prefix: Path | None,
+    force: bool,
+    mirrors: Mapping[str, str] | None,
+    installer: str,
+    wait: float,
+    environ: Mapping[str, str] | None,
+    progress: Progress | None,
+) -> CreateResult:
     started = time.perf_counter()
     say = progress or (lambda _text: None)
     if installer not in INSTALLERS:

@@ -115,9 +115,11 @@ class PrefixLock:
         return (on_disk.st_ino, on_disk.st_dev) == (mine.st_ino, mine.st_dev)
 
     def _holder(self) -> str:
+        from .readfile import read_text
+
         try:
-            pid = self.path.read_text(encoding="utf-8").strip()
-        except OSError:
+            pid = (read_text(self.path, what="lock file", limit=64, replace=True) or "").strip()
+        except EnvgenError:
             pid = ""
         return f"pid {pid}" if pid else "pid unknown"
 

@@ -45,14 +45,23 @@ def env_python(prefix: Path) -> Path:
 
 
 def read_marker(prefix: Path) -> EnvMarker | None:
+    from .readfile import read_text
+
     path = prefix / MARKER
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        text = read_text(path, what="environment marker", missing_ok=True, inside=prefix)
+    except EnvgenError as exc:
+        raise _broken(
+            path, exc.message.removeprefix("cannot read the environment marker: ")
+        ) from None
+    if text is None:
         return None
-    except (OSError, ValueError) as exc:
-        problem = getattr(exc, "strerror", None) or str(exc)
-        raise _broken(path, f"it is unreadable ({problem})") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise _broken(path, f"it is unreadable ({exc})") from None
+    except RecursionError:  # json's parser recurses once per nested list or object
+        raise _broken(path, "it is nested too deeply to be a marker") from None
     if not isinstance(data, dict):
         raise _broken(path, f"it holds {type(data).__name__} where a JSON object belongs")
     fields = {name: kind for name, kind in EnvMarker.__annotations__.items()}

@@ -13,15 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config import parse_toml
 from .envmeta import ENVS_DIR
 from .interpreters import Interpreter
 from .output import write_atomic
 from .project import Project
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from .readfile import read_text
 
 _TOOL_SECTION = """
 [tool.envgen]
@@ -139,8 +136,8 @@ def _add_tool_section(pyproject: Path, result: InitResult) -> None:
             result.written.append(pyproject)
         return
     pyproject = _through_link(pyproject)
-    text = pyproject.read_text(encoding="utf-8")
-    if "envgen" in tomllib.loads(text).get("tool", {}):
+    text = read_text(pyproject, what="pyproject.toml") or ""
+    if "envgen" in parse_toml(text, str(pyproject)).get("tool", {}):
         result.skipped.append(pyproject)
         return
     write_atomic(pyproject, text.rstrip("\n") + "\n" + _TOOL_SECTION)
@@ -155,7 +152,7 @@ def _through_link(path: Path) -> Path:
 
 def _ignore_envs(gitignore: Path, result: InitResult) -> None:
     gitignore = _through_link(gitignore)
-    text = gitignore.read_text(encoding="utf-8") if gitignore.is_file() else ""
+    text = read_text(gitignore, what=".gitignore", missing_ok=True) or ""
     present = {line.strip().strip("/") for line in text.splitlines()}
     if _IGNORED in present:
         result.skipped.append(gitignore)
@@ -185,7 +182,7 @@ def _keep_lf(attributes: Path, pattern: str | None, result: InitResult) -> None:
     if pattern is None:
         return
     attributes = _through_link(attributes)
-    text = attributes.read_text(encoding="utf-8") if attributes.is_file() else ""
+    text = read_text(attributes, what=".gitattributes", missing_ok=True) or ""
     if any(line.split()[:1] == [pattern] for line in text.splitlines()):
         result.skipped.append(attributes)
         return

@@ -67,17 +67,33 @@ class Interpreter:
 
 def probe(path: Path, origin: str, timeout: float = PROBE_TIMEOUT) -> Interpreter | None:
     """Ask ``path`` who it is; None when it is not a working Python."""
+    from .toolout import READ_LIMIT, bounded_output
+
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             [str(path), "-c", _PROBE],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=_probe_env(),
-            check=False,
         )
-        info = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    # bounded: a "python3" on PATH that prints without end must not fill the memory
+    output = bounded_output(proc, timeout, READ_LIMIT)
+    if isinstance(output, str):
+        proc.kill()
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return None
+    if isinstance(output, str) or code != 0:
+        return None
+    try:
+        text = output[0].decode("utf-8", errors="replace")
+        info = json.loads(text.strip().splitlines()[-1])
+    except (ValueError, IndexError, RecursionError):
         return None
     if not isinstance(info, dict):
         return None

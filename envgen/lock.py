@@ -37,8 +37,12 @@ _ENGINE_LINE = re.compile(r"envgen_engine: *([\w-]+)")
 # A sealed, current lock that names a mirror's URL (written by an older envgen, or by hand):
 # check fails on it and lock re-solves it.
 NON_PUBLIC = "non-public"
+# Sealed and current by its digests, but its own content breaks the torch-family rule
+# (lockrules): a lock edited and resealed by hand. Refused like an edited one.
+UNSAFE = "unsafe"
 _DESCRIBE = {
     NON_PUBLIC: "carries a URL that is not a public one",
+    UNSAFE: "not what envgen locks",
     CURRENT: "up to date",
     MISSING: "missing (run envgen lock)",
     STALE: "stale: its inputs changed since it was locked",
@@ -64,6 +68,8 @@ class LockState(NamedTuple):
             return f"stale: {self.reason} since it was locked"
         if self.state == NON_PUBLIC and self.reason:
             return f"{_DESCRIBE[self.state]} ({self.reason}): a mirror's URL must not be committed"
+        if self.state == UNSAFE:
+            return f"not what envgen locks: {self.reason} (edited by hand and resealed?)"
         return _DESCRIBE[self.state]
 
 
@@ -160,11 +166,25 @@ def _targets(
     return targets
 
 
+def read_lock_text(path: Path, *, missing_ok: bool = False) -> str | None:
+    """A lock's text: a regular file of sane size inside its directory, else an error."""
+    from .readfile import LARGE, read_text
+
+    return read_text(
+        path,
+        what="lock",
+        limit=LARGE,
+        missing_ok=missing_ok,
+        inside=path.parent,
+        fix="re-lock with 'envgen lock' (or restore the lock from version control)",
+        replace=True,
+    )
+
+
 def _state(path: Path, digest: str, public: PublicUrls | None = None) -> tuple[str, str | None]:
     """``public``: check that a current lock names public URLs only (pylock, conda-lock)."""
-    try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    except FileNotFoundError:
+    text = read_lock_text(path, missing_ok=True)
+    if text is None:
         return MISSING, None
     if not is_generated(text):
         return FOREIGN, text
@@ -190,6 +210,19 @@ def _public_urls(
 def _url_bearing(kind: str) -> bool:
     """Locks that name artifacts by URL; the requirements locks leave them to the index."""
     return kind in ("pylock", "conda")
+
+
+def _rule_state(
+    project: Project, resolved: Resolved, kind: str, path: Path, state: str, text: str | None
+) -> tuple[str, str]:
+    """(state, reason): a current lock whose own content breaks the torch-family rule is
+    UNSAFE; the seal alone proves nothing (anyone can recompute it)."""
+    if state != CURRENT or text is None:
+        return state, ""
+    from .lockrules import expected, lock_problem
+
+    problem = lock_problem(kind, text, expected(project, resolved), project.display(path))
+    return (UNSAFE, problem) if problem else (state, "")
 
 
 def lock_states(
@@ -218,7 +251,9 @@ def lock_states(
     states = []
     for path, kind, platform in _targets(resolved.env, directory, conda, pylock):
         state, text = _state(path, digest, public if _url_bearing(kind) else None)
-        reason = project.stale_reason(resolved, text, parts) if state == STALE and text else ""
+        state, reason = _rule_state(project, resolved, kind, path, state, text)
+        if state == STALE and text:
+            reason = project.stale_reason(resolved, text, parts)
         if state == NON_PUBLIC and text and public is not None:
             reason = redact(public.carried(text)[0])
         states.append(LockState(path, kind, platform, state, reason))
@@ -226,10 +261,8 @@ def lock_states(
 
 
 def _recorded_engine(path: Path) -> str | None:
-    try:
-        found = _ENGINE_LINE.search(path.read_text(encoding="utf-8"))
-    except OSError:
-        return None
+    text = read_lock_text(path, missing_ok=True)
+    found = _ENGINE_LINE.search(text) if text is not None else None
     return found.group(1) if found else None
 
 
@@ -293,7 +326,7 @@ def virtual_packages(env: ResolvedEnv, glibc: str) -> dict[str, dict[str, str]]:
 
 
 def _refuse_lost_work(states: list[tuple[Path, str]], project: Project) -> None:
-    blocked = [(p, s) for p, s in states if s in (EDITED, FOREIGN)]
+    blocked = [(p, s) for p, s in states if s in (EDITED, FOREIGN, UNSAFE)]
     if blocked:
         listing = "; ".join(f"{project.display(p)} is {_DESCRIBE[s]}" for p, s in blocked)
         raise OutputError(
@@ -332,10 +365,11 @@ def lock_profile(
         pylock = (directory / PYLOCK_FILE).exists()
     targets = _targets(env, directory, conda, pylock)
     public = _public_urls(project, resolved, mirrors) if conda or pylock else None
-    states = [
-        (path, _state(path, digest, public if _url_bearing(kind) else None))
-        for path, kind, _ in targets
-    ]
+    states = []
+    for path, kind, _ in targets:
+        state, text = _state(path, digest, public if _url_bearing(kind) else None)
+        state = _rule_state(project, resolved, kind, path, state, text)[0]
+        states.append((path, (state, text)))
     same_engine = (
         engine == "auto" or not conda or _recorded_engine(directory / CONDA_LOCK_FILE) == engine
     )

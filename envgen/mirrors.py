@@ -11,7 +11,7 @@ parsed and re-serialised here, at the boundary, so no URL can add a line or an o
 import re
 from collections.abc import Mapping
 from typing import NamedTuple
-from urllib.parse import SplitResult, parse_qsl, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from .errors import EnvgenError
 from .textcheck import why_unsafe
@@ -67,15 +67,20 @@ def _port(parts: SplitResult) -> int | None:
         return None
 
 
-def check_url(url: str, where: str, *, file: str | None = None) -> str:
+def check_url(url: str, where: str, *, file: str | None = None, placeholders: bool = False) -> str:
     """``url`` parsed, checked and re-serialised, or an error that never echoes a secret.
 
     Refused: line breaks and control characters, anything a URL cannot hold (a space and a
     second option, a quote, '#'), schemes other than http, https and file, and literal
-    credentials (``user:pass@``, ``?token=…``); ``${VAR}`` placeholders are fine.
+    credentials (``user:pass@``, ``?token=…``). ``placeholders`` (a ``[tool.envgen.mirrors]``
+    or ``--mirror`` URL) allows a ``${VAR}`` placeholder as the whole user, password or secret
+    query value; any other ``$`` is refused, so that no value a pull request can change makes
+    envgen, pip or uv expand an environment variable and send it somewhere.
     """
     shown = redact(url)
     fix = "write one http(s) or file URL, without spaces, quotes or '#'"
+    if "$" in url:
+        check_dollars(url, where, file=file, placeholders=placeholders)
     bad = why_unsafe(url)
     if bad is None and not re.match(_URL_CHARS, url):
         odd = sorted({c for c in url if not re.match(_URL_CHARS, c)})
@@ -99,6 +104,103 @@ def check_url(url: str, where: str, *, file: str | None = None) -> str:
         )
     check_credentials(url, where, file=file)
     return urlunsplit(parts)
+
+
+def check_dollars(
+    url: str, where: str, *, file: str | None = None, placeholders: bool = False
+) -> None:
+    """Refuse a ``$`` in ``url`` outside the credential positions of a mirror URL.
+
+    pip and uv expand ``${VAR}`` in requirement files and envgen used to expand ``$VAR`` in
+    channels: a profile channel ``http://host/$SECRET/ch`` sent the secret to that host. Only
+    the documented form survives: ``${VAR}`` as a whole user, password or secret query value,
+    in a mirror URL (pyproject's ``[tool.envgen.mirrors]`` or ``--mirror``).
+    """
+    where_ok = (
+        "as the whole password (https://USER:${TOKEN}@host/…) or secret query value "
+        "(?token=${TOKEN}) of a [tool.envgen.mirrors] URL"
+    )
+    fix = (
+        "remove the '$': envgen expands no environment variable in a profile; a credential "
+        f"belongs in a mirror, {where_ok}"
+    )
+    if placeholders and _only_placeholders(url):
+        return
+    if placeholders:
+        fix = f"write an environment variable only {where_ok}; nowhere else"
+    raise EnvgenError(
+        f"the URL {redact(url)} holds a '$' where no environment variable may be expanded",
+        file=file,
+        key=where,
+        fix=fix,
+    )
+
+
+def _is_placeholder(raw: str) -> bool:
+    return re.match(_PLACEHOLDER, raw.replace("%7B", "{").replace("%7D", "}")) is not None
+
+
+class _Pair(NamedTuple):
+    name: str
+    sep: str
+    value: str
+    secret: bool  # a parameter that carries a credential (token=, sig=, …)
+
+
+def _credential_spans(url: str) -> tuple[list[str], str, list[_Pair]]:
+    """([user, password], host and path, the query's pairs) as written (nothing decoded);
+    ValueError when ``url`` does not parse."""
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    users = userinfo.split(":", 1) if at else []
+    query = []
+    for pair in parts.query.split("&") if parts.query else []:
+        name, sep, value = pair.partition("=")
+        query.append(_Pair(name, sep, value, re.search(_SECRET_PARAMS, unquote(name)) is not None))
+    return users, host + parts.path, query
+
+
+def _only_placeholders(url: str) -> bool:
+    """Every ``$`` of ``url`` is a whole ``${VAR}`` user, password or secret query value."""
+    try:
+        users, rest, query = _credential_spans(url)
+        fragment = urlsplit(url).fragment
+    except ValueError:
+        return False
+    if "$" in rest + fragment or any(
+        "$" in p.name or ("$" in p.value and not p.secret) for p in query
+    ):
+        return False
+    values = [*users, *(p.value for p in query if p.secret)]
+    return all(_is_placeholder(v) for v in values if "$" in v)
+
+
+def expand_credentials(url: str, environ: Mapping[str, str] | None = None) -> str:
+    """``url`` with its ``${VAR}`` user, password and secret query placeholders replaced by
+    their (URL-quoted) values, for a tool that does not expand them itself (uv's command line,
+    rattler). Nothing else of ``url`` is touched: a ``$`` elsewhere was refused when the URL
+    was read; an unset variable stays a placeholder, as pip leaves it.
+    """
+    if "$" not in url:
+        return url
+    import os
+
+    env = os.environ if environ is None else environ
+
+    def expand(raw: str) -> str:
+        if not _is_placeholder(raw):
+            return raw
+        name = raw.replace("%7B", "{").replace("%7D", "}")[2:-1]
+        found = env.get(name)
+        return raw if found is None else quote(found, safe="")
+
+    parts = urlsplit(url)
+    users, _, query = _credential_spans(url)
+    netloc = parts.netloc
+    if users:
+        netloc = ":".join(expand(u) for u in users) + "@" + netloc.rpartition("@")[2]
+    pairs = [p.name + p.sep + (expand(p.value) if p.secret else p.value) for p in query]
+    return urlunsplit(parts._replace(netloc=netloc, query="&".join(pairs)))
 
 
 def check_credentials(url: str, where: str, *, file: str | None = None) -> None:
@@ -148,14 +250,14 @@ class Mirrors(NamedTuple):
         for public, mirror in mapping.items():
             key = f"{where}.{redact(public) if '://' in public else public}"
             if "://" in public:
-                public = check_url(public, key)
+                public = check_url(public, key)  # the public side: never a placeholder
             elif why_unsafe(public) or not re.fullmatch(r"[A-Za-z0-9_.-]+", public):
                 raise EnvgenError(
                     "a mirror's key must be a URL or a channel name",
                     key=where,
                     fix='write it like "https://download.pytorch.org/whl" = "https://m/whl"',
                 )
-            mirror = check_url(mirror, key)
+            mirror = check_url(mirror, key, placeholders=True)
             rules.append((channel_url(public).rstrip("/"), mirror.rstrip("/")))
         rules.sort(key=lambda rule: len(rule[0]), reverse=True)
         return cls(tuple(rules))

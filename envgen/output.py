@@ -58,15 +58,20 @@ class FileState(NamedTuple):
 
 
 def classify(path: Path, rendered: RenderedFile) -> FileState:
-    try:
-        existing = path.read_bytes().decode("utf-8", errors="replace")
-    except (FileNotFoundError, NotADirectoryError):  # under a file: writing it says so
+    from .readfile import LARGE, read_text
+
+    existing = read_text(
+        path,
+        what="generated file",
+        limit=LARGE,
+        missing_ok=True,  # also under a file: writing it says so
+        inside=path.parent,  # a link to a file elsewhere is never read (nor shown in a diff)
+        error=OutputError,
+        fix="make it a regular file (or move what is there), then run again",
+        replace=True,
+    )
+    if existing is None:
         return FileState(path, rendered, MISSING, None)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot read {path}: {exc.strerror or exc}",
-            fix="make it a readable file (or move what is there), then run again",
-        ) from None
     # git's autocrlf checks files out with CRLF on Windows: the same content, not a hand edit.
     existing = existing.replace("\r\n", "\n")
     if existing == rendered.content:

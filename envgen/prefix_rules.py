@@ -95,6 +95,7 @@ def check_prefix(prefix: Path, project_root: Path, *, given: bool) -> None:
             key=key,
             fix="pass the real directory (the link's target) as --prefix, or a new path",
         )
+    _refuse_linked_parents(prefix, project_root, key)
     for parent in (prefix, *prefix.parents):
         if parent.exists() and not parent.is_dir():
             raise EnvgenError(
@@ -121,6 +122,30 @@ def check_prefix(prefix: Path, project_root: Path, *, given: bool) -> None:
         key=key,
         fix="choose a new, empty directory for --prefix (the default is .envgen/envs/PROFILE)",
     )
+
+
+def _refuse_linked_parents(prefix: Path, project_root: Path, key: str | None) -> None:
+    """A directory between the project and the prefix must not be a symbolic link.
+
+    Links inside a project arrive in pull requests: a committed ``.envgen -> /elsewhere``
+    would make ``create --force`` replace an environment outside the project (issue 19).
+    Links above the project, or on a path outside it that the user typed, are the machine's
+    own (``/tmp`` on macOS) and stay allowed.
+    """
+    if not prefix.is_relative_to(project_root):
+        return
+    parent = prefix.parent
+    while parent != project_root and parent.is_relative_to(project_root):
+        if parent.is_symlink():
+            raise EnvgenError(
+                f"refusing to build an environment at {prefix}: {parent} is a symbolic link "
+                f"(to {parent.readlink()}), so create would replace what lies behind it, "
+                "outside the project",
+                key=key,
+                fix=f"replace the link {parent} with a real directory, or pass the link's "
+                "target itself as --prefix",
+            )
+        parent = parent.parent
 
 
 def check_replaceable(prefix: Path, *, force: bool, has_marker: bool) -> None:

@@ -380,9 +380,15 @@ def _check_channels(ctx: _Ctx, value: Any) -> list[str]:
 
 
 def _check_pip_urls(ctx: _Ctx, items: list[str]) -> None:
-    """A direct URL (name @ https://…) must not carry a credential into a committed file."""
+    """A direct reference (``name @ https://…``) is refused, naming a credential first.
+
+    envgen locks every pip package by name, version and hash from an index; a file at a URL
+    has neither a version to pin nor an index to check its hash against, so uv's two answers
+    for it never agree ("uv gave inconsistent results"). Said before anything is rendered,
+    with what to do instead.
+    """
     for index, item in enumerate(items):
-        if "@" in item and "://" in item:
+        if "@" in item:
             # Only here: packaging's requirement parser costs more to import than most runs take.
             from packaging.requirements import InvalidRequirement, Requirement
 
@@ -392,8 +398,22 @@ def _check_pip_urls(ctx: _Ctx, items: list[str]) -> None:
                 url = Requirement(item).url
             except InvalidRequirement:
                 continue  # reported, with its reason, by the item's own check
-            if url:
-                check_credentials(url, f"{ctx.key}[{index}]", file=ctx.shown)
+            if not url:
+                continue
+            key = f"{ctx.key}[{index}]"
+            check_credentials(url, key, file=ctx.shown)
+            from .mirrors import check_dollars, redact
+
+            if "$" in url:
+                check_dollars(url, key, file=ctx.shown)
+
+            raise ctx.fail(
+                f"item {index + 1} is a direct reference to {redact(url)}: envgen cannot lock it "
+                "(a file at a URL has no version to pin and no index to check its hash against)",
+                "publish the package to an index (a [tool.envgen.mirrors] mirror of PyPI, or "
+                "your own) and list it by name and version",
+                key=key,
+            )
 
 
 def _check_extends(ctx: _Ctx, value: Any) -> str | list[str]:

@@ -14,6 +14,10 @@ from .profile import LayerMerger, MergedProfile, ProfileLayer, validate_layer
 from .yamlsource import load_yaml
 
 BUILTIN_PREFIX = "builtin:"
+# Profiles in one extends chain: real ones have two or three, generated hierarchies (one profile
+# per team, per box) a few hundred. The bound keeps a hostile chain's work (each profile merges
+# its whole chain) within seconds.
+MAX_EXTENDS = 1_000
 PROFILE_SUFFIXES = (".yaml", ".yml")
 # A profile's name becomes a conda environment name, a directory under envs/ and a word in the
 # "Regenerate with: envgen render NAME" line, so it must be safe in all three.
@@ -35,7 +39,9 @@ def _scan(directory: Path, origin: str) -> dict[str, ProfileSource]:
         return {}
     found: dict[str, ProfileSource] = {}
     for path in sorted(directory.iterdir()):
-        if path.suffix in (".yaml", ".yml") and path.is_file() and not path.name.startswith("."):
+        # Not only regular files: a FIFO or a directory named like a profile is listed, and
+        # refused by name when read, rather than silently missing.
+        if path.suffix in (".yaml", ".yml") and not path.name.startswith("."):
             found.setdefault(path.stem, ProfileSource(path.stem, path, origin))
     return found
 
@@ -72,7 +78,8 @@ class ProfileRegistry:
         self.root = root
         self.profiles_dir = profiles_dir
         self._layers: dict[Path, ProfileLayer] = {}
-        self._chains: dict[Path, tuple[ProfileLayer, ...]] = {}
+        # A profile's chain (parents first, itself last) and how deep its walk went.
+        self._chains: dict[Path, tuple[tuple[ProfileLayer, ...], int]] = {}
         self._shown: dict[Path, str] = {}
         self._merger = LayerMerger()
 
@@ -172,6 +179,12 @@ class ProfileRegistry:
             ),
         )
 
+    def _known(self, name: str) -> ProfileSource | None:
+        """``find`` without its error path (and the display name it needs): a dict lookup."""
+        if name.startswith(BUILTIN_PREFIX):
+            return self.builtin.get(name[len(BUILTIN_PREFIX) :])
+        return self.project.get(name) or self.builtin.get(name)
+
     def display(self, path: Path) -> str:
         """Paths relative to the project when inside it, so messages stay short and stable."""
         shown = self._shown.get(path)
@@ -198,51 +211,99 @@ class ProfileRegistry:
                 fix=f"rename the file to {better}{source.path.suffix} (letters, digits, '_', '.' "
                 "and '-', not starting with '.' or '-')",
             )
-        layer = validate_layer(
-            source.name, source.origin, load_yaml(source.path, display=shown), shown
+        inside = self.root if source.origin == "project" else source.path.parent
+        document = load_yaml(source.path, display=shown, inside=inside)
+        layer = self._layers[source.path] = validate_layer(
+            source.name, source.origin, document, shown
         )
-        self._layers[source.path] = layer
         return layer
 
-    def load(self, name: str) -> MergedProfile:
-        """Load ``name`` and its parents (depth first, each once), refusing cycles."""
-        return self._merger.merge(self._chain(self.find(name), ()))
+    def load(self, name: str, layers: dict[Path, ProfileLayer] | None = None) -> MergedProfile:
+        """Load ``name`` and its parents (depth first, each once), refusing cycles and chains
+        longer than ``MAX_EXTENDS``. ``layers`` receives the files read (the registry keeps
+        them as well: each file is read once however many profiles extend it)."""
+        root = self.find(name)
+        kept = self._chains.get(root.path)
+        chain = kept[0] if kept is not None else self._walk(name, root)
+        if layers is not None:
+            layers.update((layer.path, layer) for layer in chain)
+        return self._merger.merge(chain)
 
-    def _chain(self, source: ProfileSource, trail: tuple[str, ...]) -> tuple[ProfileLayer, ...]:
-        """``source``'s layers, parents first (depth first, each once); ``trail``: the profiles
-        that led here, for the cycle check. A chain once followed is kept: no cycle can run
-        through it, since following it found none."""
-        known = self._chains.get(source.path)
-        if known is not None:
-            return known
-        layer = self.load_layer(source)
-        shown = self.display(source.path)
-        here = (*trail, f"{source.origin}:{source.name}")
-        layers: dict[Path, ProfileLayer] = {}
-        for parent_name in layer.extends:
-            parent = self.find(parent_name, wanted_by=shown)
+    def _walk(self, name: str, root: ProfileSource) -> tuple[ProfileLayer, ...]:
+        """``root``'s chain, walked depth first with a stack of our own (a long chain must end
+        in the MAX_EXTENDS error, never in Python's recursion limit).
+
+        A parent whose own chain was walked before is not walked again: its chain is taken as
+        it is, which gives the same order (the walk skips what it has done, and so does the
+        taking), and no cycle can run through it (its walk found none). Only when the depth
+        it reaches could pass MAX_EXTENDS is it walked again, so that the error is the same.
+        """
+        chain: list[ProfileLayer] = []
+        done: set[Path] = set()
+        deepest = 0
+
+        def enter(source: ProfileSource, trail: tuple[str, ...]) -> ProfileLayer:
+            if len(trail) >= MAX_EXTENDS:
+                raise ProfileError(
+                    f"profile '{name}' extends a chain of more than {MAX_EXTENDS} profiles "
+                    f"(through {trail[-1]} to {source.origin}:{source.name})",
+                    file=self.display(source.path),
+                    key="extends",
+                    fix="shorten the chain: let profiles extend a shared base directly",
+                )
+            return self.load_layer(source)
+
+        def parent_of(
+            source: ProfileSource, layer: ProfileLayer, parent_name: str, trail: tuple[str, ...]
+        ) -> ProfileSource:
+            parent = self._known(parent_name) or self.find(
+                parent_name, wanted_by=self.display(source.path)
+            )
             label = f"{parent.origin}:{parent.name}"
             if parent.path == source.path or label in trail:
-                cycle = " -> ".join((*here, label))
+                cycle = " -> ".join((*trail, f"{source.origin}:{source.name}", label))
                 raise ProfileError(
                     f"profiles extend each other in a cycle ({cycle})",
-                    file=shown,
+                    file=self.display(source.path),
                     key="extends",
                     line=layer.document.line_of("extends"),
                     fix="remove one of these 'extends' entries"
                     + (
-                        "; to extend the built-in of the same name write 'builtin:"
-                        + parent.name
-                        + "'"
+                        f"; to extend the built-in of the same name write 'builtin:{parent.name}'"
                         if parent.path == source.path
                         else ""
                     ),
                 )
-            for inherited in self._chain(parent, here):
-                layers.setdefault(inherited.path, inherited)
-        layers.setdefault(source.path, layer)
-        chain = self._chains[source.path] = tuple(layers.values())
-        return chain
+            return parent
+
+        stack: list[tuple[ProfileSource, tuple[str, ...], ProfileLayer, int]] = [
+            (root, (), enter(root, ()), 0)
+        ]
+        while stack:
+            source, trail, layer, index = stack.pop()
+            if index < len(layer.extends):
+                stack.append((source, trail, layer, index + 1))
+                parent = parent_of(source, layer, layer.extends[index], trail)
+                if parent.path in done:
+                    continue
+                inner = (*trail, f"{source.origin}:{source.name}")
+                kept = self._chains.get(parent.path)
+                if kept is not None and len(inner) + kept[1] < MAX_EXTENDS:
+                    for piece in kept[0]:
+                        if piece.path not in done:
+                            done.add(piece.path)
+                            chain.append(piece)
+                    deepest = max(deepest, len(inner) + kept[1])
+                    continue
+                deepest = max(deepest, len(inner))
+                stack.append((parent, inner, enter(parent, inner), 0))
+                continue
+            if source.path not in done:
+                done.add(source.path)
+                chain.append(layer)
+        walked = tuple(chain)
+        self._chains[root.path] = (walked, deepest)
+        return walked
 
 
 def _looks_like_path(name: str) -> bool:

@@ -13,14 +13,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .digest import CONTENT_PLACEHOLDER, digests, part_texts, seal
 from .errors import TemplateError
-from .filters import FILTERS
 from .resolve import ResolvedEnv
+from .sandbox import TEMPLATE_SUFFIX
 from .textcheck import why_unsafe
 
 if TYPE_CHECKING:
     import jinja2
-
-TEMPLATE_SUFFIX = ".j2"
 
 
 class RenderedFile(NamedTuple):
@@ -35,25 +33,15 @@ class RenderedFile(NamedTuple):
 
 
 class TemplateSet:
-    """The project's templates first, then the built-ins; one strict Jinja environment."""
+    """The project's templates first, then the built-ins; one strict, sandboxed environment."""
 
     def __init__(self, directories: Sequence[Path]) -> None:
-        import jinja2
-
         from .cache import template_bytecode_cache
+        from .sandbox import TemplateFiles, environment
 
         self.directories = [d for d in directories if d.is_dir()]
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(d) for d in self.directories]),
-            # compiled templates are cached by path and mtime: a second run skips compilation
-            bytecode_cache=template_bytecode_cache(),
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            autoescape=False,  # noqa: S701 - we write YAML and text, never HTML
-        )
-        self.env.filters.update(FILTERS)
+        self.files = TemplateFiles(self.directories)
+        self.env = environment(self.files, template_bytecode_cache())
         # What get() found, by output: render --all asks for the same few templates once per
         # profile, and each ask read the file and stat-ed it for Jinja's cache again.
         self._found: dict[str, tuple[jinja2.Template, str, str]] = {}
@@ -76,10 +64,9 @@ class TemplateSet:
                 key="outputs",
                 fix="use one of " + ", ".join(self.available()),
             )
-        for directory in self.directories:
-            path = directory / (output + TEMPLATE_SUFFIX)
-            if path.is_file():
-                return path.read_text(encoding="utf-8"), str(path)
+        found = self.files.source(output + TEMPLATE_SUFFIX)
+        if found is not None:
+            return found
         raise TemplateError(
             f"no template for output '{output}'; available: {', '.join(self.available())}",
             key="outputs",
@@ -106,7 +93,8 @@ class TemplateSet:
                 f"template syntax error: {exc.message}",
                 file=path,
                 line=exc.lineno,
-                fix="correct the Jinja syntax",
+                fix="correct the Jinja syntax (templates may use envgen's filters and Jinja's "
+                "data filters, see the README)",
             ) from None
 
 
@@ -172,6 +160,7 @@ def render_env(
     so a change shows up as that part, and only in those files.
     """
     import jinja2
+    from jinja2.exceptions import SecurityError
 
     _refuse_line_breaks(env.as_dict(), "")
     _refuse_line_breaks(dict(site), "")
@@ -187,9 +176,26 @@ def render_env(
         try:
             context = template_context(env, header, digest, line, site)
             body = template.render(context)
+        except TemplateError:
+            raise  # a filter's own refusal, with its key and fix
+        except SecurityError as exc:
+            raise TemplateError(
+                f"the template reaches outside what templates may do: {exc}",
+                file=path,
+                line=_template_line(exc),
+                fix="templates may read the values they are given and use envgen's filters; "
+                "remove the expression",
+            ) from None
         except jinja2.TemplateError as exc:
             raise TemplateError(
                 f"template failed: {exc}",
+                file=path,
+                line=_template_line(exc),
+                fix="fix the template, or remove the project's copy to use the built-in",
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - a template is data: its failures are the user's
+            raise TemplateError(
+                f"template failed: {type(exc).__name__}: {exc}",
                 file=path,
                 line=_template_line(exc),
                 fix="fix the template, or remove the project's copy to use the built-in",

@@ -49,6 +49,11 @@ def check_pip_requirement(spec: str) -> str | None:
         )
     if "#" in stripped:
         return "'#' would start a comment in requirements.txt"
+    if "$" in stripped:
+        return (
+            "'$' is not allowed: pip and uv expand ${VAR} in requirement files, which could "
+            "send an environment variable to a server"
+        )
     if _plain(stripped):
         return None
     from packaging.requirements import InvalidRequirement, Requirement  # only with pip lists

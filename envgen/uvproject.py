@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .catalog import PLATFORM_OS
+from .config import parse_toml, read_pyproject
 from .errors import EnvgenError
 from .lockers.pylock import PLATFORM_MARKERS
 from .resolve import ResolvedEnv
@@ -124,6 +125,10 @@ def update(text: str, want: UvTorch, path: Path) -> str:
         doc = tomlkit.parse(text)
     except TOMLKitError as exc:
         raise EnvgenError(f"cannot parse ({exc})", file=str(path), fix="fix the TOML") from None
+    except RecursionError:
+        raise EnvgenError(
+            "cannot parse (it is nested too deeply)", file=str(path), fix="fix the TOML"
+        ) from None
     if "tool" not in doc:
         doc["tool"] = tomlkit.table(is_super_table=True)
     tool: Any = doc["tool"]
@@ -186,10 +191,7 @@ def planned_update(project: Project, names: Sequence[str]) -> tuple[Path, str, s
         return None
     path = config.pyproject
     want = wanted(project.resolve(config.uv_profile).env, path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise EnvgenError(f"cannot read ({exc.strerror})", file=str(path)) from None
+    text = read_pyproject(path) or ""
     return path, text, update(text, want, path)
 
 
@@ -198,16 +200,9 @@ def check_problems(project: Project) -> list[str]:
     config = project.config
     if config.uv_profile is None or config.pyproject is None:
         return []
-    import sys
-
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on 3.10 only
-        import tomli as tomllib
-
     want = wanted(project.resolve(config.uv_profile).env, config.pyproject)
-    with config.pyproject.open("rb") as fh:
-        return problems(tomllib.load(fh), want)
+    text = read_pyproject(config.pyproject) or ""
+    return problems(parse_toml(text, str(config.pyproject)), want)
 
 
 def lock_problems(project: Project) -> list[str]:
@@ -217,32 +212,25 @@ def lock_problems(project: Project) -> list[str]:
     if config.uv_profile is None or config.pyproject is None:
         return []
     path = config.pyproject.parent / "uv.lock"
-    if not path.is_file():
-        return []
-    import os
-    import sys
-
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on 3.10 only
-        import tomli as tomllib
-
-    from .lockers.uv import TRITON_PACKAGES
-    from .mirrors import without_credentials
+    from .lockers.indexes import TRITON_PACKAGES
+    from .mirrors import expand_credentials, without_credentials
+    from .readfile import LARGE, read_text
     from .specs import canonical_name
 
+    try:  # a FIFO or /dev/zero there must not hang or fill the memory
+        text = read_text(path, what="uv.lock", limit=LARGE, missing_ok=True)
+        if text is None:
+            return []
+        lock = parse_toml(text, str(path))
+    except EnvgenError as exc:
+        return [f"cannot read it ({exc.message})"]
     env = project.resolve(config.uv_profile).env
     want = wanted(env, config.pyproject)
-    try:
-        with path.open("rb") as fh:
-            lock = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        return [f"cannot read it ({exc})"]
 
     def plain(url: str) -> str:
         return without_credentials(url).rstrip("/")
 
-    allowed = {plain(want.index_url), plain(os.path.expandvars(want.index_url))}
+    allowed = {plain(want.index_url), plain(expand_credentials(want.index_url))}
     family = {canonical_name(n) for n in (*TORCH_FAMILY, *env.packages, *TRITON_PACKAGES)}
     found = []
     for package in lock.get("package", []):

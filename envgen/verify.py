@@ -146,7 +146,7 @@ def expected_requirements(
         lock = project.output_dir(env.name) / f"requirements-{subdir}.lock.txt"
         if lock.is_file():
             shown = project.display(lock)
-            found = _trusted_lock(lock, shown, env.name)
+            found = _trusted_lock(lock, shown, env.name, project)
             return vc.applicable(found, markers), shown
     found = []
     for line in env.pip_requirements:
@@ -161,28 +161,37 @@ class UntrustedLock(EnvgenError):
     """The lock on disk is not what ``envgen lock`` wrote, so it cannot say what is expected."""
 
 
-def _trusted_lock(lock: Path, shown: str, name: str) -> list[Requirement]:
-    """The requirements of a lock whose seal is intact and that lists packages; else refused.
+def _trusted_lock(lock: Path, shown: str, name: str, project: Project) -> list[Requirement]:
+    """The requirements of a lock whose seal is intact, that lists packages and whose own
+    content keeps the torch-family rule; else refused.
 
-    An empty, unsealed or hand-edited lock is not the truth: comparing the environment with it
-    would pass an environment that is not what ``envgen lock`` decided.
+    An empty, unsealed, hand-edited or resealed lock is not the truth: comparing the
+    environment with it would pass an environment that is not what ``envgen lock`` decided.
     """
     from .digest import is_generated, read_seal
 
     fix = f"re-lock with 'envgen lock {name}' (or restore the lock from version control)"
+    from .readfile import LARGE, read_text
+
     try:
-        text = lock.read_bytes().decode("utf-8")
-    except (OSError, ValueError) as exc:
-        why = getattr(exc, "strerror", None) or "it is not UTF-8 text"
+        text = read_text(lock, shown=shown, what="lock", limit=LARGE, inside=lock.parent)
+    except EnvgenError as exc:  # said without the file's name by the packages check: add it
+        why = exc.message.removeprefix("cannot read the lock: ")
         raise UntrustedLock(f"{shown} is unreadable ({why})", fix=fix) from None
+    assert text is not None  # missing_ok is not set: a missing file raised
     if not is_generated(text):
         raise UntrustedLock(f"{shown} is not sealed by envgen (no envgen-content-sha256)", fix=fix)
     if not read_seal(text)[1]:
         raise UntrustedLock(f"{shown} was edited by hand since envgen wrote it", fix=fix)
+    from .lockrules import expected, pip_lock_problem
+
+    problem = pip_lock_problem(text, expected(project, project.resolve(name)))
+    if problem:
+        raise UntrustedLock(f"{shown} is not what envgen locks: {problem}", fix=fix)
     try:
         found = vc.parse_lock(text)
-    except InvalidRequirement as exc:
-        raise UntrustedLock(f"{shown} has an unreadable line: {exc}", fix=fix) from None
+    except InvalidRequirement:  # its message quotes the line: the file may be anything
+        raise UntrustedLock(f"{shown} has a line that is no requirement", fix=fix) from None
     if not found:
         raise UntrustedLock(f"{shown} lists no packages", fix=fix)
     return found

@@ -22,6 +22,9 @@ from .errors import EnvgenError, ProfileError
 
 MAX_ALIASES = 100  # per document: profiles use a few anchors at most; locks use none
 MAX_NODES = 200_000  # values after alias expansion: far above the largest real lock file
+# Lists and mappings inside each other: a profile needs 3, a lock 5. Composing and building
+# recurse once per level, so a file nested thousands deep would exhaust the stack.
+MAX_DEPTH = 64
 _MERGE = "tag:yaml.org,2002:merge"
 _PLAIN_TAGS = frozenset(
     "tag:yaml.org,2002:" + t
@@ -33,6 +36,7 @@ class _BoundedLoader(yaml.SafeLoader):
     """SafeLoader that counts aliases while composing, so a bomb never gets to expand."""
 
     aliases = 0
+    depth = 0
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
@@ -44,7 +48,17 @@ class _BoundedLoader(yaml.SafeLoader):
                     "alias bomb",
                     problem_mark=event.start_mark,
                 )
-        return super().compose_node(parent, index)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise yaml.MarkedYAMLError(problem=_TOO_DEEP, problem_mark=event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+_TOO_DEEP = f"lists and mappings are nested more than {MAX_DEPTH} levels deep"
 
 
 def _compose(text: str) -> yaml.Node | None:
@@ -151,17 +165,15 @@ class YamlDocument(NamedTuple):
         return None
 
 
-def load_yaml(path: Path, *, display: str | None = None) -> YamlDocument:
+def load_yaml(
+    path: Path, *, display: str | None = None, inside: Path | None = None
+) -> YamlDocument:
     """Read one YAML document; malformed files raise ProfileError with file and line."""
+    from .readfile import read_text
+
     shown = display or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProfileError(f"cannot read the file ({exc.strerror})", file=shown) from None
-    except UnicodeDecodeError:
-        raise ProfileError(
-            "the file is not UTF-8 text", file=shown, fix="save it as UTF-8"
-        ) from None
+    text = read_text(path, shown=shown, what="profile", inside=inside, error=ProfileError)
+    assert text is not None  # missing_ok is not set: a missing file raised
     try:
         node = _compose(text)
     except yaml.MarkedYAMLError as exc:
@@ -171,7 +183,9 @@ def load_yaml(path: Path, *, display: str | None = None) -> YamlDocument:
             f"malformed YAML: {problem}",
             file=shown,
             line=(mark.line + 1) if mark else None,
-            fix="correct the YAML syntax at that line (indentation, a missing ':' or quote)",
+            fix="flatten the value: a profile needs lists of strings and small mappings"
+            if problem == _TOO_DEEP
+            else "correct the YAML syntax at that line (indentation, a missing ':' or quote)",
         ) from None
     except yaml.YAMLError as exc:
         raise ProfileError(f"malformed YAML: {exc}", file=shown) from None
@@ -192,6 +206,7 @@ class _Builder:
         self.raw: dict[str, str] = {}
         self._loader = yaml.SafeLoader("")
         self._nodes = 0
+        self._depth = 0
 
     def _fail(self, node: yaml.Node, problem: str, fix: str, key: str = "") -> ProfileError:
         return ProfileError(
@@ -199,6 +214,15 @@ class _Builder:
         )
 
     def build(self, node: yaml.Node, prefix: str) -> Any:
+        self._depth += 1
+        try:
+            return self._build(node, prefix)
+        finally:
+            self._depth -= 1
+
+    def _build(self, node: yaml.Node, prefix: str) -> Any:
+        if self._depth > MAX_DEPTH:
+            raise self._fail(node, _TOO_DEEP, "flatten the value", prefix)
         self._nodes += 1
         if self._nodes > MAX_NODES:
             raise self._fail(
@@ -284,6 +308,8 @@ class _Builder:
         """``<<: *anchor`` or ``<<: [*a, *b]``: the mappings merged in, the first one winning."""
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
         merged: dict[str, Any] = {}
+        if self._depth >= MAX_DEPTH:  # merges recurse too, one level per merged mapping
+            raise self._fail(node, _TOO_DEEP, "merge fewer mappings into each other", prefix)
         for source in reversed(sources):
             if not isinstance(source, yaml.MappingNode):
                 raise self._fail(
@@ -292,5 +318,9 @@ class _Builder:
                     "point '<<' at an anchored mapping (<<: *defaults)",
                     prefix,
                 )
-            merged.update(self._mapping(source, prefix))
+            self._depth += 1
+            try:
+                merged.update(self._mapping(source, prefix))
+            finally:
+                self._depth -= 1
         return merged

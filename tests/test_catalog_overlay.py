@@ -94,7 +94,7 @@ def test_overlay_corrects_a_built_in_release(project_dir: Path) -> None:
     ("text", "expected"),
     [
         ("releases: [\n", "not valid YAML"),
-        ("colour: blue\n", "unknown: colour"),
+        ("colour: blue\n", "1 other key(s) found"),
         ("releases:\n  - torch: '9.9'\n", "not valid"),
     ],
 )

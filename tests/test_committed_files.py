@@ -415,7 +415,7 @@ def test_init_without_a_pyproject_writes_one_with_the_tool_section(
     monkeypatch: pytest.MonkeyPatch,
     fake_machine: object,
 ) -> None:
-    from envgen.init import tomllib  # config imports it lazily (start-up time)
+    from envgen.config import parse_toml
 
     repo = tmp_path / "repo"
     (repo / ".git").mkdir(parents=True)
@@ -424,7 +424,7 @@ def test_init_without_a_pyproject_writes_one_with_the_tool_section(
     result = run_cli(capsys, "init")
     assert result.code == 0, result.err
     assert "wrote     pyproject.toml" in result.out
-    settings = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["envgen"]
+    settings = parse_toml((repo / "pyproject.toml").read_text(), "pyproject.toml")["tool"]["envgen"]
     assert settings["profiles"] == "profiles"
     assert (repo / "profiles" / "base.yaml").is_file()
     assert yaml.safe_load((repo / "profiles" / "base.yaml").read_text())["abstract"] is True

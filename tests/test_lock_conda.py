@@ -7,10 +7,12 @@ its real solve runs only where a conda/mamba/micromamba executable exists.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,7 @@ from envgen.lockers.condalock import find_executable, render_lock_spec, render_v
 from envgen.project import Project
 from envgen.resolve import ResolvedEnv
 from tests.fixtures.conda_channel import CondaChannel, channel_facts
+from tests.fixtures.http_servers import RecordingServer
 from tests.helpers import write_profile
 
 DIGEST = "d" * 64
@@ -254,18 +257,25 @@ def test_rattler_keeps_credential_placeholders_out_of_the_solve_only(
     conda_channel: CondaChannel,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    http_servers: Callable[..., RecordingServer],
 ) -> None:
-    """A mirror written as ${VAR} is expanded to solve, and stays a placeholder in the file."""
-    parent = conda_channel.path.parent
-    monkeypatch.setenv("ENVGEN_TEST_CHANNEL_ROOT", str(parent))
-    placeholder = f"file://${{ENVGEN_TEST_CHANNEL_ROOT}}/{conda_channel.path.name}"
+    """A mirror's ${VAR} password is expanded to solve, and stays a placeholder in the file."""
+    server = http_servers(conda_channel.path.parent)
+    monkeypatch.setenv("ENVGEN_TEST_CHANNEL_TOKEN", "s3cr3t")
+    placeholder = (
+        server.with_user("ci:${ENVGEN_TEST_CHANNEL_TOKEN}") + "/" + conda_channel.path.name
+    )
     request = _request(cpu_env, conda_channel, tmp_path / "conda-lock.yml")._replace(
         channels=(placeholder,)
     )
     conda_engine("rattler").lock(request)
     text = request.output.read_text()
-    assert str(parent) not in text
+    assert "s3cr3t" not in text
     assert f"url: {placeholder}/linux-64/pytorch-2.4.1-cpu_py311h_0.tar.bz2" in text
+    assert server.authorizations  # the solve asked with the expanded credential
+    assert all(
+        a == "Basic " + base64.b64encode(b"ci:s3cr3t").decode() for a in server.authorizations
+    )
 
 
 def test_rattler_engine_is_available_without_conda() -> None:

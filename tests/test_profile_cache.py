@@ -114,3 +114,29 @@ def test_nothing_is_shared_between_projects(
     write_profile(roots[0], "shared", 'extends: "builtin:cpu"\npip: ["changed"]\n')
     monkeypatch.chdir(roots[0])
     assert Project.open().resolve("child").profile.values["pip"][-1] == "changed"
+
+
+def test_a_kept_chain_never_hides_the_length_bound(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chain kept from a shorter walk is taken only while the walk stays within the bound:
+    every profile gives the same answer, or the same error, whatever was loaded before."""
+    monkeypatch.setattr(envgen.registry, "MAX_EXTENDS", 10)
+    for i in range(15):
+        parent = f"p{i + 1}" if i < 14 else '"builtin:cpu"'
+        write_profile(project_dir, f"p{i}", f'extends: {parent}\npip: ["pkg-{i}"]\n')
+
+    def answer(registry: envgen.registry.ProfileRegistry, name: str) -> object:
+        try:
+            return registry.load(name)
+        except ProfileError as error:
+            return str(error)
+
+    fresh = {f"p{i}": answer(Project.open().registry, f"p{i}") for i in range(15)}
+    assert "extends a chain of more than 10" in str(fresh["p0"])
+    assert not isinstance(fresh["p14"], str)
+    for first in ("p14", "p8", "p5"):
+        warmed = Project.open().registry
+        answer(warmed, first)
+        for i in reversed(range(15)):
+            assert answer(warmed, f"p{i}") == fresh[f"p{i}"], (first, i)

@@ -64,15 +64,13 @@ class LockedPlatform:
 
 def read_lock(path: Path, platform: str, mirrors: Mirrors) -> LockedPlatform:
     """The lock's packages for ``platform``, their URLs rewritten through ``mirrors``."""
+    from ..readfile import LARGE, read_text
     from ..yamlsource import load_text
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, ValueError) as exc:  # ValueError: not UTF-8 (binary garbage)
-        why = getattr(exc, "strerror", None) or "it is not UTF-8 text"
-        raise EnvgenError(
-            f"unreadable conda lock ({why})", file=str(path), fix="re-lock with 'envgen lock'"
-        ) from None
+    text = read_text(
+        path, what="conda lock", limit=LARGE, inside=path.parent, fix="re-lock with 'envgen lock'"
+    )
+    assert text is not None  # missing_ok is not set: a missing file raised
     data: Any = load_text(text, str(path), "conda lock")
     try:
         packages = data["package"]

@@ -12,6 +12,7 @@ mirrored), never from the file: a lock's hashes pin the bytes, the mirror only s
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -105,27 +106,79 @@ def installer_environ(base: Mapping[str, str]) -> dict[str, str]:
     return environ
 
 
+def split_family(body: str, family: frozenset[str]) -> tuple[str, str]:
+    """(the torch family's requirement blocks, every other block) of a hashed requirements
+    body; a block is a requirement line with its indented hash and comment lines."""
+    from ..specs import canonical_name
+
+    parts: tuple[list[str], list[str]] = ([], [])
+    into = parts[1]
+    for line in body.splitlines():
+        if line.strip() and not line[0].isspace() and not line.startswith(("#", "-")):
+            name = re.split(r"[=<>!~;@\[ \\]", line.strip(), maxsplit=1)[0]
+            into = parts[0] if canonical_name(name) in family else parts[1]
+        into.append(line)
+    return "\n".join(parts[0]) + "\n", "\n".join(parts[1]) + "\n"
+
+
 def install(plan: CreatePlan, python: Path, requirements: Path, *, hashed: bool) -> str:
-    """Install ``requirements`` into the environment of ``python``; returns the installer used."""
+    """Install ``requirements`` into the environment of ``python``; returns the installer used.
+
+    A hashed lock's torch family goes in first, from the PyTorch index alone: a hash pins bytes
+    but says nothing of where they came from, and with PyPI beside it (pip merges indexes, uv
+    is told to take the best match) a lock resealed with PyPI's torch hash would install
+    PyPI's torch. Served by the PyTorch index only, such a hash matches no file and the install
+    fails (issue 19). Everything else follows from all the plan's indexes, as before.
+    """
+    from ..readfile import LARGE, read_text
+
     tool, uv = pick_installer(plan.installer)
-    body = plan.work_dir / "requirements-install.txt"
-    body.write_text(requirements_body(requirements.read_text(encoding="utf-8")), encoding="utf-8")
+    text = read_text(requirements, what="requirements", limit=LARGE) or ""
+    body = requirements_body(text)
     main, extra = indexes(plan)
+    torch_index = plan.env.index_url
+    rest = body
+    if hashed and torch_index is not None:
+        from ..lockrules import family
+
+        torch_part, rest = split_family(body, family())
+        if torch_part.strip():
+            _run_install(plan, tool, uv, python, torch_part, "torch", (torch_index, []), hashed)
+    _run_install(plan, tool, uv, python, rest, "install", (main, extra), hashed)
+    return tool
+
+
+def _run_install(
+    plan: CreatePlan,
+    tool: str,
+    uv: str | None,
+    python: Path,
+    body_text: str,
+    label: str,
+    where: tuple[str, list[str]],
+    hashed: bool,
+) -> None:
+    """One installer run. The indexes go into the requirements file, not the command line:
+    pip and uv expand a mirror's ``${TOKEN}`` placeholder there (and nowhere else), so the
+    credential reaches the installer without appearing in its arguments or in our output."""
+    main, extra = where
+    if uv is not None:
+        # uv searches extra indexes before the default one, earlier first: the PyTorch index
+        # first (uv's own guide's advice), PyPI as the default.
+        default, first = (extra[-1], [main, *extra[:-1]]) if extra else (main, [])
+    else:
+        default, first = main, list(extra)
+    options = [f"--index-url {default}", *(f"--extra-index-url {url}" for url in first)]
+    body = plan.work_dir / f"requirements-{label}.txt"
+    body.write_text("\n".join(options) + "\n" + body_text, encoding="utf-8")
     environ = installer_environ(plan.environ)
     if uv is not None:
         argv = [uv, "pip", "install", "--no-config", "--python", str(python), "-r", str(body)]
-        # uv's first-index rule keeps torch on the PyTorch index (as uv's own guide advises);
-        # with a hashed lock the hashes pin every file, so any index may serve it.
-        argv += (
-            ["--default-index", extra[-1], "--index", main] if extra else ["--default-index", main]
-        )
-        argv += [a for url in extra[:-1] for a in ("--index", url)]
-        if hashed:
+        if hashed:  # the hashes pin every file, so any index may serve it
             argv += ["--require-hashes", "--no-deps", "--index-strategy", "unsafe-best-match"]
     else:
         argv = [str(python), "-m", "pip", "install", "--isolated", "--no-input"]
-        argv += ["--progress-bar", "off", "-r", str(body), "--index-url", main]
-        argv += [a for url in extra for a in ("--extra-index-url", url)]
+        argv += ["--progress-bar", "off", "-r", str(body)]
         argv += [
             a
             for var, opt in _PIP_PASSED.items()
@@ -134,7 +187,9 @@ def install(plan: CreatePlan, python: Path, requirements: Path, *, hashed: bool)
         ]
         if hashed:
             argv += ["--require-hashes", "--no-deps"]
-    what = "installing the pip part with " + ("uv" if uv else "pip")
+    what = f"installing the pip part with {'uv' if uv else 'pip'}" + (
+        " (the torch family, from the PyTorch index only)" if label == "torch" else ""
+    )
     run_tool(
         argv,
         environ=environ,
@@ -142,4 +197,3 @@ def install(plan: CreatePlan, python: Path, requirements: Path, *, hashed: bool)
         what=what,
         fix="check the index URLs (or mirrors) and that the lock is current ('envgen lock')",
     )
-    return tool

@@ -14,8 +14,9 @@ from typing import Any
 
 from ..envmeta import env_python
 from ..errors import EnvgenError, ToolError
-from ..mirrors import channel_url
+from ..mirrors import channel_url, expand_credentials
 from . import pip_part
+from ._run import disk_full
 from .base import CreatePlan
 from .lockfile import LockedPlatform, read_lock
 
@@ -26,7 +27,8 @@ async def _records_from_lock(locked: LockedPlatform) -> list[Any]:
     """The channel's records of exactly the locked files, hashes checked against the lock."""
     import rattler
 
-    channels = list(dict.fromkeys(p.channel_url for p in locked.conda))
+    # A mirror's ${TOKEN} placeholder is expanded for the download only (messages keep it).
+    channels = list(dict.fromkeys(expand_credentials(p.channel_url) for p in locked.conda))
     names = sorted({p.name for p in locked.conda})
     result = await rattler.Gateway().query(
         [rattler.Channel(c) for c in channels],
@@ -37,7 +39,7 @@ async def _records_from_lock(locked: LockedPlatform) -> list[Any]:
     by_url = {str(r.url): r for group in result for r in group}
     records = []
     for pkg in locked.conda:
-        record = by_url.get(pkg.url)
+        record = by_url.get(expand_credentials(pkg.url))
         if record is None:
             raise ToolError(
                 f"{pkg.file_name} (locked) is not in its channel {pkg.channel_url}",
@@ -68,7 +70,7 @@ async def _records_from_solve(plan: CreatePlan) -> list[Any]:
     try:
         return list(
             await rattler.solve(
-                [rattler.Channel(channel_url(c)) for c in plan.env.channels],
+                [rattler.Channel(expand_credentials(channel_url(c))) for c in plan.env.channels],
                 specs,
                 platforms=[rattler.Subdir(plan.platform), rattler.Subdir("noarch")],
                 virtual_packages=rattler.VirtualPackage.detect(),
@@ -116,9 +118,14 @@ class RattlerBackend:
         try:
             asyncio.run(_install(plan, records))
         except Exception as exc:  # noqa: BLE001 - rattler raises its own untyped errors
+            full = disk_full([str(exc)])
             raise ToolError(
-                f"rattler could not install the packages: {exc}",
-                fix="check the channel (or mirror) is reachable and the cache is writable",
+                "rattler could not install the packages"
+                + (f" ({full})" if full else "")
+                + f": {exc}",
+                fix="free some disk space, then run again"
+                if full
+                else "check the channel (or mirror) is reachable and the cache is writable",
             ) from None
         plan.progress("conda packages installed")
         if locked is not None and locked.pip:

@@ -64,16 +64,24 @@ class UpdateResult:
 
 
 def _load(path: Path, what: str) -> tuple[str, dict[str, Any]]:
+    """A catalog or overlay as text and data. Read through ``readfile`` (a FIFO or /dev/zero in
+    its place is refused, not waited on), and a YAML error names the line, never quotes it:
+    the overlay path is the project's setting, and its content is not ours to echo."""
     import yaml
 
+    from ..readfile import LARGE, read_text
+
+    fix = "restore the file from version control, or point --catalog at another file"
+    text = read_text(path, what=what, limit=LARGE, error=CatalogError, fix=fix) or ""
     try:
-        text = path.read_text(encoding="utf-8")
         data = yaml.load(text, Loader=_LOADER) or {}  # noqa: S506 - a safe loader
-    except (OSError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
         raise CatalogError(
-            f"cannot read the {what} ({exc})",
+            f"the {what} is not valid YAML",
             file=str(path),
-            fix="restore the file from version control, or point --catalog at another file",
+            line=None if mark is None else mark.line + 1,
+            fix=fix,
         ) from None
     if not isinstance(data, dict):
         raise CatalogError(f"the {what} is not a mapping", file=str(path), fix="restore the file")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
 
 from ..errors import EnvgenError
+from ..profile import ProfileLayer
 from ..project import Project
+from ..textcheck import escape_unsafe
 
 
 def profile_rows(project: Project) -> list[dict[str, Any]]:
@@ -16,6 +19,7 @@ def profile_rows(project: Project) -> list[dict[str, Any]]:
     with its error rather than hiding every other profile (the description is the merged one,
     as ``show`` prints it). ``all`` says whether ``--all`` selects it."""
     rows = []
+    layers: dict[Path, ProfileLayer] = {}  # each file read once, however many extend it
     registry = project.registry
     own_first = sorted(registry.all(), key=lambda s: s.origin != "project")
     for source in own_first:
@@ -31,7 +35,7 @@ def profile_rows(project: Project) -> list[dict[str, Any]]:
             "error": None,
         }
         try:
-            merged = project.registry.load(source.name)
+            merged = project.registry.load(source.name, layers)
         except EnvgenError as exc:
             row["error"] = exc.render()
         else:
@@ -58,9 +62,9 @@ def command(as_json: bool) -> int:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return 1 if any(row["error"] for row in rows) else 0
-    width = max((len(r["name"]) for r in rows), default=4)
+    width = max((len(escape_unsafe(r["name"])) for r in rows), default=4)
     owidth = max((len(r["origin"]) for r in rows), default=6)
-    where = project.display(project.registry.profiles_dir) + "/"
+    where = escape_unsafe(project.display(project.registry.profiles_dir)) + "/"
     own = [r for r in rows if r["origin"].startswith("project")]
     builtin = [r for r in rows if not r["origin"].startswith("project")]
     example = next((r["name"] for r in builtin if r["name"] == "cpu"), "NAME")
@@ -78,6 +82,9 @@ def command(as_json: bool) -> int:
     for index, (title, group) in enumerate(shown):
         click.echo(("\n" if index else "") + title)
         for row in group:
+            # File names are whatever the file system holds: an escape sequence would drive the
+            # terminal and a newline fake a row, so every field is escaped as errors are.
             text = f"BROKEN: {row['error']}" if row["error"] else row["description"]
-            click.echo(f"{row['name']:<{width}}  {row['origin']:<{owidth}}  {text}".rstrip())
+            name, origin, text = (escape_unsafe(str(f)) for f in (row["name"], row["origin"], text))
+            click.echo(f"{name:<{width}}  {origin:<{owidth}}  {text}".rstrip())
     return 1 if any(row["error"] for row in rows) else 0

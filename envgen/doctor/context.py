@@ -18,6 +18,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..toolout import READ_LIMIT, bounded_output
+
 DEFAULT_TIMEOUT = 5.0
 ROOT = Path("/")  # the real machine; tests point it at a directory of fake /proc files
 # After a kill, how long to wait for the process to go away. A tool stuck in the kernel (a hung
@@ -49,11 +51,14 @@ class Context:
 
     def read(self, path: str) -> str | Unknown:
         """A text file under ``root``, or why it cannot be read."""
+        from ..errors import EnvgenError
+        from ..readfile import read_text
+
         target = self.root / path.lstrip("/")
         try:
-            return target.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            return Unknown(f"{path}: {exc.strerror or exc}")
+            return read_text(target, shown=path, limit=READ_LIMIT, replace=True) or ""
+        except EnvgenError as exc:
+            return Unknown(exc.message)
 
     def glob(self, pattern: str) -> list[str]:
         """Absolute-looking paths (as under ``/``) matching ``pattern`` under ``root``."""
@@ -76,7 +81,11 @@ class Context:
             if pending is None:
                 pending = self._runs[key] = Future()
         if owner:
-            pending.set_result(self._spawn(args))
+            try:
+                found = self._spawn(args)
+            except Exception as exc:  # noqa: BLE001 - a waiter must never wait forever
+                found = Unknown(f"{args[0]} could not be run ({type(exc).__name__})")
+            pending.set_result(found)
         return pending.result()
 
     def _spawn(self, args: list[str]) -> str | Unknown:
@@ -89,8 +98,6 @@ class Context:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                encoding="utf-8",
-                errors="replace",
                 env=dict(self.environ),
                 # Its own process group, so a timeout kills the tool's children too (a wrapper
                 # script's `sleep`, a shim's real binary) instead of leaving them holding the pipe.
@@ -98,21 +105,30 @@ class Context:
             )
         except OSError as exc:
             return Unknown(f"{args[0]} could not run ({exc.strerror or exc})")
+        output = bounded_output(proc, self.timeout, READ_LIMIT)
+        if isinstance(output, str):
+            _kill(proc)
+            if output == "flood":
+                return Unknown(f"{args[0]} wrote more than {READ_LIMIT >> 20} MiB of output")
+            if output == "no thread":
+                return Unknown(f"{args[0]} could not be read (no thread to read it with)")
+            return Unknown(f"{args[0]} did not answer within {self.timeout:g} s")
         try:
-            out, err = proc.communicate(timeout=self.timeout)
+            proc.wait(timeout=_REAP_SECONDS)  # its pipes are closed: it is ending
         except subprocess.TimeoutExpired:
             _kill(proc)
-            return Unknown(f"{args[0]} did not answer within {self.timeout:g} s")
+            return Unknown(f"{args[0]} did not exit after closing its output")
+        out, err = (data.decode("utf-8", errors="replace") for data in output)
         if proc.returncode != 0:
             message = [line.strip() for line in (out + "\n" + err).splitlines() if line.strip()]
             return Unknown(
                 f"{args[0]} failed (exit {proc.returncode})"
-                + (f": {message[0]}" if message else "")
+                + (f": {message[0][:200]}" if message else "")
             )
         return out
 
 
-def _kill(proc: subprocess.Popen[str]) -> None:
+def _kill(proc: subprocess.Popen[bytes]) -> None:
     try:
         if os.name == "posix":
             os.killpg(proc.pid, signal.SIGKILL)
@@ -122,4 +138,4 @@ def _kill(proc: subprocess.Popen[str]) -> None:
         pass  # already gone
     # Unkillable (uninterruptible sleep in a driver): abandon it rather than hang doctor.
     with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.communicate(timeout=_REAP_SECONDS)
+        proc.wait(timeout=_REAP_SECONDS)

@@ -94,7 +94,7 @@ def _owner(ctx: Context, name: str) -> Owner | Unknown | None:
                 str(info["prefix"]),
                 tuple(str(p) for p in info["path"]),
             )
-        except (ValueError, IndexError, KeyError, TypeError):
+        except (ValueError, IndexError, KeyError, TypeError, RecursionError):
             return Unknown(f"{name} did not identify itself: {out.strip()[:120]!r}")
     out = ctx.run([name, "--version"])
     if isinstance(out, Unknown):

@@ -8,14 +8,13 @@ machine is described by virtual packages, so a CPU laptop can lock for a CUDA bo
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ToolError
-from ..mirrors import channel_url
+from ..mirrors import channel_url, expand_credentials
 from . import conda_lockfile
 from .base import CondaLockRequest
 
@@ -32,9 +31,10 @@ class _Channel:
 
 
 def _channels(request: CondaLockRequest) -> list[_Channel]:
-    # Mirror URLs may carry ${TOKEN} placeholders (envgen refuses literal secrets): expand them
-    # for the solve only, so the committed lock keeps the placeholder.
-    return [_Channel(shown=c, url=os.path.expandvars(channel_url(c))) for c in request.channels]
+    # Mirror URLs may carry ${TOKEN} placeholders as their credentials (envgen refuses literal
+    # secrets, and a '$' anywhere else): expand those for the solve only, so the committed lock
+    # keeps the placeholder.
+    return [_Channel(shown=c, url=expand_credentials(channel_url(c))) for c in request.channels]
 
 
 def _virtual(platform: str, request: CondaLockRequest) -> list[Any]:

@@ -45,10 +45,14 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ToolError
-from ..mirrors import without_credentials
+from ..mirrors import expand_credentials, without_credentials
 from ..resolve import ResolvedEnv
 from ..specs import canonical_name as canonical
 from .base import LockedPipPackage, PipLock
+
+# Re-exported: they lived here before reading a lock needed them without the solver.
+from .indexes import TRITON_PACKAGES as TRITON_PACKAGES
+from .indexes import PipIndexes as PipIndexes
 from .targets import MACOS, UV_PLATFORMS, fits, marker_environment, supported_tags
 
 if sys.version_info >= (3, 11):
@@ -56,15 +60,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-# Triton builds ship on PyTorch's indexes as torch's dependency; some exist only there.
-TRITON_PACKAGES = (
-    "triton",
-    "pytorch-triton",
-    "pytorch-triton-rocm",
-    "triton-rocm",
-    "pytorch-triton-xpu",
-    "triton-xpu",
-)
 PROJECT = "envgen-lock"  # name of the generated project; uv's "# via" names it
 _TIMEOUT_S = 900
 # Environment variables that would change what uv resolves, whatever the command line says.
@@ -132,30 +127,6 @@ def network_failure(output: str) -> tuple[str, str, bool] | None:
     return found.group(1), (causes[-1] if causes else "the request failed"), False
 
 
-class PipIndexes(NamedTuple):
-    """Where names come from, highest priority first: PyTorch's index, extras, then the default.
-
-    URLs are as written in committed files (``${VAR}`` placeholders intact).
-    """
-
-    pytorch: str | None
-    extra: tuple[str, ...]
-    default: str
-
-    @classmethod
-    def for_env(cls, env: ResolvedEnv, pypi: str) -> PipIndexes:
-        """``pypi`` (possibly mirrored) serves everything when the profile names no index."""
-        urls = [*env.extra_index_urls] or ([] if env.index_url else [pypi])
-        if env.index_url and not urls:
-            return cls(env.index_url, (), env.index_url)
-        return cls(env.index_url, tuple(urls[1:]), urls[0])
-
-    @property
-    def ordered(self) -> tuple[str, ...]:
-        first = (self.pytorch,) if self.pytorch and self.pytorch != self.default else ()
-        return (*first, *self.extra, self.default)
-
-
 class PipSolution(NamedTuple):
     """One platform's solve: the lock, plus what the requirements file shows for review."""
 
@@ -204,7 +175,7 @@ def project_toml(env: ResolvedEnv, indexes: PipIndexes) -> str:
         )
         text += (
             '\n[[tool.uv.index]]\nname = "pytorch"\n'
-            f"url = {_toml(os.path.expandvars(indexes.pytorch))}\nexplicit = true\n"
+            f"url = {_toml(expand_credentials(indexes.pytorch))}\nexplicit = true\n"
         )
     return text
 
@@ -261,8 +232,8 @@ def _command(
         command += ["--python-platform", UV_PLATFORMS[platform]]
     command += ["--index-strategy", "first-index"]
     for url in indexes.ordered[:-1]:
-        command += ["--index", os.path.expandvars(url)]
-    command += ["--default-index", os.path.expandvars(indexes.default)]
+        command += ["--index", expand_credentials(url)]
+    command += ["--default-index", expand_credentials(indexes.default)]
     if fmt == "requirements.txt":
         command += ["--emit-index-annotation", "--annotation-style", "split"]
     return command
@@ -429,7 +400,7 @@ class _Solver:
         self.refresh = refresh
         self.hint = hint
         self.uv = uv_binary()
-        self.expanded = {os.path.expandvars(u).rstrip("/"): u.rstrip("/") for u in indexes.ordered}
+        self.expanded = {expand_credentials(u).rstrip("/"): u.rstrip("/") for u in indexes.ordered}
         # uv names the index a package came from without its credentials: map that form back.
         self.uncredentialed = {without_credentials(k): v for k, v in self.expanded.items()}
         self.family = {canonical(p) for p in (*env.packages, *TRITON_PACKAGES)}
@@ -560,7 +531,7 @@ class _Solver:
         pytorch = self.indexes.pytorch
         if pytorch is None or name not in self.family:
             return
-        wanted = without_credentials(os.path.expandvars(pytorch).rstrip("/"))
+        wanted = without_credentials(expand_credentials(pytorch).rstrip("/"))
         if without_credentials(index) != wanted:
             raise ToolError(
                 f"refusing to lock {name}=={version} for {platform}: it was found on {index}, "
