@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,13 +18,13 @@ from tests.fixtures.envs import base_python
 def _count_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every interpreter the probe starts."""
     started: list[str] = []
-    real = subprocess.run
+    real = interpreters.probe
 
-    def counting(cmd, *args, **kwargs):  # type: ignore[no-untyped-def]
-        started.append(str(cmd[0]))
-        return real(cmd, *args, **kwargs)
+    def counting(path: Path, origin: str, *args: object) -> interpreters.Interpreter | None:
+        started.append(str(path))
+        return real(path, origin, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(interpreters.subprocess, "run", counting)
+    monkeypatch.setattr(interpreters, "probe", counting)
     return started
 
 
