@@ -42,3 +42,20 @@ def snapshot(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
     }
+
+
+# A shell's foreground job has SIGINT at its default action, whatever the shell that started the
+# test run had: a run started in the background (`pytest … &` in a script) ignores SIGINT, and a
+# child inherits an ignored signal across exec, so a test of Ctrl-C would send a signal nobody
+# hears. The child resets it before exec'ing the real command, as a terminal's job starts.
+_FOREGROUND = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def as_foreground_job(argv: list[str]) -> list[str]:
+    """``argv`` started with SIGINT at its default action, as from a terminal."""
+    import sys
+
+    return [sys.executable, "-c", _FOREGROUND, *argv]

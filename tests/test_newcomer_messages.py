@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import isolate_installers
 from tests.fixtures.pypi_index import PYPI_PUBLIC, PYTORCH_PUBLIC, LocalIndexes
-from tests.helpers import Result, run_cli, snapshot, write_profile
+from tests.helpers import Result, as_foreground_job, run_cli, snapshot, write_profile
 
 TORCH = 'python: "3.11"\naccelerator: cpu\npytorch: {version: "2.4.1", packages: [torch]}\n'
 
@@ -286,7 +286,7 @@ def test_ctrl_c_during_a_lock_exits_130_without_a_traceback(
     env.pop("ENVGEN_DEBUG", None)
     # its own session, like a terminal's foreground job: Ctrl-C reaches envgen and uv alike
     process = subprocess.Popen(
-        [sys.executable, "-m", "envgen", "lock", "lo", "--no-conda"],
+        as_foreground_job([sys.executable, "-m", "envgen", "lock", "lo", "--no-conda"]),
         cwd=project_dir,
         env=env,
         stdout=subprocess.PIPE,

@@ -32,7 +32,7 @@ from envgen.catalog_update.fetch import UpdateError
 from envgen.catalog_update.update import UpdateOptions, update_catalog
 from envgen.paths import CATALOG_FILE
 from tests.adversarial.conftest import count
-from tests.helpers import run_cli
+from tests.helpers import as_foreground_job, run_cli
 
 BOUND_S = 60.0  # no child may run longer (it is killed); most take a second or two
 MEMORY_MIB = 400  # sixteen 16 MiB answers in memory at once, with the interpreter around them
@@ -113,7 +113,10 @@ def envgen(args: list[str], cwd: Path, signal_after: Callable[[], bool] | None =
     with out.open("wb") as stdout, err.open("wb") as stderr:
         started = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "envgen", *args], cwd=cwd, stdout=stdout, stderr=stderr
+            as_foreground_job([sys.executable, "-m", "envgen", *args]),
+            cwd=cwd,
+            stdout=stdout,
+            stderr=stderr,
         )
         killer = threading.Timer(BOUND_S, proc.kill)
         killer.start()
