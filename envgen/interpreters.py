@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -245,6 +244,10 @@ def discover(
         except OSError:
             continue
         seen.setdefault(key, (path, origin))
+    # Imported here: concurrent.futures (and the logging it loads) costs every create that
+    # names its interpreter about 7 ms, and only discovery runs probes side by side.
+    from concurrent.futures import ThreadPoolExecutor
+
     known, learned = _known(), dict[str, object]()
     with ThreadPoolExecutor(max_workers=8) as pool:
         probed = list(pool.map(lambda it: _recall(it[0], it[1], known, learned), seen.values()))
