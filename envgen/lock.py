@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -397,7 +397,15 @@ def lock_profile(
         spec_text=_spec_text(project, resolved) if conda else None,
         mirrors=every_mirror,
     )
-    contents, timings, used = _solve(job, pypi, directory, conda, engine, upgrade, say, pylock)
+    # --upgrade: what the pip locks held is looked up afresh (see lockers.uv.upgrade_refresh).
+    upgrading = [
+        old or ""
+        for (_, kind, _), (_, (_, old)) in zip(targets, states, strict=True)
+        if kind == "pip"
+    ]
+    contents, timings, used = _solve(
+        job, pypi, directory, conda, engine, upgrading if upgrade else None, say, pylock
+    )
     for path, kind, _ in targets:
         if _url_bearing(kind) and public is not None:
             _refuse_mirror_urls(project, path, public.carried(contents[path]))
@@ -519,14 +527,16 @@ def _solve(
     directory: Path,
     conda: bool,
     engine: str,
-    upgrade: bool,
+    upgrading: Sequence[str] | None,
     say: Progress,
     pylock: bool = False,
 ) -> tuple[dict[Path, str], dict[str, float], str | None]:
-    """Every lock's text, solved but not written: (contents by path, timings, conda engine)."""
+    """Every lock's text, solved but not written: (contents by path, timings, conda engine).
+
+    ``upgrading``: with --upgrade, the texts of the pip locks being replaced, else None."""
     from .lockers import pip_lockfile
     from .lockers.targets import GLIBC
-    from .lockers.uv import PipIndexes, UnreachableIndex, lock_pip
+    from .lockers.uv import PipIndexes, UnreachableIndex, lock_pip, upgrade_refresh
 
     env = job.env
     contents: dict[Path, str] = {}
@@ -536,9 +546,10 @@ def _solve(
     solutions: dict[str, PipSolution] = {}
     if env.pip_requirements:
         begun = time.perf_counter()
+        refresh = () if upgrading is None else upgrade_refresh(env, upgrading)
         try:
             solved = lock_pip(
-                env, indexes, refresh=upgrade, hint=_catalog_hint(job.project, env), progress=say
+                env, indexes, refresh=refresh, hint=_catalog_hint(job.project, env), progress=say
             )
         except UnreachableIndex as error:
             raise unreachable(error, job) from None
