@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from tests.conftest import REPO_ROOT
 from tests.fixtures import envs
 from tests.fixtures.caches import CACHE_VARIABLES
 from tests.fixtures.e2e_gate import REQUIRE_VARIABLE
+from tests.fixtures.pypi_index import LocalIndexes
 from tests.fixtures.stand_in_torch import build_facts, build_stand_in_torch
 
 
@@ -219,3 +222,26 @@ def test_the_image_test_runs_only_in_its_own_step_and_may_not_skip_there(
     result = pytester.runpytest(*options, *args)
     assert result.ret == code
     result.stdout.fnmatch_lines([line])
+
+
+def test_the_local_index_answers_a_byte_range_as_a_cdn_does(local_indexes: LocalIndexes) -> None:
+    """uv reads a wheel's METADATA through a range request when the server takes them."""
+    wheel = local_indexes.add("whl/cpu", "demo", "1.0")
+    local_indexes.publish()
+    data = wheel.read_bytes()
+    url = f"{local_indexes.url('whl/cpu')}/{wheel.name}"
+
+    def get(rng: str | None) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(url, headers={"Range": rng} if rng else {})
+        with urllib.request.urlopen(request) as response:
+            return response.status, dict(response.headers), response.read()
+
+    status, headers, body = get(None)
+    assert (status, headers["Accept-Ranges"], body) == (200, "bytes", data)
+    status, headers, body = get("bytes=0-9")
+    assert (status, body, headers["Content-Range"]) == (206, data[:10], f"bytes 0-9/{len(data)}")
+    assert get("bytes=-22")[2] == data[-22:]  # the end of a zip: its central directory record
+    assert get(f"bytes=10-{len(data) + 100}")[2] == data[10:]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        get(f"bytes={len(data)}-")
+    assert refused.value.code == 416
