@@ -77,7 +77,8 @@ _NOT_FOUND = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the pack
 _ONLY = re.compile(r"only ([A-Za-z0-9][A-Za-z0-9._-]*)[<>=!~]")
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
 _LOCKED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", re.MULTILINE)
-_FETCH = re.compile(r"Failed to fetch: `?([^\s`]+?)`?$", re.MULTILINE)
+# Should uv wrap its message after all (see ``uv_environ``), a URL starts on the next line.
+_FETCH = re.compile(r"Failed to fetch:\s+`?([^\s`]+?)`?$", re.MULTILINE)
 # Failures a retry cannot heal (a name that does not resolve will not in a second), in uv's
 # words, and ours; anything else in reaching an index gets uv's own retries.
 _LASTING = (
@@ -151,7 +152,13 @@ def uv_binary() -> str:
 
 
 def uv_environ() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("UV_") or k in _KEEP_UV_VARS}
+    """The caller's environment less its uv settings, and less ``COLUMNS``: uv wraps its
+    messages at that width, and envgen reads a URL or a name out of them."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if (not k.startswith("UV_") or k in _KEEP_UV_VARS) and k != "COLUMNS"
+    }
 
 
 def _toml(value: str) -> str:
