@@ -1,11 +1,13 @@
-"""Every benchmark in one run: the issue-12 targets, bench/results/latest.json and latest.md.
+"""Every benchmark in one run: the targets, bench/results/latest.json and latest.md.
 
-Runs create (real torch CPU wheel), lock, start-up/render, scale (render/check --all over
-generated profiles, with a PNG plot) and verify, each against a baseline timed in the same run,
-and checks each target. Meant to finish in under 10 minutes on a 2-core machine. Not a test:
-a shared, busy machine moves the numbers; run it again when it is quiet.
+Runs create (real torch CPU wheel, against the manual venv + pip recipe and against raw uv on
+the same lock), lock (three platforms; one platform and --upgrade against raw uv), start-up/
+render, scale (render/check --all over generated profiles, with a PNG plot), a 300-long extends
+chain and verify, each against a baseline timed in the same run, and checks each target. Meant
+to finish in about 10 minutes on a 2-core machine. Not a test: a shared, busy machine moves the
+numbers; run it again when it is quiet.
 
-    python bench/run.py [--quick] [--create-runs 3] [--only create lock render scale verify]
+    python bench/run.py [--quick] [--create-runs 3] [--only create create-uv lock lock-uv ...]
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import create_cpu, lock, render, scale, verify
+from bench import chain, create_cpu, create_uv, lock, lock_uv, render, scale, verify
 
-SECTIONS = ("create", "lock", "render", "scale", "verify")
+SECTIONS = ("create", "create-uv", "lock", "lock-uv", "render", "scale", "chain", "verify")
 
 
 def machine() -> dict[str, Any]:
@@ -74,11 +76,18 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
     def add(
-        name: str, value: float | None, limit: float | None, baseline: str, note: str = ""
+        name: str,
+        value: float | None,
+        limit: float | None,
+        baseline: str,
+        note: str = "",
+        unit: str = "×",
     ) -> None:
-        """``limit`` None: shown for context, not one of the issue's targets."""
+        """``limit`` None: shown for context, not one of the issue's targets. ``unit``: × for a
+        ratio to the baseline, s for seconds (an absolute target)."""
         met = None if limit is None else value is not None and value <= limit
         entry = {"target": name, "ratio": value, "limit": limit, "baseline": baseline, "met": met}
+        entry = {**entry, "unit": unit} if unit != "×" else entry
         out.append({**entry, "note": note} if note else entry)
 
     create = results.get("create", {})
@@ -87,6 +96,35 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         for cache, limit in (("warm", 0.05), ("cold", 0.30), ("warm, offline", 0.05)):
             row = _row(create, "envgen create (uv)", cache)
             add(f"create, {cache} cache", row and row["ratio"], limit, manual)
+    raw_create = results.get("create-uv", {})
+    if "rows" in raw_create:
+        row = _row(raw_create, create_uv.ENVGEN)
+        spread = raw_create.get("pair_ratio_range")
+        add(
+            "create from a hashed lock, warm cache",
+            row and row["ratio"],
+            1.10,
+            create_uv.BASELINE + ", same lock and cache state",
+            f"{raw_create['torch']}; run by run {spread}" if spread else raw_create["torch"],
+        )
+    raw_lock = results.get("lock-uv", {})
+    if "rows" in raw_lock:
+        for case, limit, label in (
+            (lock_uv.LOCK, 1.15, "lock, pip side, 1 platform, inputs changed"),
+            (lock_uv.UPGRADE, 1.15, "lock --upgrade, pip side, 1 platform"),
+            (lock_uv.RAW_GIVEN, None, "raw uv spared its interpreter search"),
+        ):
+            row = _row(raw_lock, case)
+            if row is None:
+                continue
+            if limit is None:
+                mine = _row(raw_lock, lock_uv.LOCK)
+                fair = round(mine["seconds"] / row["seconds"], 3) if mine else None
+                note = "context: envgen lock against uv given --python, as envgen runs it"
+                add("lock, against raw uv with --python given", fair, None, case, note)
+                continue
+            note = f"run by run {row['pair_ratio_range']}"
+            add(label, row["ratio"], limit, row["baseline"] + " (as typed)", note)
     lock_rows = results.get("lock", {})
     if "rows" in lock_rows:
         row = _row(lock_rows, "envgen lock, 3 platforms, cold cache")
@@ -104,7 +142,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     start = results.get("render", {})
     if "rows" in start:
         row = _row(start, "envgen render gpu-cu118 (unchanged)")
-        add("CLI start: render gpu-cu118", row and row["ratio"], 1.3, render.BASELINE)
+        add("CLI start: render gpu-cu118", row and row["ratio"], 1.15, render.BASELINE)
         if row and "cpu_ratio" in row:
             add(
                 "CLI start: render gpu-cu118, CPU time",
@@ -137,6 +175,19 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                     f"peak RSS at {rows[0]['profiles']} profile(s)",
                     f"at {rows[-1]['profiles']} profiles",
                 )
+    chained = results.get("chain", {})
+    if "rows" in chained:
+        for command, limit in (("render --all", 3.0), ("check --all", None), ("list", None)):
+            row = next((r for r in chained["rows"] if r["command"] == f"envgen {command}"), None)
+            if row is not None:
+                add(
+                    f"{command}, {chained['length']} profiles in one extends chain",
+                    row["seconds"],
+                    limit,
+                    "absolute wall time",
+                    f"CPU {row['cpu_seconds']} s; runs {row['runs']}",
+                    unit="s",
+                )
     checked = results.get("verify", {})
     if "rows" in checked:
         row = _row(checked, "envgen verify cpu --python ENV/bin/python")
@@ -149,16 +200,19 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"Measured {report['finished']} on {m['cpu']} ({m['cores']} cores), {m['system']}, "
         f"Python {m['python']}, {m['uv']}; load average at start "
-        f"{', '.join(map(str, m['load_average_at_start']))}; bench/run.py took "
+        f"{', '.join(map(str, m['load_average_at_start']))}, at the end "
+        f"{', '.join(map(str, m.get('load_average_at_end', ['?'])))}; bench/run.py took "
         f"{report['seconds']:.0f} s.",
         "",
         "| target | measured | limit | baseline (same run) | met |",
         "| --- | --- | --- | --- | --- |",
     ]
     for t in report["targets"]:
-        value = "n/a" if t["ratio"] is None else f"{t['ratio']:.2f}×"
+        unit = t.get("unit", "×")
+        shown = " s" if unit == "s" else unit
+        value = "n/a" if t["ratio"] is None else f"{t['ratio']:.2f}{shown}"
         note = f" ({t['note']})" if t.get("note") else ""
-        limit = "—" if t["limit"] is None else f"≤ {t['limit']}×"
+        limit = "—" if t["limit"] is None else f"≤ {t['limit']}{shown}"
         met = "—" if t["met"] is None else ("yes" if t["met"] else "**no**")
         lines.append(f"| {t['target']}{note} | {value} | {limit} | {t['baseline']} | {met} |")
     for name in SECTIONS:
@@ -193,6 +247,12 @@ def main() -> None:
         help="of those, runs that also time the manual venv + pip recipe (half a minute or more"
         " each; its cold runs vary with the disk as much as envgen's do, so as many as envgen's)",
     )
+    parser.add_argument(
+        "--raw-runs",
+        type=int,
+        default=9,
+        help="runs of create from a lock against raw uv (lock against raw uv: two more)",
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument(
         "--rewrite", action="store_true", help="recompute targets and latest.md from latest.json"
@@ -213,7 +273,10 @@ def main() -> None:
         "create": lambda: create_cpu.measure(
             runs or args.create_runs, keep=env, manual_runs=args.manual_runs
         ),
+        "create-uv": lambda: create_uv.measure(runs or args.raw_runs),
         "lock": lambda: lock.measure(runs or 7),
+        "lock-uv": lambda: lock_uv.measure(runs or args.raw_runs + 2, runs or 5),
+        "chain": lambda: chain.measure(300, runs or 3),
         "render": lambda: render.measure(runs or 10),
         "scale": lambda: scale.measure((1, 10, 100) if args.quick else (1, 10, 100, 1000)),
         "verify": lambda: verify.measure(runs or 5, env if env.is_dir() else None),
@@ -229,6 +292,7 @@ def main() -> None:
             report["results"][name]["plot"] = why or "scale.png"
     shutil.rmtree(shared, ignore_errors=True)
     report["targets"] = targets(report["results"])
+    report["machine"]["load_average_at_end"] = machine()["load_average_at_start"]
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     (args.out / "latest.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

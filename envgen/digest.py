@@ -49,6 +49,22 @@ def parts_line(parts: Mapping[str, Any]) -> str:
     return " ".join(f"{name}={digest}" for name, digest in part_digests(parts).items())
 
 
+def part_texts(parts: Mapping[str, Any]) -> dict[str, str]:
+    """Each part as canonical JSON, for ``digests``: a profile's parts serialised once serve all
+    of its outputs (the profile chain is most of the text, and every output shares it)."""
+    return {name: canonical_json(value) for name, value in parts.items()}
+
+
+def digests(texts: Mapping[str, str]) -> tuple[str, str]:
+    """``inputs_digest`` and ``parts_line`` of the parts whose ``part_texts`` are ``texts``:
+    the same two values, from text serialised once. canonical_json of a mapping is its keys in
+    order, each with its value's canonical JSON, so the whole is put together from the parts."""
+    names = sorted(texts)
+    whole = ",".join(f"{canonical_json(name)}:{texts[name]}" for name in names)
+    line = " ".join(f"{name}={sha256_text(texts[name])[:_PART_LENGTH]}" for name in names)
+    return sha256_text("{" + whole + "}"), line
+
+
 def read_parts(text: str) -> dict[str, str]:
     """The per-part digests a generated file recorded (empty for a file from before them)."""
     found = re.search(_PARTS_LINE, text)

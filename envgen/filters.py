@@ -16,7 +16,13 @@ from .errors import TemplateError
 
 def yaml_str(value: object) -> str:
     """A YAML scalar that reads back as exactly this string: plain when safe, else quoted."""
-    text = str(value)
+    return _yaml_scalar(str(value))
+
+
+# Kept per text: every profile of a chain writes its parents' packages again (a 300-long
+# chain quoted 97,000 strings, 300 of them different).
+@functools.cache
+def _yaml_scalar(text: str) -> str:
     plain_ok = (
         text
         and text.isprintable()

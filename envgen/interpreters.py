@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +107,76 @@ def probe(path: Path, origin: str, timeout: float = PROBE_TIMEOUT) -> Interprete
     )
 
 
+# What probes answered, kept in envgen's cache by path and the file's identity (device, inode,
+# size, times of the path and of what it links to), as uv keeps its own interpreter queries:
+# a Python is started once, not on every create (each start costs a tenth of a second or
+# more). Scripts are never kept: a pyenv shim or a wrapper may pick another Python by the
+# working directory or the environment, so their answers hold only for that run.
+_KNOWN = "interpreters.json"
+
+
+def _identity(path: Path) -> list[int] | None:
+    """What changes when ``path`` is replaced, upgraded or re-pointed; None for a script."""
+    try:
+        own, target = path.lstat(), path.stat()
+        with path.open("rb") as fh:
+            if fh.read(2) == b"#!":
+                return None
+    except OSError:
+        return None
+    return [
+        value
+        for st in (own, target)
+        for value in (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    ]
+
+
+def _known() -> dict[str, object]:
+    from .cache import read_json
+
+    found = read_json(_KNOWN)
+    return found if isinstance(found, dict) else {}
+
+
+def _remember(known: Mapping[str, object], learned: Mapping[str, object]) -> None:
+    if learned:
+        from .cache import write_json
+
+        write_json(_KNOWN, {**known, **learned})
+
+
+def _recall(
+    path: Path, origin: str, known: Mapping[str, object], learned: dict[str, object]
+) -> Interpreter | None:
+    """``probe``, answered from the cache when ``path`` is the same file as when it was asked;
+    a fresh answer worth keeping goes into ``learned``."""
+    identity = _identity(path)
+    entry = known.get(str(path))
+    if identity is not None and isinstance(entry, dict) and entry.get("identity") == identity:
+        info = entry.get("info")
+        if isinstance(info, dict) and all(isinstance(info.get(k), str) for k in _FIELDS):
+            return Interpreter(path=path, origin=origin, **{k: info[k] for k in _FIELDS})
+    found = probe(path, origin)
+    if found is not None and identity is not None and _same_file(path, found.executable):
+        learned[str(path)] = {
+            "identity": identity,
+            "info": {k: getattr(found, k) for k in _FIELDS},
+        }
+    return found
+
+
+_FIELDS = ("executable", "version", "prefix", "base_prefix", "implementation")
+
+
+def _same_file(path: Path, executable: str) -> bool:
+    """Whether the interpreter reports ``path`` itself as sys.executable (not a launcher that
+    ran another Python)."""
+    try:
+        return path.samefile(executable)
+    except OSError:
+        return False
+
+
 def _probe_env() -> dict[str, str]:
     # PYTHONHOME/PYTHONPATH from the caller would make every probed Python report the same lies.
     return {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")}
@@ -175,8 +244,14 @@ def discover(
         except OSError:
             continue
         seen.setdefault(key, (path, origin))
+    # Imported here: concurrent.futures (and the logging it loads) costs every create that
+    # names its interpreter about 7 ms, and only discovery runs probes side by side.
+    from concurrent.futures import ThreadPoolExecutor
+
+    known, learned = _known(), dict[str, object]()
     with ThreadPoolExecutor(max_workers=8) as pool:
-        probed = list(pool.map(lambda item: probe(*item), seen.values()))
+        probed = list(pool.map(lambda it: _recall(it[0], it[1], known, learned), seen.values()))
+    _remember(known, learned)
     unique: dict[str, Interpreter] = {}
     for interp in probed:
         if interp is None:
@@ -197,7 +272,9 @@ def _listing_order(interp: Interpreter) -> tuple[int, tuple[int, ...]]:
 
 def probe_explicit(path: Path) -> Interpreter:
     """The interpreter a user named with --python, or a clear refusal."""
-    interp = probe(path, "explicit")
+    known, learned = _known(), dict[str, object]()
+    interp = _recall(path, "explicit", known, learned)
+    _remember(known, learned)
     if interp is None:
         raise EnvgenError(
             f"{path} is not a working Python interpreter",

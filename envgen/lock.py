@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -212,8 +212,11 @@ def lock_profile(
         mirrors=resolved.mirrors,
     )
     pypi = resolved.mirrors.url(PYPI_SIMPLE)
-    upgrade = options.upgrade
-    contents, timings, used = _solve(job, pypi, directory, conda, engine, upgrade, say, pylock)
+    # --upgrade: what the pip locks held is looked up afresh (see lockers.uv.upgrade_refresh).
+    upgrading = [state.text or "" for state in locks.states if state.kind == "pip"]
+    contents, timings, used = _solve(
+        job, pypi, directory, conda, engine, upgrading if options.upgrade else None, say, pylock
+    )
     public = public_urls(resolved) if conda or pylock else None
     for path, kind, _ in targets:
         if url_bearing(kind) and public is not None:
@@ -338,13 +341,15 @@ def _solve(
     directory: Path,
     conda: bool,
     engine: str,
-    upgrade: bool,
+    upgrading: Sequence[str] | None,
     say: Progress,
     pylock: bool = False,
 ) -> tuple[dict[Path, str], dict[str, float], str | None]:
-    """Every lock's text, solved but not written: (contents by path, timings, conda engine)."""
+    """Every lock's text, solved but not written: (contents by path, timings, conda engine).
+
+    ``upgrading``: with --upgrade, the texts of the pip locks being replaced, else None."""
     from .lockers import pip_lockfile
-    from .lockers.uv import PipIndexes, lock_pip
+    from .lockers.uv import PipIndexes, lock_pip, upgrade_refresh
     from .lockers.uv_answers import UnreachableIndex
     from .targets import GLIBC
 
@@ -356,9 +361,10 @@ def _solve(
     solutions: dict[str, PipSolution] = {}
     if env.pip_requirements:
         begun = time.perf_counter()
+        refresh = () if upgrading is None else upgrade_refresh(env, upgrading)
         try:
             solved = lock_pip(
-                env, indexes, refresh=upgrade, hint=_catalog_hint(job.project, env), progress=say
+                env, indexes, refresh=refresh, hint=_catalog_hint(job.project, env), progress=say
             )
         except UnreachableIndex as error:
             raise unreachable(error, job) from None

@@ -37,7 +37,7 @@ from .backends._run import no_room
 from .backends.base import CreatePlan, Progress
 from .envmeta import MARKER, EnvMarker, env_python, read_marker, write_marker
 from .errors import EnvgenError, ToolError
-from .interpreters import probe
+from .interpreters import Interpreter, probe
 from .leftovers import sweep, tag
 from .prefix_rules import check_replaceable
 from .readfile import LARGE, read_text
@@ -88,12 +88,16 @@ def _discard(old: Path) -> None:
     _remove(trash)
 
 
-def _python_inside(prefix: Path, chosen: str) -> str:
+def _python_inside(prefix: Path, chosen: str, interpreter: Interpreter | None) -> str:
     """The Python version the new environment holds, asked of its interpreter.
 
-    A conda prefix whose python cannot run here (another platform's build, a test channel's
-    stand-in) still records the version of its conda-meta python record.
+    A venv runs the interpreter it was made from, already asked (and the installer has run
+    the venv's python since): that answer stands, without starting Python once more. A conda
+    prefix whose python cannot run here (another platform's build, a test channel's stand-in)
+    still records the version of its conda-meta python record.
     """
+    if chosen == "venv" and interpreter is not None and env_python(prefix).exists():
+        return interpreter.version
     found = probe(env_python(prefix), "env") if env_python(prefix).exists() else None
     if found is not None:
         return found.version
@@ -171,7 +175,7 @@ def build(
     try:
         with _sigterm_as_interrupt():
             tool = backend(marker.backend).create(plan)
-            marker = replace(marker, python=_python_inside(final, marker.backend))
+            marker = replace(marker, python=_python_inside(final, marker.backend, plan.interpreter))
             write_marker(final, marker)  # last: from here on the environment is finished
     except BaseException as exc:
         # Asked before the remains go (they are what filled it): a tool may have lost the reason.

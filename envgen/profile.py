@@ -157,32 +157,71 @@ class MergedProfile(NamedTuple):
 
 def merge_layers(chain: tuple[ProfileLayer, ...]) -> MergedProfile:
     """Apply parents first, child last; lists of packages extend (child wins per package name)."""
-    values: dict[str, Any] = {}
-    provenance: dict[str, str] = {}
-    for layer in chain:
-        for key, value in layer.values.items():
-            if key == "extends":
-                continue
-            how = KEYS[key].merge
-            if how == "own":
-                if layer is chain[-1]:
-                    values[key] = value
-                    provenance[key] = layer.name
-            elif how == "extend" and key in values:
-                name_of = conda_spec_name if key == "conda" else pip_requirement_name
-                mine = {name_of(v) for v in value}
-                values[key] = [v for v in values[key] if name_of(v) not in mine] + list(value)
-                provenance[key] = provenance[key] + "+" + layer.name
-            elif how == "add" and key in values and all(v.startswith("+") for v in value):
-                values[key] = list(dict.fromkeys([*values[key], *value]))
-                provenance[key] = provenance[key] + "+" + layer.name
-            elif how == "update" and key in values:
-                values[key] = {**values[key], **value}
-                provenance[key] = provenance[key] + "+" + layer.name
-            else:
+    return LayerMerger().merge(chain)
+
+
+class LayerMerger:
+    """``merge_layers`` that keeps what it merged: a chain shares its parents' prefix with every
+    profile that extends them, so each prefix is merged once, not once per profile below it
+    (a 300-long chain merged 45,000 layers for ``render --all``).
+
+    One per registry, so nothing is shared between projects; layers are told apart by path,
+    which within one registry stands for one parsed file.
+    """
+
+    __slots__ = ("_folds", "_ids")
+
+    def __init__(self) -> None:
+        # A prefix of a chain is a node: (node before it, path of its last layer) -> node.
+        self._ids: dict[tuple[int, Path], int] = {}
+        self._folds: list[tuple[dict[str, Any], dict[str, str]]] = [({}, {})]
+
+    def merge(self, chain: tuple[ProfileLayer, ...]) -> MergedProfile:
+        node, start = 0, 0
+        for layer in chain[:-1]:
+            known = self._ids.get((node, layer.path))
+            if known is None:
+                break
+            node, start = known, start + 1
+        values, provenance = self._folds[node]
+        for layer in chain[start:-1]:
+            values, provenance = _apply(values, provenance, layer, last=False)
+            self._folds.append((values, provenance))
+            self._ids[(node, layer.path)] = len(self._folds) - 1
+            node = len(self._folds) - 1
+        values, provenance = _apply(values, provenance, chain[-1], last=True)
+        return MergedProfile(name=chain[-1].name, values=values, provenance=provenance, chain=chain)
+
+
+def _apply(
+    before: dict[str, Any], since: dict[str, str], layer: ProfileLayer, *, last: bool
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """``before`` with ``layer`` applied, as new dicts (``before`` may be a kept prefix);
+    'own' keys count only in the chain's ``last`` layer."""
+    values, provenance = dict(before), dict(since)
+    for key, value in layer.values.items():
+        if key == "extends":
+            continue
+        how = KEYS[key].merge
+        if how == "own":
+            if last:
                 values[key] = value
                 provenance[key] = layer.name
-    return MergedProfile(name=chain[-1].name, values=values, provenance=provenance, chain=chain)
+        elif how == "extend" and key in values:
+            name_of = conda_spec_name if key == "conda" else pip_requirement_name
+            mine = {name_of(v) for v in value}
+            values[key] = [v for v in values[key] if name_of(v) not in mine] + list(value)
+            provenance[key] = provenance[key] + "+" + layer.name
+        elif how == "add" and key in values and all(v.startswith("+") for v in value):
+            values[key] = list(dict.fromkeys([*values[key], *value]))
+            provenance[key] = provenance[key] + "+" + layer.name
+        elif how == "update" and key in values:
+            values[key] = {**values[key], **value}
+            provenance[key] = provenance[key] + "+" + layer.name
+        else:
+            values[key] = value
+            provenance[key] = layer.name
+    return values, provenance
 
 
 def json_schema() -> dict[str, Any]:

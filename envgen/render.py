@@ -10,7 +10,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .digest import CONTENT_PLACEHOLDER, inputs_digest, parts_line, seal
+from .digest import CONTENT_PLACEHOLDER, digests, part_texts, seal
 from .errors import TemplateError
 from .formats import check_parses
 from .resolve import ResolvedEnv
@@ -43,6 +43,9 @@ class TemplateSet:
         self.directories = [d for d in directories if d.is_dir()]
         self.files = TemplateFiles(self.directories)
         self.env = environment(self.files, template_bytecode_cache())
+        # What get() found, by output: render --all asks for the same few templates once per
+        # profile, and each ask read the file and stat-ed it for Jinja's cache again.
+        self._found: dict[str, tuple[jinja2.Template, str, str]] = {}
 
     def available(self) -> list[str]:
         names = set()
@@ -75,9 +78,17 @@ class TemplateSet:
         """The compiled template for ``output`` with its text and path, the file read once."""
         import jinja2
 
+        found = self._found.get(output)
+        if found is not None:
+            return found
         text, path = self.source(output)
         try:
-            return self.env.get_template(output + TEMPLATE_SUFFIX), text, path
+            found = self._found[output] = (
+                self.env.get_template(output + TEMPLATE_SUFFIX),
+                text,
+                path,
+            )
+            return found
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
                 f"template syntax error: {exc.message}",
@@ -167,14 +178,16 @@ def render_env(
     _refuse_line_breaks(env.as_dict(), "")
     _refuse_line_breaks(dict(site), "")
     files = []
+    shared = part_texts(input_parts)
     for output in outputs or env.outputs:
         template, text, path = templates.get(output)
         used = {name: value for name, value in site.items() if name in text}
         parts = {**input_parts, "template": text, "output": output, **used}
-        digest = inputs_digest(parts)
+        own = part_texts({"template": text, "output": output, **used})
+        digest, line = digests({**shared, **own})
         header = header_lines(env, output, chain, regenerate, notes)
         try:
-            context = template_context(env, header, digest, parts_line(parts), site)
+            context = template_context(env, header, digest, line, site)
             body = template.render(context)
         except TemplateError:
             raise  # a filter's own refusal, with its key and fix

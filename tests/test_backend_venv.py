@@ -1,11 +1,13 @@
 """The venv backend builds real environments: uv-made (pip from the bundled wheels) or ``-m venv``.
 
-Nothing here touches a package index: the plans install no pip part, and the indexes they name
-are a closed port, so a uv-made venv getting its pip proves it needs no network.
+Nothing here touches a package index: the plans install no pip part (or one of local files),
+and the indexes they name are a closed port, so a uv-made venv getting its pip proves it needs
+no network.
 """
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from dataclasses import replace
@@ -21,6 +23,7 @@ from envgen.interpreters import Interpreter, probe
 from envgen.mirrors import Mirrors
 from envgen.project import Project
 from tests.conftest import isolated_pip_env
+from tests.fixtures.pypi_index import build_wheel
 from tests.helpers import write_profile
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX venv layout")
@@ -135,3 +138,56 @@ def test_a_uv_made_venv_needs_no_network_even_when_uv_is_told_to_seed(
     venv.BACKEND.create(plan)
     assert "uv = " in (plan.prefix / "pyvenv.cfg").read_text()
     assert str(plan.prefix) in pip_in(plan.prefix)
+
+
+def _hashed_lock(path: Path, wheels: list[Path]) -> Path:
+    """A hashed requirements lock of local wheels (file URLs: no index is asked)."""
+    blocks = [
+        f"{w.name.split('-')[0].replace('_', '-')} @ {w.resolve().as_uri()} \\\n"
+        f"    --hash=sha256:{hashlib.sha256(w.read_bytes()).hexdigest()}\n"
+        for w in wheels
+    ]
+    path.write_text("".join(blocks))
+    return path
+
+
+def test_with_a_pip_part_pip_goes_in_with_it_and_the_locks_own_setuptools_wins(
+    project_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One uv run makes the venv, one installs the lock and the bundled pip together; a
+    project the lock names itself (setuptools here) is the lock's, not the bundled one."""
+    if pip_part.find_uv() is None:
+        pytest.skip("uv is not installed")
+    runs: list[str] = []
+    for module in (venv, pip_part):
+        real = module.run_tool
+
+        def counting(argv: list[str], *args: object, real: object = real, **kw: object) -> None:
+            runs.append(" ".join(argv[1:3]))
+            real(argv, *args, **kw)  # type: ignore[operator]
+
+        monkeypatch.setattr(module, "run_tool", counting)
+    wheels = [build_wheel(tmp_path / "w", "tiny-pkg", "1.0")]
+    wheels.append(build_wheel(tmp_path / "w", "setuptools", "99.0"))
+    plan = replace(
+        plan_for(project_dir, tmp_path, "auto"),
+        pip_file=_hashed_lock(tmp_path / "lock.txt", wheels),
+        pip_hashed=True,
+    )
+    assert venv.BACKEND.create(plan) == "uv"
+    assert runs == ["venv --no-config", "pip install"]
+    seeds = venv.bundled_wheels(interpreter())
+    bundled = next(w for w in seeds if w.name.startswith("pip-")).name.split("-")[1]
+    assert pip_in(plan.prefix).startswith(f"pip {bundled} from {plan.prefix}")
+    versions = "import setuptools, tiny_pkg; print(setuptools.__version__, tiny_pkg.__version__)"
+    assert inside(plan.prefix, versions) == "99.0 1.0"
+
+
+def test_seed_lines_leave_out_what_the_requirements_name(tmp_path: Path) -> None:
+    pip = build_wheel(tmp_path, "pip", "23.2.1")
+    setuptools = build_wheel(tmp_path, "setuptools", "65.5.0")
+    body = "Setuptools==84.0.0 \\\n    --hash=sha256:00\n    # via torch\ntqdm>=4\n"
+    lines = pip_part.seed_lines([pip, setuptools], body, hashed=True)
+    digest = hashlib.sha256(pip.read_bytes()).hexdigest()
+    assert lines == f"pip @ {pip.resolve().as_uri()} --hash=sha256:{digest}\n"
+    assert pip_part.seed_lines([pip], "", hashed=False) == f"pip @ {pip.resolve().as_uri()}\n"

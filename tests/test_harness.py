@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -14,9 +16,11 @@ import pytest
 
 from envgen import probe_script
 from envgen.cache import cache_dir
+from tests.conftest import REPO_ROOT
 from tests.fixtures import envs
 from tests.fixtures.caches import CACHE_VARIABLES
 from tests.fixtures.e2e_gate import REQUIRE_VARIABLE
+from tests.fixtures.pypi_index import LocalIndexes
 from tests.fixtures.stand_in_torch import build_facts, build_stand_in_torch
 
 
@@ -126,13 +130,27 @@ def test_ran():
 """
 
 
+# The README's test command runs the suite on pytest-xdist workers: the controller, which
+# collects nothing itself, must count, report and gate the same (one worker shows it).
+XDIST = ("-n", "1")
+
+
+def _workers_import_the_gate(monkeypatch: pytest.MonkeyPatch, workers: tuple[str, ...]) -> None:
+    """xdist workers are new processes: they import ``tests.fixtures`` from this checkout."""
+    if workers:
+        path = os.environ.get("PYTHONPATH")
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO_ROOT), path])))
+
+
 @pytest.mark.parametrize(
-    ("reason", "strict", "code"),
+    ("reason", "strict", "code", "workers"),
     [
-        ("no Python 3.11 found: install one with uv python install 3.11", True, 1),
-        ("no Python 3.11 found: install one with uv python install 3.11", False, 0),
-        ("no GPU here: nvidia-smi is missing", True, 0),
-        ("no conda, mamba or micromamba executable here", True, 0),
+        ("no Python 3.11 found: install one with uv python install 3.11", True, 1, ()),
+        ("no Python 3.11 found: install one with uv python install 3.11", True, 1, XDIST),
+        ("no Python 3.11 found: install one with uv python install 3.11", False, 0, ()),
+        ("no GPU here: nvidia-smi is missing", True, 0, ()),
+        ("no GPU here: nvidia-smi is missing", True, 0, XDIST),
+        ("no conda, mamba or micromamba executable here", True, 0, ()),
     ],
 )
 def test_ci_fails_when_an_e2e_flow_was_skipped_for_a_reason_a_machine_must_not_have(
@@ -141,6 +159,7 @@ def test_ci_fails_when_an_e2e_flow_was_skipped_for_a_reason_a_machine_must_not_h
     reason: str,
     strict: bool,
     code: int,
+    workers: tuple[str, ...],
 ) -> None:
     pytester.makeini("[pytest]\nmarkers =\n    e2e: end to end\n")
     pytester.makepyfile(test_gated=GATED.format(reason=reason))
@@ -148,7 +167,8 @@ def test_ci_fails_when_an_e2e_flow_was_skipped_for_a_reason_a_machine_must_not_h
         monkeypatch.setenv(REQUIRE_VARIABLE, "1")
     else:
         monkeypatch.delenv(REQUIRE_VARIABLE, raising=False)
-    result = pytester.runpytest("-p", "tests.fixtures.e2e_gate", "--strict-markers")
+    _workers_import_the_gate(monkeypatch, workers)
+    result = pytester.runpytest("-p", "tests.fixtures.e2e_gate", "--strict-markers", *workers)
     assert result.ret == code
     result.stdout.fnmatch_lines(
         [
@@ -179,13 +199,15 @@ def test_plain():
 
 
 @pytest.mark.parametrize(
-    ("args", "code", "line"),
+    ("args", "code", "line", "workers"),
     [
         # the README's test command: the image test is skipped with its reason, no CI failure
-        ((), 0, "SKIPPED * builds a container image (minutes): runs in its own step*"),
-        (("-m", "not image"), 0, "* 1 deselected*"),
+        ((), 0, "SKIPPED * builds a container image (minutes): runs in its own step*", ()),
+        ((), 0, "SKIPPED * builds a container image (minutes): runs in its own step*", XDIST),
+        (("-m", "not image"), 0, "* 1 deselected*", ()),
         # its own step: a skip (no podman, no base image) fails CI like a skipped flow
-        (("-m", "image"), 1, f"{REQUIRE_VARIABLE}=1: 1 e2e flow(s) skipped*"),
+        (("-m", "image"), 1, f"{REQUIRE_VARIABLE}=1: 1 e2e flow(s) skipped*", ()),
+        (("-m", "image"), 1, f"{REQUIRE_VARIABLE}=1: 1 e2e flow(s) skipped*", XDIST),
     ],
 )
 def test_the_image_test_runs_only_in_its_own_step_and_may_not_skip_there(
@@ -194,10 +216,36 @@ def test_the_image_test_runs_only_in_its_own_step_and_may_not_skip_there(
     args: tuple[str, ...],
     code: int,
     line: str,
+    workers: tuple[str, ...],
 ) -> None:
     pytester.makeini("[pytest]\nmarkers =\n    image: builds an image\n")
     pytester.makepyfile(test_image=IMAGE)
     monkeypatch.setenv(REQUIRE_VARIABLE, "1")
-    result = pytester.runpytest("-p", "tests.fixtures.e2e_gate", "--strict-markers", "-ra", *args)
+    _workers_import_the_gate(monkeypatch, workers)
+    options = ("-p", "tests.fixtures.e2e_gate", "--strict-markers", "-ra", *workers)
+    result = pytester.runpytest(*options, *args)
     assert result.ret == code
     result.stdout.fnmatch_lines([line])
+
+
+def test_the_local_index_answers_a_byte_range_as_a_cdn_does(local_indexes: LocalIndexes) -> None:
+    """uv reads a wheel's METADATA through a range request when the server takes them."""
+    wheel = local_indexes.add("whl/cpu", "demo", "1.0")
+    local_indexes.publish()
+    data = wheel.read_bytes()
+    url = f"{local_indexes.url('whl/cpu')}/{wheel.name}"
+
+    def get(rng: str | None) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(url, headers={"Range": rng} if rng else {})
+        with urllib.request.urlopen(request) as response:
+            return response.status, dict(response.headers), response.read()
+
+    status, headers, body = get(None)
+    assert (status, headers["Accept-Ranges"], body) == (200, "bytes", data)
+    status, headers, body = get("bytes=0-9")
+    assert (status, body, headers["Content-Range"]) == (206, data[:10], f"bytes 0-9/{len(data)}")
+    assert get("bytes=-22")[2] == data[-22:]  # the end of a zip: its central directory record
+    assert get(f"bytes=10-{len(data) + 100}")[2] == data[10:]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        get(f"bytes={len(data)}-")
+    assert refused.value.code == 416

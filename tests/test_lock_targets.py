@@ -9,6 +9,7 @@ and lock by lock for a torch profile.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -192,7 +193,7 @@ def test_the_split_equals_each_platform_solved_alone(
     split = uv.lock_pip(env, indexes, progress=said.append)
     assert "one universal resolution" in said[0]
     assert not any("on its own" in line for line in said)  # nothing fell back
-    solver = uv._Solver(env, indexes, False, lambda _n, _p: None)
+    solver = uv._Solver(env, indexes, (), lambda _n, _p: None)
     for platform in env.platforms:
         alone = solver.own(platform)
         assert split[platform].lock == alone.lock, platform
@@ -216,3 +217,43 @@ def test_a_platform_the_universal_result_cannot_serve_is_solved_alone(
     tqdm = {p: {x.name: x.version for x in locks[p].lock.packages}["tqdm"] for p in env.platforms}
     assert tqdm == {"linux-64": "4.67.0", "osx-arm64": "4.66.5", "win-64": "4.66.5"}
     assert sum("on its own" in line for line in said) == 2
+
+
+def test_one_platform_is_solved_for_itself_with_no_universal_detour(
+    three: tuple[ResolvedEnv, uv.PipIndexes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each platform of the profile, locked as a profile of its own: one solve for it (no
+    universal resolution, no marker parser), the same lock as that platform's share of the
+    three-platform lock."""
+    env, indexes = three
+    together = uv.lock_pip(env, indexes)
+    solved: list[str | None] = []
+    real_solve = uv._Solver.solve
+
+    def counting(self: uv._Solver, platform: str | None) -> uv._Result:
+        solved.append(platform)
+        return real_solve(self, platform)
+
+    monkeypatch.setattr(uv._Solver, "solve", counting)
+    for platform in env.platforms:
+        said: list[str] = []
+        alone = uv.lock_pip(env._replace(platforms=(platform,)), indexes, progress=said.append)
+        assert said[0] == f"solving pip requirements for {platform} (uv)"
+        assert alone[platform].lock == together[platform].lock
+        assert alone[platform].hashes == together[platform].hashes
+    assert solved == list(env.platforms)
+    script = (
+        "import sys\nfrom envgen.cli import main\n"
+        "try:\n    main(['lock', 'one', '--no-conda'])\nexcept SystemExit as e:\n    print(e)\n"
+        "print('markers:', 'packaging.markers' in sys.modules)\n"
+    )
+    write_profile(Path.cwd(), "one", PROFILE.replace("linux-64, osx-arm64, win-64", "linux-64"))
+    pythonpath = str(Path(__file__).resolve().parent.parent)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": pythonpath},
+        capture_output=True,
+        text=True,
+    )
+    assert "markers: False" in done.stdout, done.stdout + done.stderr
+    assert (Path.cwd() / "envs" / "one" / "requirements-linux-64.lock.txt").is_file()

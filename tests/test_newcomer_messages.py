@@ -127,13 +127,21 @@ class _FlakyHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@pytest.mark.parametrize("columns", [None, "40"], ids=["unset", "narrow-terminal"])
 def test_a_failure_that_may_heal_is_retried(
     project_dir: Path,
     torch_indexes: LocalIndexes,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    columns: str | None,
 ) -> None:
     isolate_installers(monkeypatch, project_dir.parent)
+    # uv wraps its messages at $COLUMNS (which a shell, or readline in an xdist worker, may
+    # export): the URL it failed to fetch then starts on the line after "Failed to fetch:".
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
     handler = partial(
         type("Flaky", (_FlakyHandler,), {"seen": set()}), directory=str(torch_indexes.root)
     )

@@ -1,10 +1,13 @@
 """The repository's .pre-commit-hooks.yaml, run for real by pre-commit (from PyPI).
 
-pre-commit installs envgen from a snapshot of this repository into its own hook environment
-(pip, from the indexes this machine's pip is configured with: the install is exactly what a
-user's pre-commit does) and runs the hooks in a temporary git repository that commits rendered
-files: first through ``pre-commit try-repo``, then through docs/team.md's copy-paste
-``.pre-commit-config.yaml`` (try-repo installs afresh on every call; a config is installed once).
+pre-commit installs envgen from a snapshot of this repository into its own hook environment,
+as it does for a user (virtualenv, then ``pip install`` of the snapshot, building envgen's wheel
+with hatchling in an isolated build environment), with pip pointed at a wheelhouse repacked from
+the test environment's own distributions (``tests/fixtures/wheelhouse.py``): no index, no
+network, nothing of this machine's pip configuration, and a third of the time. It then runs the
+hooks in a temporary git repository that commits rendered files: first through ``pre-commit
+try-repo``, then through docs/team.md's copy-paste ``.pre-commit-config.yaml`` (try-repo
+installs afresh on every call; a config is installed once).
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ def _git(cwd: Path, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def hooks_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+def hooks_repo(
+    tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path
+) -> Iterator[tuple[Path, dict[str, str]]]:
     """A one-commit copy of this repository (tracked and new files), and pre-commit's env.
 
     A clean commit keeps one revision for every try-repo call, so the hook environment is
@@ -61,9 +66,13 @@ def hooks_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", "snapshot")
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "VIRTUALENV_"))},
         "PRE_COMMIT_HOME": str(base / "pre-commit-home"),
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(wheelhouse),
         "PIP_CACHE_DIR": str(base / "pip-cache"),
+        "VIRTUALENV_NO_PERIODIC_UPDATE": "1",  # virtualenv's background seed-wheel download
         "XDG_CACHE_HOME": str(base / "xdg-cache"),
         "GIT_CONFIG_GLOBAL": os.devnull,
         "GIT_CONFIG_NOSYSTEM": "1",

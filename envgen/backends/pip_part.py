@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..errors import ToolError
@@ -121,7 +121,14 @@ def split_family(body: str, family: frozenset[str]) -> tuple[str, str]:
     return "\n".join(parts[0]) + "\n", "\n".join(parts[1]) + "\n"
 
 
-def install(plan: CreatePlan, python: Path, requirements: Path, *, hashed: bool) -> str:
+def install(
+    plan: CreatePlan,
+    python: Path,
+    requirements: Path,
+    *,
+    hashed: bool,
+    seeds: Sequence[Path] = (),
+) -> str:
     """Install ``requirements`` into the environment of ``python``; returns the installer used.
 
     A hashed lock's torch family goes in first, from the PyTorch index alone: a hash pins bytes
@@ -130,6 +137,10 @@ def install(plan: CreatePlan, python: Path, requirements: Path, *, hashed: bool)
     PyPI's torch. Served by the PyTorch index only, such a hash matches no file and the install
     fails, where a hand-edited lock would otherwise have passed. Everything else follows from
     all the plan's indexes, as before.
+
+    ``seeds``: local wheels (the interpreter's bundled pip) that go in with the first run, by
+    file URL and (hashed) their own digests, unless the requirements name the same project:
+    their version then wins, as it did when the seeds were installed first and replaced.
     """
     from ..readfile import LARGE, read_text
 
@@ -139,14 +150,35 @@ def install(plan: CreatePlan, python: Path, requirements: Path, *, hashed: bool)
     main, extra = indexes(plan)
     torch_index = plan.env.index_url
     rest = body
+    seeded = seed_lines(seeds, body, hashed)
     if hashed and torch_index is not None:
         from ..lockrules import family
 
         torch_part, rest = split_family(body, family())
         if torch_part.strip():
+            torch_part, seeded = torch_part + seeded, ""
             _run_install(plan, tool, uv, python, torch_part, "torch", (torch_index, []), hashed)
-    _run_install(plan, tool, uv, python, rest, "install", (main, extra), hashed)
+    _run_install(plan, tool, uv, python, rest + seeded, "install", (main, extra), hashed)
     return tool
+
+
+def seed_lines(seeds: Sequence[Path], body: str, hashed: bool) -> str:
+    """Requirement lines for the wheels in ``seeds`` that ``body`` does not name itself."""
+    from ..specs import canonical_name
+
+    named = {canonical_name(n) for n in re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)", body, re.M)}
+    lines = []
+    for wheel in seeds:
+        name = canonical_name(wheel.name.split("-", 1)[0])
+        if name in named:
+            continue
+        line = f"{name} @ {wheel.resolve().as_uri()}"
+        if hashed:
+            import hashlib
+
+            line += f" --hash=sha256:{hashlib.sha256(wheel.read_bytes()).hexdigest()}"
+        lines.append(line + "\n")
+    return "".join(lines)
 
 
 def _run_install(

@@ -42,7 +42,9 @@ class VenvBackend:
         uv = None if plan.installer == "pip" else pip_part.find_uv()
         seeds = bundled_wheels(plan.interpreter)
         if uv is not None and seeds:
-            make_with_uv(plan, uv, seeds)
+            # With a pip part, pip goes in with it: one uv run fewer, and a setuptools the
+            # lock pins is not installed twice (the bundled one, then the lock's).
+            make_with_uv(plan, uv, seeds if plan.pip_file is None else [])
         else:
             run_tool(
                 [str(plan.interpreter.path), "-m", "venv", str(plan.prefix)],
@@ -51,10 +53,11 @@ class VenvBackend:
                 what=f"creating the venv with Python {plan.interpreter.version}",
                 fix=_VENV_FIX,
             )
+            seeds = []  # ensurepip put pip in
         if plan.pip_file is None:
             return None
         return pip_part.install(
-            plan, env_python(plan.prefix), plan.pip_file, hashed=plan.pip_hashed
+            plan, env_python(plan.prefix), plan.pip_file, hashed=plan.pip_hashed, seeds=seeds
         )
 
 
@@ -73,7 +76,8 @@ def bundled_wheels(interpreter: Interpreter) -> list[Path]:
 
 
 def make_with_uv(plan: CreatePlan, uv: str, seeds: list[Path]) -> None:
-    """``uv venv`` for the plan's interpreter, then its bundled pip, both without any network."""
+    """``uv venv`` for the plan's interpreter, then ``seeds`` (its bundled pip), both without
+    any network; no seeds: the caller installs them with the pip part."""
     assert plan.interpreter is not None
     environ = pip_part.installer_environ(plan.environ)
     environ.pop("UV_VENV_SEED", None)  # seeding fetches pip from an index: the bundled one is used
@@ -86,6 +90,8 @@ def make_with_uv(plan: CreatePlan, uv: str, seeds: list[Path]) -> None:
         what=f"creating the venv with Python {version} (uv)",
         fix=_VENV_FIX,
     )
+    if not seeds:  # they go in with the pip part
+        return
     into = ["--python", str(env_python(plan.prefix)), *map(str, seeds)]
     run_tool(
         [uv, "pip", "install", "--no-config", "--offline", "--no-index", "--quiet", *into],

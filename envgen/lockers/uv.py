@@ -11,7 +11,7 @@ names no index); their answers are checked against each other.
 
 Where the universal result does not fit a platform (no artifact for it, or uv cannot solve all
 platforms at once) that platform is solved on its own with ``--python-platform``, as before; its
-error messages name the platform.
+error messages name the platform. So is the one platform of a single-platform profile.
 
 Dependency confusion (the torchtriton attack of Dec 2022) is closed in three layers:
 
@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
@@ -75,6 +75,7 @@ _NO_VERSION = re.compile(r"there is no version of ([A-Za-z0-9][A-Za-z0-9._-]*)")
 _NOT_FOUND = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the package registry")
 _ONLY = re.compile(r"only ([A-Za-z0-9][A-Za-z0-9._-]*)[<>=!~]")
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
+_LOCKED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", re.MULTILINE)
 
 
 class PipSolution(NamedTuple):
@@ -118,6 +119,25 @@ def project_toml(env: ResolvedEnv, indexes: PipIndexes) -> str:
 def _req_name(requirement: str) -> str:
     found = _NAME.match(requirement.strip())
     return canonical(found.group(1)) if found else ""
+
+
+def upgrade_refresh(env: ResolvedEnv, previous: Iterable[str]) -> tuple[str, ...]:
+    """The packages ``lock --upgrade`` has uv look up afresh: the profile's own requirements and
+    everything the ``previous`` locks (their texts) hold, except what no upgrade can move.
+
+    uv keeps index pages for ten minutes (PyPI's max-age, and uv's guess for an index that
+    sends none), so without a refresh a release published since could be missed. uv's own
+    ``--upgrade`` (like ``--refresh``) revalidates every cached file, which on a mirror without
+    PEP 658 metadata downloads the torch wheels again, gigabytes for a CUDA profile. Those never
+    need it: the profile's torch packages are pinned to the catalog's release, and torch pins
+    its triton and CUDA libraries (nvidia-*) to exact versions, so their pages cannot offer an
+    upgrade; a package new to the solve has no stale page to refresh.
+    """
+    names = {_req_name(r) for r in env.pip_requirements}
+    for text in previous:
+        names.update(canonical(found) for found in _LOCKED.findall(text))
+    fixed = {canonical(p) for p in (*env.packages, *triton_packages())}
+    return tuple(sorted(n for n in names if n and n not in fixed and not n.startswith("nvidia-")))
 
 
 def build_python(minor: str) -> str | None:
@@ -169,7 +189,9 @@ def _shown(url: str, expanded: Mapping[str, str]) -> str:
 
 
 class _Solver:
-    def __init__(self, env: ResolvedEnv, indexes: PipIndexes, refresh: bool, hint: Hint) -> None:
+    def __init__(
+        self, env: ResolvedEnv, indexes: PipIndexes, refresh: Sequence[str], hint: Hint
+    ) -> None:
         self.env = env
         self.indexes = indexes
         self.refresh = refresh
@@ -192,8 +214,11 @@ class _Solver:
 
             # Two runs at once: the annotated requirements (# via, # from), and the artifacts'
             # URLs and hashes; their results are checked against each other by _solution.
+            # A universal result is split next: its imports and tag sets are made meanwhile.
+            warm = self._warm if platform is None else None
+
             def annotated() -> None:
-                self._compile(work, platform, "requirements.txt", "requirements.txt", self._warm)
+                self._compile(work, platform, "requirements.txt", "requirements.txt", warm)
 
             self._compile(work, platform, "pylock.toml", "pylock.toml", annotated)
             with (work / "pylock.toml").open("rb") as fh:
@@ -249,8 +274,7 @@ class _Solver:
         meanwhile: Callable[[], object] | None = None,
     ) -> None:
         command = _command(self.uv, self.env, self.indexes, platform, fmt, out)
-        if self.refresh:
-            command.append("--refresh")
+        command += [a for name in self.refresh for a in ("--refresh-package", name)]
         done = run_uv(command, work, meanwhile)
         if done.returncode == 0:
             return
@@ -349,37 +373,35 @@ def lock_pip(
     env: ResolvedEnv,
     indexes: PipIndexes,
     *,
-    refresh: bool = False,
+    refresh: Sequence[str] = (),
     hint: Hint | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, PipSolution]:
     """Lock every platform of ``env``: one universal resolution, split per platform; a platform
-    it does not serve is solved on its own (concurrently). Every failure is reported, nothing
-    written.
+    it does not serve is solved on its own (concurrently). A profile of one platform is solved
+    for it directly: the universal detour would only cost its split (packaging's marker parser
+    alone takes longer to import than uv takes to answer from a warm cache). Every failure is
+    reported, nothing written.
 
-    ``refresh`` makes uv revalidate cached index pages (``--upgrade``); ``hint`` adds catalog
-    facts to a failure about a torch package.
+    ``refresh``: packages whose cached pages and metadata uv revalidates (``--upgrade``, see
+    ``upgrade_refresh``); ``hint`` adds catalog facts to a failure about a torch package.
     """
     solver = _Solver(env, indexes, refresh, hint or (lambda _name, _platform: None))
     say = progress or (lambda _text: None)
     results: dict[str, PipSolution | ToolError] = {}
     platforms = ", ".join(env.platforms)
-    if len(env.platforms) == 1:
-        say(f"solving pip requirements for {platforms} (uv)")
-    else:
+    universal: UvResult | None = None
+    if len(env.platforms) > 1:
         say(f"solving pip requirements for {platforms} (uv, one universal resolution)")
-    try:
-        universal: UvResult | None = solver.solve(None)
-    except UnreachableIndex:
-        raise  # solving each platform on its own would fail the same way, once per platform
-    except ToolError as error:
-        if len(env.platforms) == 1:
-            raise  # the one platform's own answer
-        universal = None
-        say(
-            f"uv could not solve {platforms} in one resolution ({_gist(error)}); "
-            "solving each platform on its own"
-        )
+        try:
+            universal = solver.solve(None)
+        except UnreachableIndex:
+            raise  # solving each platform on its own would fail the same way, once per platform
+        except ToolError as error:
+            say(
+                f"uv could not solve {platforms} in one resolution ({_gist(error)}); "
+                "solving each platform on its own"
+            )
     for platform in env.platforms:
         if universal is None:
             break
@@ -395,7 +417,7 @@ def lock_pip(
             say(f"solved {platform}: {len(solution.lock.packages)} packages")
 
     def own(platform: str) -> PipSolution | ToolError:
-        say(f"solving pip requirements for {platform} on its own (uv)")
+        say(f"solving pip requirements for {platform}{alone} (uv)")
         try:
             solution = solver.own(platform)
         except ToolError as error:
@@ -403,8 +425,11 @@ def lock_pip(
         say(f"solved {platform}: {len(solution.lock.packages)} packages")
         return solution
 
+    alone = " on its own" if len(env.platforms) > 1 else ""
     rest = [p for p in env.platforms if p not in results]
-    if rest:
+    if len(rest) == 1:
+        results[rest[0]] = own(rest[0])
+    elif rest:
         from concurrent.futures import ThreadPoolExecutor  # only when platforms fall back
 
         with ThreadPoolExecutor(max_workers=len(rest)) as pool:

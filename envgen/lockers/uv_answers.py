@@ -13,7 +13,8 @@ from ..errors import ToolError
 from ..specs import canonical_name as canonical
 
 PROJECT = "envgen-lock"  # name of the generated project; uv's "# via" names it
-_FETCH = re.compile(r"Failed to fetch: `?([^\s`]+?)`?$", re.MULTILINE)
+# Should uv wrap its message after all (see ``uv_environ``), a URL starts on the next line.
+_FETCH = re.compile(r"Failed to fetch:\s+`?([^\s`]+?)`?$", re.MULTILINE)
 # Failures a retry cannot heal (a name that does not resolve will not in a second), in uv's
 # words, and ours; anything else in reaching an index gets uv's own retries.
 _LASTING = (

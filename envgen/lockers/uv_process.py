@@ -40,7 +40,13 @@ def uv_binary() -> str:
 
 
 def uv_environ() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("UV_") or k in _KEEP_UV_VARS}
+    """The caller's environment less its uv settings, and less ``COLUMNS``: uv wraps its
+    messages at that width, and envgen reads a URL or a name out of them."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if (not k.startswith("UV_") or k in _KEEP_UV_VARS) and k != "COLUMNS"
+    }
 
 
 def run_uv(
