@@ -212,7 +212,7 @@ def lock_profile(
         mirrors=resolved.mirrors,
     )
     pypi = resolved.mirrors.url(PYPI_SIMPLE)
-    # --upgrade: what the pip locks held is looked up afresh (see lockers.uv.upgrade_refresh).
+    # --upgrade: what the pip locks held is looked up afresh (see lockers.uv_upgrade).
     upgrading = [state.text or "" for state in locks.states if state.kind == "pip"]
     contents, timings, used = _solve(
         job, pypi, directory, conda, engine, upgrading if options.upgrade else None, say, pylock
@@ -349,8 +349,9 @@ def _solve(
 
     ``upgrading``: with --upgrade, the texts of the pip locks being replaced, else None."""
     from .lockers import pip_lockfile
-    from .lockers.uv import PipIndexes, lock_pip, upgrade_refresh
+    from .lockers.uv import PipIndexes, lock_pip
     from .lockers.uv_answers import UnreachableIndex
+    from .lockers.uv_upgrade import upgrade_refresh
     from .targets import GLIBC
 
     env = job.env

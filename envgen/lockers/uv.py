@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
@@ -75,7 +75,6 @@ _NO_VERSION = re.compile(r"there is no version of ([A-Za-z0-9][A-Za-z0-9._-]*)")
 _NOT_FOUND = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the package registry")
 _ONLY = re.compile(r"only ([A-Za-z0-9][A-Za-z0-9._-]*)[<>=!~]")
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
-_LOCKED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", re.MULTILINE)
 
 
 class PipSolution(NamedTuple):
@@ -119,25 +118,6 @@ def project_toml(env: ResolvedEnv, indexes: PipIndexes) -> str:
 def _req_name(requirement: str) -> str:
     found = _NAME.match(requirement.strip())
     return canonical(found.group(1)) if found else ""
-
-
-def upgrade_refresh(env: ResolvedEnv, previous: Iterable[str]) -> tuple[str, ...]:
-    """The packages ``lock --upgrade`` has uv look up afresh: the profile's own requirements and
-    everything the ``previous`` locks (their texts) hold, except what no upgrade can move.
-
-    uv keeps index pages for ten minutes (PyPI's max-age, and uv's guess for an index that
-    sends none), so without a refresh a release published since could be missed. uv's own
-    ``--upgrade`` (like ``--refresh``) revalidates every cached file, which on a mirror without
-    PEP 658 metadata downloads the torch wheels again, gigabytes for a CUDA profile. Those never
-    need it: the profile's torch packages are pinned to the catalog's release, and torch pins
-    its triton and CUDA libraries (nvidia-*) to exact versions, so their pages cannot offer an
-    upgrade; a package new to the solve has no stale page to refresh.
-    """
-    names = {_req_name(r) for r in env.pip_requirements}
-    for text in previous:
-        names.update(canonical(found) for found in _LOCKED.findall(text))
-    fixed = {canonical(p) for p in (*env.packages, *triton_packages())}
-    return tuple(sorted(n for n in names if n and n not in fixed and not n.startswith("nvidia-")))
 
 
 def build_python(minor: str) -> str | None:
@@ -384,7 +364,7 @@ def lock_pip(
     reported, nothing written.
 
     ``refresh``: packages whose cached pages and metadata uv revalidates (``--upgrade``, see
-    ``upgrade_refresh``); ``hint`` adds catalog facts to a failure about a torch package.
+    ``uv_upgrade``); ``hint`` adds catalog facts to a failure about a torch package.
     """
     solver = _Solver(env, indexes, refresh, hint or (lambda _name, _platform: None))
     say = progress or (lambda _text: None)
