@@ -81,6 +81,7 @@ def test_a_deeply_nested_profile_is_exit_2_and_list_marks_it(
     assert "BROKEN: profiles/deep.yaml" in rows["deep"] and "BROKEN" not in rows["fine"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("length", [5_000, 1_100])
 def test_a_long_extends_chain(
     project_dir: Path, capsys: pytest.CaptureFixture[str], length: int
