@@ -21,6 +21,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from .envmeta import default_prefix, env_python, read_marker
 from .errors import EnvgenError
@@ -37,7 +38,7 @@ class Activation:
     """What activating ``prefix`` means: its kind, its interpreter and the resulting environ."""
 
     prefix: Path
-    kind: str  # venv | conda | plain (a base interpreter: its directory goes first on PATH)
+    kind: Layout
     python: Path
     environ: Mapping[str, str]
     scripts: tuple[Path, ...] = ()  # activate.d scripts that were sourced
@@ -84,7 +85,11 @@ def require_finished(prefix: Path, name: str) -> None:
         )
 
 
-def layout(prefix: Path) -> str:
+# a venv, a conda prefix, or a plain interpreter (its directory goes first on PATH)
+Layout = Literal["venv", "conda", "plain"]
+
+
+def layout(prefix: Path) -> Layout:
     """venv (pyvenv.cfg), conda (conda-meta/) or plain (any other Python installation)."""
     if (prefix / "pyvenv.cfg").is_file():
         return "venv"

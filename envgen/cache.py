@@ -60,7 +60,7 @@ def write_json(name: str, value: Any) -> None:
     directory = cache_dir()
     if directory is None:
         return
-    from .output import write_atomic
+    from .atomic import write_atomic
 
     with contextlib.suppress(OSError):
         write_atomic(directory / name, json.dumps(value))

@@ -4,11 +4,9 @@ The facts live in one reviewed data file (``envgen/data/pytorch.yaml``, each rel
 sources); this module only loads and checks it and answers questions about it.
 """
 
-# No `from __future__ import annotations`: NamedTuple makes each string annotation a
-# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 import contextlib
 import hashlib
-import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -17,62 +15,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import CatalogError, EnvgenError
 from .paths import CATALOG_FILE
+from .targets import PLATFORMS, Variant
 
 if TYPE_CHECKING:
     from packaging.version import Version
-
-PLATFORM_OS = {
-    "linux-64": "linux",
-    "linux-aarch64": "linux",
-    "osx-64": "macos",
-    "osx-arm64": "macos",
-    "win-64": "windows",
-}
-
-
-# The records below are NamedTuples, not dataclasses: a dataclass costs ~0.8 ms of start-up
-# to build and every command loads this module (issue 12). They are immutable all the same.
-
-
-class Variant(NamedTuple):
-    """A compute variant as PyTorch's index names it: cpu, cu118, rocm6.2.4, xpu.
-
-    ``kind`` and ``version`` follow from ``name`` (``parse`` is the one way to make one), so
-    comparing and sorting whole tuples is comparing and sorting names.
-    """
-
-    name: str
-    kind: str  # cpu | cuda | rocm | xpu
-    version: str | None = None
-
-    @classmethod
-    def parse(cls, name: str) -> "Variant":
-        return _parse_variant(name)
-
-    @property
-    def label(self) -> str:
-        """How people say it: 'CUDA 11.8', 'ROCm 6.2.4', 'CPU', 'XPU'."""
-        return {"cuda": "CUDA", "rocm": "ROCm"}.get(self.kind, self.kind.upper()) + (
-            f" {self.version}" if self.version else ""
-        )
-
-    @property
-    def sort_key(self) -> tuple[int, ...]:
-        return tuple(int(p) for p in (self.version or "0").split("."))
-
-
-@cache
-def _parse_variant(name: str) -> Variant:
-    """Parsed once per name: loading the catalog checks some 200 variant names, of 20 kinds."""
-    if name in ("cpu", "xpu"):
-        return Variant(name, name)
-    cuda = re.fullmatch(r"cu(\d+)(\d)", name)
-    if cuda:
-        return Variant(name, "cuda", f"{int(cuda.group(1))}.{cuda.group(2)}")
-    rocm = re.fullmatch(r"rocm(\d+\.\d+(?:\.\d+)?)", name)
-    if rocm:
-        return Variant(name, "rocm", rocm.group(1))
-    raise ValueError(f"unknown compute variant {name!r}")
 
 
 class Release(NamedTuple):
@@ -135,7 +81,7 @@ class CondaForgeBuilds(NamedTuple):
     @property
     def platforms(self) -> tuple[str, ...]:
         found = set(self.cpu_platforms).union(*self.cuda_platforms.values())
-        return tuple(p for p in PLATFORM_OS if p in found)
+        return tuple(p for p in PLATFORMS if p in found)
 
     def companion(self, package: str) -> str | None:
         return {"torchvision": self.torchvision, "torchaudio": self.torchaudio}.get(package)
@@ -420,7 +366,7 @@ def _conda_builds(
     unknown = set(entry) - set(CONDA_KEYS)
     if unknown:
         raise ValueError(f"conda_forge {torch}: unknown keys {sorted(unknown)}")
-    platforms = tuple(str(p) for p in entry.get("platforms") or PLATFORM_OS)
+    platforms = tuple(str(p) for p in entry.get("platforms") or PLATFORMS)
     if "cuda_platforms" in entry:
         cuda = {str(k): tuple(str(p) for p in v) for k, v in entry["cuda_platforms"].items()}
     else:
@@ -440,7 +386,7 @@ def _conda_builds(
     )
     for version in cuda:
         _minor_key(version)  # a CUDA version is digits and dots
-    unknown = set(record.cpu_platforms).union(*cuda.values()).difference(PLATFORM_OS)
+    unknown = set(record.cpu_platforms).union(*cuda.values()).difference(PLATFORMS)
     if unknown:
         raise ValueError(f"conda_forge {torch}: unknown platforms {sorted(unknown)}")
     missing = [s for s in record.sources if s not in sources]
@@ -461,7 +407,7 @@ def _build(
         variants = {str(k): tuple(v) for k, v in entry["variants"].items()}
         for name, platforms in variants.items():
             Variant.parse(name)
-            unknown = set(platforms).difference(PLATFORM_OS)
+            unknown = set(platforms).difference(PLATFORMS)
             if unknown:
                 raise ValueError(f"{entry['torch']}: {name}: unknown platforms {sorted(unknown)}")
         release = Release(

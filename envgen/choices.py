@@ -50,7 +50,7 @@ def _cuda_note(profile: MergedProfile, env: ResolvedEnv, catalog: Catalog) -> st
 
 def _driver(variant: str) -> str | None:
     """'>= 580 on Linux, >= 580 on Windows' from envgen/data/drivers.yaml; None if unknown."""
-    from .doctor.compat import driver_facts  # only on this path: the driver data is not small
+    from .drivers import driver_facts  # only on this path: the driver data is not small
 
     table = driver_facts().min_driver
     linux, windows = table["linux"].get(variant), table["windows"].get(variant)

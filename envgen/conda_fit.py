@@ -7,7 +7,11 @@ requires ``cuda-version >=X.Y,<X+1``, so it serves a profile's CUDA X.Z for any 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from .catalog import CondaForgeBuilds
+
+Misfit = tuple[Literal["build", "python", "platforms"], str]  # what does not fit, and why
 
 
 def _join(items: list[str]) -> str:
@@ -34,7 +38,7 @@ def fit(
     cuda: str | None,
     minor: str,
     platforms: tuple[str, ...],
-) -> tuple[str | None, str | None]:
+) -> tuple[Misfit | None, str | None]:
     """(why these builds do not serve the profile, or None; the CUDA version to pin).
 
     ``kind`` is cuda or cpu; ``cuda`` the profile's CUDA version, or None for the newest one
@@ -42,19 +46,17 @@ def fit(
     """
     torch = builds.torch
     if builds.python and minor not in builds.python:
-        return (
+        text = (
             f"conda-forge's pytorch {torch} is built for Python {builds.python[0]} to "
-            f"{builds.python[-1]}, not {minor}",
-            None,
+            f"{builds.python[-1]}, not {minor}"
         )
+        return ("python", text), None
     if kind == "cpu":
         missing = [p for p in platforms if p not in builds.cpu_platforms]
         if missing:
             have = _join(list(builds.cpu_platforms)) or "no platform"
-            return (
-                f"conda-forge's pytorch {torch} has CPU builds for {have}, not {_join(missing)}",
-                None,
-            )
+            text = f"conda-forge's pytorch {torch} has CPU builds for {have}, not {_join(missing)}"
+            return ("platforms", text), None
         return None, None
     wanted = [cuda] if cuda is not None else list(reversed(builds.cuda))
     for version in wanted:
@@ -62,14 +64,14 @@ def fit(
         if not missing:
             return None, version
     if cuda is None:
-        return (
+        text = (
             f"conda-forge's pytorch {torch} has no CUDA version built for all of "
-            f"{_join(list(platforms))} (its builds: {described(builds)})",
-            None,
+            f"{_join(list(platforms))} (its builds: {described(builds)})"
         )
+        return ("build", text), None
     missing = [p for p in platforms if builds.cuda_build(p, cuda) is None]
-    return (
+    text = (
         f"conda-forge's pytorch {torch} has no build that runs with CUDA {cuda} on "
-        f"{_join(missing)} (its builds: {described(builds)})",
-        None,
+        f"{_join(missing)} (its builds: {described(builds)})"
     )
+    return ("build", text), None

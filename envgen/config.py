@@ -3,8 +3,7 @@
 Read once at the CLI edge and passed down as a frozen value; nothing below re-reads pyproject.
 """
 
-# No `from __future__ import annotations`: NamedTuple makes each string annotation a
-# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,10 +17,7 @@ _KNOWN = ("profiles", "templates", "output", "mirrors", "runners", "uv-profile",
 
 
 class ProjectConfig(NamedTuple):
-    """Resolved project settings; every path is absolute.
-
-    A NamedTuple, not a dataclass: building a dataclass costs start-up time (issue 12).
-    """
+    """Resolved project settings; every path is absolute."""
 
     root: Path
     profiles_dir: Path

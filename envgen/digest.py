@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 CONTENT_PLACEHOLDER = "0" * 64
-# Compiled by re on first use (and cached there), not at import: start-up time (issue 12).
+# Compiled by re on first use (and cached there), not at import: start-up time.
 _CONTENT_LINE = r"(envgen-content-sha256: )([0-9a-f]{64})"
 _INPUTS_LINE = r"envgen-inputs-sha256: ([0-9a-f]{64})"
 _PARTS_LINE = r"envgen-inputs-parts: ([a-z0-9=_ -]*)"

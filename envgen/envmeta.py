@@ -88,6 +88,6 @@ def _broken(path: Path, why: str) -> EnvgenError:
 
 
 def write_marker(prefix: Path, marker: EnvMarker) -> None:
-    from .output import write_atomic
+    from .atomic import write_atomic
 
     write_atomic(prefix / MARKER, marker.to_json())

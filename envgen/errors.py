@@ -14,8 +14,7 @@ from .textcheck import escape_unsafe
 class EnvgenError(Exception):
     """A problem the user can fix: where it is, what is wrong, and how to fix it.
 
-    A plain exception class, not a dataclass: every command imports this module, and a
-    dataclass costs a millisecond of start-up to build (issue 12).
+    A plain exception class, not a dataclass: every command imports this module.
     """
 
     # Only a tool's own output may span lines; a user's value never does (it is escaped).

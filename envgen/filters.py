@@ -125,15 +125,15 @@ def shell_quote(value: object) -> str:
     return shlex.quote(str(value))
 
 
-# conda subdir -> the platform Docker builds for; images are Linux
-DOCKER_PLATFORMS = {"linux-64": "linux/amd64", "linux-aarch64": "linux/arm64"}
-
-
 def docker_platform(platforms: list[str]) -> dict[str, str]:
-    """The profile's first Linux platform, as the conda subdir and Docker's name for it."""
+    """The profile's first platform that images are built for (a Linux one), as the conda
+    subdir and Docker's name for it."""
+    from .targets import PLATFORMS
+
     for platform in platforms:
-        if platform in DOCKER_PLATFORMS:
-            return {"conda": platform, "docker": DOCKER_PLATFORMS[platform]}
+        docker = PLATFORMS[platform].docker if platform in PLATFORMS else None
+        if docker is not None:
+            return {"conda": platform, "docker": docker}
     raise TemplateError(
         f"a container image needs a Linux platform; the profile targets {', '.join(platforms)}",
         key="platforms",
@@ -143,7 +143,9 @@ def docker_platform(platforms: list[str]) -> dict[str, str]:
 
 def image_lock(platforms: Sequence[str]) -> str:
     """The lock the Dockerfile copies: the hashed pip lock of the image's platform."""
-    return f"requirements-{docker_platform(list(platforms))['conda']}.lock.txt"
+    from .formats import pip_lock_name
+
+    return pip_lock_name(docker_platform(list(platforms))["conda"])
 
 
 def docker_pip_source(source: str) -> str:

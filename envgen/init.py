@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .atomic import write_atomic
 from .config import parse_toml
 from .envmeta import ENVS_DIR
 from .interpreters import Interpreter
-from .output import write_atomic
 from .project import Project
 from .readfile import read_text
 

@@ -13,71 +13,38 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from .digest import inputs_digest, is_generated, parts_line, read_seal
+from .atomic import write_atomic
+from .digest import parts_line
 from .errors import OutputError, ToolError
+from .formats import CONDA_LOCK as CONDA_LOCK_FILE
+from .formats import PYLOCK as PYLOCK_FILE
+from .formats import LockKind, pip_lock_name
 from .leftovers import temporary_directory
-from .lockers.pip_lockfile import file_name as pip_lock_name
-from .lockers.pylock import FILE_NAME as PYLOCK_FILE  # written on request, then kept current
+from .lockstate import _DESCRIBE, UNSAFE, public_urls, read_lock_text, read_locks, url_bearing
 from .mirrors import Mirrors, redact
-from .output import CURRENT, EDITED, FOREIGN, MISSING, STALE, write_atomic
+from .output import EDITED, FOREIGN
 from .project import Project, Resolved
-from .resolve import PYPI_SIMPLE, ResolvedEnv, resolve
+from .resolve import PYPI_SIMPLE, ResolvedEnv
+from .targets import ACCELERATORS, os_of
 
 if TYPE_CHECKING:
     from .lockers.base import CondaLockEngine, PipLock
-    from .lockers.uv import PipSolution, UnreachableIndex
-    from .public_urls import PublicUrls
+    from .lockers.uv import PipSolution
+    from .lockers.uv_answers import UnreachableIndex
 
-ENGINES = ("auto", "conda-lock", "rattler")
-CONDA_LOCK_FILE = "conda-lock.yml"
-LOCK_FORMAT = 2  # bump when a lock's layout changes, so every lock reads as stale
+Engine = Literal["auto", "conda-lock", "rattler"]
+ENGINES: tuple[Engine, ...] = ("auto", "conda-lock", "rattler")
 _ENGINE_LINE = re.compile(r"envgen_engine: *([\w-]+)")
-# A sealed, current lock that names a mirror's URL (written by an older envgen, or by hand):
-# check fails on it and lock re-solves it.
-NON_PUBLIC = "non-public"
-# Sealed and current by its digests, but its own content breaks the torch-family rule
-# (lockrules): a lock edited and resealed by hand. Refused like an edited one.
-UNSAFE = "unsafe"
-_DESCRIBE = {
-    NON_PUBLIC: "carries a URL that is not a public one",
-    UNSAFE: "not what envgen locks",
-    CURRENT: "up to date",
-    MISSING: "missing (run envgen lock)",
-    STALE: "stale: its inputs changed since it was locked",
-    EDITED: "edited by hand since envgen wrote it",
-    FOREIGN: "not written by envgen",
-}
-
 Progress = Callable[[str], None]
-
-
-class LockState(NamedTuple):
-    """What a lock file on disk is, compared with the inputs it would be locked from now."""
-
-    path: Path
-    kind: str  # pip | conda
-    platform: str | None
-    state: str  # one of output's CURRENT, MISSING, STALE, EDITED, FOREIGN
-    reason: str = ""  # for a stale lock: which inputs changed, in words
-
-    @property
-    def describe(self) -> str:
-        if self.state == STALE and self.reason:
-            return f"stale: {self.reason} since it was locked"
-        if self.state == NON_PUBLIC and self.reason:
-            return f"{_DESCRIBE[self.state]} ({self.reason}): a mirror's URL must not be committed"
-        if self.state == UNSAFE:
-            return f"not what envgen locks: {self.reason} (edited by hand and resealed?)"
-        return _DESCRIBE[self.state]
 
 
 class LockedFile(NamedTuple):
     path: Path
-    kind: str
+    kind: LockKind
     platform: str | None
-    action: str  # wrote | updated | unchanged
+    action: Literal["wrote", "updated", "unchanged"]
 
 
 class LockResult(NamedTuple):
@@ -110,154 +77,6 @@ class LockResult(NamedTuple):
             ],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
-
-
-def pypi_url(project: Project, mirrors: Mapping[str, str] | None) -> str:
-    """PyPI, or its mirror: where pip packages come from when the profile names no index."""
-    return Mirrors.from_mapping({**project.config.mirrors, **(mirrors or {})}).url(PYPI_SIMPLE)
-
-
-def public_env(project: Project, resolved: Resolved) -> ResolvedEnv:
-    """The same profile through no mirror: what a lock records (canonical URLs only)."""
-    return resolve(resolved.profile, project.catalog)
-
-
-def lock_inputs(project: Project, resolved: Resolved) -> dict[str, Any]:
-    """Everything a lock depends on, by part (for its digest and for naming what changed).
-
-    Mirrors are not part of it: a lock holds canonical URLs and hashes that pin the bytes, and
-    create rewrites every URL through the mirrors in force, so a lock is the same file and stays
-    current whichever mirror it was made or is installed through. envgen's version is not part
-    of it (``format`` is bumped when the layout changes). The conda engine is not part of it
-    either: both write the same file for the same inputs, and "auto" picks differently on
-    machines with and without conda. ``--engine NAME`` still re-locks another engine's lock.
-    """
-    public = public_env(project, resolved)
-    return {
-        **project.input_parts(resolved),
-        "format": LOCK_FORMAT,
-        "lock": {
-            "platforms": list(public.platforms),
-            "index_url": public.index_url,
-            "extra_index_urls": list(public.extra_index_urls),
-            "pypi": PYPI_SIMPLE,
-            "channels": list(public.channels),
-            "pip": list(public.pip_requirements),
-            "conda": list(public.conda),
-        },
-    }
-
-
-def lock_digest(project: Project, resolved: Resolved) -> str:
-    """Digest of everything a lock depends on (see ``lock_inputs``)."""
-    return inputs_digest(lock_inputs(project, resolved))
-
-
-def _targets(
-    env: ResolvedEnv, directory: Path, conda: bool, pylock: bool = False
-) -> list[tuple[Path, str, str | None]]:
-    targets: list[tuple[Path, str, str | None]] = []
-    if env.pip_requirements:
-        targets += [(directory / pip_lock_name(p), "pip", p) for p in env.platforms]
-        if pylock:
-            targets.append((directory / PYLOCK_FILE, "pylock", None))
-    if conda:
-        targets.append((directory / CONDA_LOCK_FILE, "conda", None))
-    return targets
-
-
-def read_lock_text(path: Path, *, missing_ok: bool = False) -> str | None:
-    """A lock's text: a regular file of sane size inside its directory, else an error."""
-    from .readfile import LARGE, read_text
-
-    return read_text(
-        path,
-        what="lock",
-        limit=LARGE,
-        missing_ok=missing_ok,
-        inside=path.parent,
-        fix="re-lock with 'envgen lock' (or restore the lock from version control)",
-        replace=True,
-    )
-
-
-def _state(path: Path, digest: str, public: PublicUrls | None = None) -> tuple[str, str | None]:
-    """``public``: check that a current lock names public URLs only (pylock, conda-lock)."""
-    text = read_lock_text(path, missing_ok=True)
-    if text is None:
-        return MISSING, None
-    if not is_generated(text):
-        return FOREIGN, text
-    recorded, intact = read_seal(text)
-    if not intact:
-        return EDITED, text
-    if recorded != digest:
-        return STALE, text
-    if public is not None and public.carried(text):
-        return NON_PUBLIC, text
-    return CURRENT, text
-
-
-def _public_urls(
-    project: Project, resolved: Resolved, mirrors: Mapping[str, str] | None
-) -> PublicUrls:
-    from .public_urls import PublicUrls
-
-    rules = Mirrors.from_mapping({**project.config.mirrors, **(mirrors or {})})
-    return PublicUrls.for_env(public_env(project, resolved), rules)
-
-
-def _url_bearing(kind: str) -> bool:
-    """Locks that name artifacts by URL; the requirements locks leave them to the index."""
-    return kind in ("pylock", "conda")
-
-
-def _rule_state(
-    project: Project, resolved: Resolved, kind: str, path: Path, state: str, text: str | None
-) -> tuple[str, str]:
-    """(state, reason): a current lock whose own content breaks the torch-family rule is
-    UNSAFE; the seal alone proves nothing (anyone can recompute it)."""
-    if state != CURRENT or text is None:
-        return state, ""
-    from .lockrules import expected, lock_problem
-
-    problem = lock_problem(kind, text, expected(project, resolved), project.display(path))
-    return (UNSAFE, problem) if problem else (state, "")
-
-
-def lock_states(
-    project: Project,
-    name: str,
-    output_dir: Path | None = None,
-    *,
-    mirrors: Mapping[str, str] | None = None,
-    conda: bool | None = None,
-    pylock: bool | None = None,
-) -> list[LockState]:
-    """Every lock file ``envgen lock NAME`` writes, and whether it is current (for ``check``).
-
-    ``conda=None`` expects ``conda-lock.yml`` only where one exists (a profile locked with
-    --no-conda has none); ``pylock=None`` likewise for ``pylock.toml``.
-    """
-    resolved = project.resolve(name, mirrors)
-    directory = output_dir or project.output_dir(name)
-    parts = lock_inputs(project, resolved)
-    digest = inputs_digest(parts)
-    if conda is None:
-        conda = (directory / CONDA_LOCK_FILE).exists()
-    if pylock is None:
-        pylock = (directory / PYLOCK_FILE).exists()
-    public = _public_urls(project, resolved, mirrors) if conda or pylock else None
-    states = []
-    for path, kind, platform in _targets(resolved.env, directory, conda, pylock):
-        state, text = _state(path, digest, public if _url_bearing(kind) else None)
-        state, reason = _rule_state(project, resolved, kind, path, state, text)
-        if state == STALE and text:
-            reason = project.stale_reason(resolved, text, parts)
-        if state == NON_PUBLIC and text and public is not None:
-            reason = redact(public.carried(text)[0])
-        states.append(LockState(path, kind, platform, state, reason))
-    return states
 
 
 def _recorded_engine(path: Path) -> str | None:
@@ -317,9 +136,10 @@ def virtual_packages(env: ResolvedEnv, glibc: str) -> dict[str, dict[str, str]]:
     result: dict[str, dict[str, str]] = {}
     for platform in env.platforms:
         wanted: dict[str, str] = {}
-        if env.accelerator == "cuda" and env.variant.version:
-            wanted["__cuda"] = env.variant.version
-        if platform.startswith("linux"):
+        virtual = ACCELERATORS[env.accelerator].conda_virtual
+        if virtual and env.variant.version:
+            wanted[virtual] = env.variant.version
+        if os_of(platform) == "linux":
             wanted["__glibc"] = glibc
         result[platform] = wanted
     return result
@@ -335,45 +155,40 @@ def _refuse_lost_work(states: list[tuple[Path, str]], project: Project) -> None:
         )
 
 
-def lock_profile(
-    project: Project,
-    name: str,
-    *,
-    engine: str = "auto",
-    upgrade: bool = False,
-    mirrors: Mapping[str, str] | None = None,
-    conda: bool = True,
-    output_dir: Path | None = None,
-    force: bool = False,
-    progress: Progress | None = None,
-    pylock: bool | None = None,
-) -> LockResult:
-    """Lock profile ``name`` into ``output_dir`` (default: its render directory).
+class LockOptions(NamedTuple):
+    """How ``envgen lock`` runs (its command-line options)."""
 
-    ``pylock`` also writes ``pylock.toml`` (PEP 751); None keeps one current where it exists.
-    """
+    engine: Engine = "auto"  # the conda side's engine
+    upgrade: bool = False  # solve again even when every lock is current
+    conda: bool = True  # write conda-lock.yml too (--no-conda: the pip side only)
+    output_dir: Path | None = None  # default: the profile's render directory
+    force: bool = False  # overwrite locks edited by hand
+    progress: Progress | None = None
+    # also write pylock.toml (PEP 751); None keeps one current where it exists
+    pylock: bool | None = None
+
+
+def lock_profile(
+    project: Project, resolved: Resolved, options: LockOptions | None = None
+) -> LockResult:
+    """Lock ``resolved`` (one profile, resolved once by the caller) into its directory."""
     started = time.perf_counter()
-    say = progress or (lambda _text: None)
-    resolved = project.resolve(name, mirrors)
+    options = options or LockOptions()
+    say = options.progress or (lambda _text: None)
     env = resolved.env
-    directory = output_dir or project.output_dir(name)
+    name = env.name
+    conda, engine = options.conda, options.engine
+    directory = options.output_dir or project.output_dir(name)
     project.warn_dropped_outputs(resolved, directory, conda)
-    pypi = pypi_url(project, mirrors)
-    parts = lock_inputs(project, resolved)
-    digest = inputs_digest(parts)
+    pylock = options.pylock
     if pylock is None:
         pylock = (directory / PYLOCK_FILE).exists()
-    targets = _targets(env, directory, conda, pylock)
-    public = _public_urls(project, resolved, mirrors) if conda or pylock else None
-    states = []
-    for path, kind, _ in targets:
-        state, text = _state(path, digest, public if _url_bearing(kind) else None)
-        state = _rule_state(project, resolved, kind, path, state, text)[0]
-        states.append((path, (state, text)))
+    locks = read_locks(project, resolved, directory, conda=conda, pylock=pylock)
+    targets = [(s.path, s.kind, s.platform) for s in locks.states]
     same_engine = (
         engine == "auto" or not conda or _recorded_engine(directory / CONDA_LOCK_FILE) == engine
     )
-    if not upgrade and same_engine and all(s == CURRENT for _, (s, _) in states):
+    if not options.upgrade and same_engine and locks.current:
         return LockResult(
             name,
             directory,
@@ -381,44 +196,43 @@ def lock_profile(
             tuple(LockedFile(p, k, pl, "unchanged") for p, k, pl in targets),
             env.platforms,
             None,
-            digest,
+            locks.digest,
             {"total": time.perf_counter() - started},
         )
-    if not force:
-        _refuse_lost_work([(p, s) for p, (s, _) in states], project)
-    every_mirror = Mirrors.from_mapping({**project.config.mirrors, **(mirrors or {})})
+    if not options.force:
+        _refuse_lost_work([(s.path, s.state) for s in locks.states], project)
     job = _Job(
         project=project,
         env=env,
-        public=public_env(project, resolved),
-        to_public=_to_public(every_mirror),
-        digest=digest,
-        parts=parts_line(parts),
+        public=resolved.public,
+        to_public=_to_public(resolved.mirrors),
+        digest=locks.digest,
+        parts=parts_line(locks.parts),
         spec_text=_spec_text(project, resolved) if conda else None,
-        mirrors=every_mirror,
+        mirrors=resolved.mirrors,
     )
-    # --upgrade: what the pip locks held is looked up afresh (see lockers.uv.upgrade_refresh).
-    upgrading = [
-        old or ""
-        for (_, kind, _), (_, (_, old)) in zip(targets, states, strict=True)
-        if kind == "pip"
-    ]
+    pypi = resolved.mirrors.url(PYPI_SIMPLE)
+    # --upgrade: what the pip locks held is looked up afresh (see lockers.uv_upgrade).
+    upgrading = [state.text or "" for state in locks.states if state.kind == "pip"]
     contents, timings, used = _solve(
-        job, pypi, directory, conda, engine, upgrading if upgrade else None, say, pylock
+        job, pypi, directory, conda, engine, upgrading if options.upgrade else None, say, pylock
     )
+    public = public_urls(resolved) if conda or pylock else None
     for path, kind, _ in targets:
-        if _url_bearing(kind) and public is not None:
+        if url_bearing(kind) and public is not None:
             _refuse_mirror_urls(project, path, public.carried(contents[path]))
     files = []
-    for (path, kind, platform), (_, (_, old)) in zip(targets, states, strict=True):
-        text = contents[path]
-        if old == text:
+    for state in locks.states:
+        text = contents[state.path]
+        action: Literal["wrote", "updated", "unchanged"]
+        if state.text == text:
             action = "unchanged"
         else:
-            write_atomic(path, text)
-            action = "wrote" if old is None else "updated"
-        files.append(LockedFile(path, kind, platform, action))
+            write_atomic(state.path, text)
+            action = "wrote" if state.text is None else "updated"
+        files.append(LockedFile(state.path, state.kind, state.platform, action))
     timings["total"] = time.perf_counter() - started
+    digest = locks.digest
     return LockResult(name, directory, False, tuple(files), env.platforms, used, digest, timings)
 
 
@@ -507,7 +321,7 @@ def _spec_text(project: Project, resolved: Resolved) -> str:
     lock's metadata.content_hash)."""
     from .lockers.conda_spec import SPEC_OUTPUT
 
-    public = Resolved(resolved.profile, public_env(project, resolved))
+    public = Resolved(resolved.profile, resolved.public, resolved.public)
     (rendered,) = project.render(public, [SPEC_OUTPUT])
     return rendered.content
 
@@ -535,8 +349,10 @@ def _solve(
 
     ``upgrading``: with --upgrade, the texts of the pip locks being replaced, else None."""
     from .lockers import pip_lockfile
-    from .lockers.targets import GLIBC
-    from .lockers.uv import PipIndexes, UnreachableIndex, lock_pip, upgrade_refresh
+    from .lockers.uv import PipIndexes, lock_pip
+    from .lockers.uv_answers import UnreachableIndex
+    from .lockers.uv_upgrade import upgrade_refresh
+    from .targets import GLIBC
 
     env = job.env
     contents: dict[Path, str] = {}

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .mirrors import channel_url
 from .profile import TORCH_PACKAGES
 from .specs import canonical_name
+from .targets import triton_packages
 
 if TYPE_CHECKING:
-    from .project import Project, Resolved
+    from .resolve import ResolvedEnv
 
 
 class Expected(NamedTuple):
@@ -38,22 +39,20 @@ class Expected(NamedTuple):
 
 
 def family() -> frozenset[str]:
-    from .lockers.indexes import TRITON_PACKAGES
-
-    return frozenset(canonical_name(p) for p in (*TORCH_PACKAGES, *TRITON_PACKAGES))
+    return frozenset(canonical_name(p) for p in (*TORCH_PACKAGES, *triton_packages()))
 
 
-def expected(project: Project, resolved: Resolved) -> Expected:
-    from .lock import public_env
+def expected(public: ResolvedEnv, index_base: str) -> Expected:
+    """What the locks of ``public`` (a profile resolved through no mirror) may say;
+    ``index_base``: the catalog's PyTorch index."""
     from .lockers.indexes import PipIndexes
     from .lockers.pip_lockfile import index_options
     from .resolve import PYPI_SIMPLE
 
-    public = public_env(project, resolved)
     indexes = PipIndexes.for_env(public, PYPI_SIMPLE)
     return Expected(
         pytorch=indexes.pytorch.rstrip("/") if indexes.pytorch else None,
-        base=project.catalog.index_base.rstrip("/"),
+        base=index_base.rstrip("/"),
         index_lines=tuple(index_options(indexes)),
         indexes=frozenset(u.rstrip("/") for u in indexes.ordered),
         channels=tuple(channel_url(c) for c in public.channels),
@@ -85,10 +84,34 @@ def _public(version: str) -> str:
 
 def pip_lock_problem(text: str, expect: Expected) -> str | None:
     """Why a hashed pip lock (``requirements-<platform>.lock.txt``) breaks the rule, or None."""
+    read = _read_pip_lock(text)
+    if isinstance(read, str):
+        return read
+    options, packages = read
+    if tuple(options) != expect.index_lines:
+        return "its index options are not the profile's (" + "; ".join(expect.index_lines) + ")"
+    if not packages:
+        return "it lists no packages"
     torch_family = family()
+    for name, version, hashes, origin in packages:
+        if not hashes:
+            return f"{name}=={version} has no --hash"
+        if origin is not None and origin not in expect.indexes:
+            return f"{name}=={version} names an index the profile does not use ({_index(origin)})"
+        problem = _family_problem(name, version, origin, expect, torch_family)
+        if problem:
+            return problem
+    return None
+
+
+_Locked = tuple[str, str, list[str], str | None]  # name, version, hashes, '# from' index
+
+
+def _read_pip_lock(text: str) -> tuple[list[str], list[_Locked]] | str:
+    """(its option lines, its packages), or why a line is not what envgen writes. Problems
+    name a line, never quote it: the file may be anything but a lock."""
     options: list[str] = []
-    packages: list[tuple[str, str, list[str], str | None]] = []  # name, version, hashes, from
-    # Problems name a line, never quote it: the file may be anything but a lock.
+    packages: list[_Locked] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
@@ -113,19 +136,7 @@ def pip_lock_problem(text: str, expect: Expected) -> str | None:
             packages[-1] = (name, version, hashes, line[len("# from ") :].strip().rstrip("/"))
         elif not line.startswith("#"):
             return f"line {number} holds an option envgen does not write"
-    if tuple(options) != expect.index_lines:
-        return "its index options are not the profile's (" + "; ".join(expect.index_lines) + ")"
-    if not packages:
-        return "it lists no packages"
-    for name, version, hashes, origin in packages:
-        if not hashes:
-            return f"{name}=={version} has no --hash"
-        if origin is not None and origin not in expect.indexes:
-            return f"{name}=={version} names an index the profile does not use ({_index(origin)})"
-        problem = _family_problem(name, version, origin, expect, torch_family)
-        if problem:
-            return problem
-    return None
+    return options, packages
 
 
 def _family_problem(

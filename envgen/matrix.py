@@ -16,33 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, install_spec
-from .catalog import PLATFORM_OS
 from .errors import EnvgenError
-from .profile import ACCELERATORS
 from .project import Project
+from .targets import ACCELERATORS, PLATFORMS, AcceleratorName, os_of
 
 FORMATS = ("github", "gitlab", "json")
 GITLAB_MAX_JOBS = 200  # GitLab's limit on the jobs one parallel: matrix: makes
-GPU_ACCELERATORS = ("cuda", "rocm", "xpu")  # verify must see the device on these runners
-# Hosted runner labels per platform (GitHub: "GitHub-hosted runners"; GitLab: "Hosted runners
-# on GitLab.com"). None: no hosted runner can run the job, so a placeholder stands in (the
-# child pipeline's Windows job is PowerShell, but a hosted Windows runner is not assumed).
-HOSTED: dict[str, dict[str, str | None]] = {
-    "github": {
-        "linux-64": "ubuntu-latest",
-        "linux-aarch64": "ubuntu-24.04-arm",
-        "osx-64": "macos-15-intel",
-        "osx-arm64": "macos-latest",
-        "win-64": "windows-latest",
-    },
-    "gitlab": {
-        "linux-64": "saas-linux-small-amd64",
-        "linux-aarch64": "saas-linux-small-arm64",
-        "osx-64": None,
-        "osx-arm64": "saas-macos-medium-m1",
-        "win-64": None,
-    },
-}
+# Hosted runner labels come from each platform's record in ``targets`` (GitHub: "GitHub-hosted
+# runners"; GitLab: "Hosted runners on GitLab.com"). None: no hosted runner can run the job, so
+# a placeholder stands in (the child pipeline's Windows job is PowerShell, but a hosted Windows
+# runner is not assumed). A GPU accelerator always gets a placeholder until the team sets one.
+
+
+def hosted_runner(ci: str, platform: str) -> str | None:
+    record = PLATFORMS[platform]
+    return record.github_runner if ci == "github" else record.gitlab_runner
+
 
 Runner = str | tuple[str, ...]
 
@@ -51,14 +40,14 @@ Runner = str | tuple[str, ...]
 class MatrixRow:
     profile: str
     platform: str
-    accelerator: str
+    accelerator: AcceleratorName
     python: str  # the profile's Python minor: the runner needs it to create the environment
     runner: Runner
     placeholder: bool  # True: nobody set a runner for this GPU kind yet
 
     @property
     def verify_args(self) -> str:
-        return "--expect-gpu" if self.accelerator in GPU_ACCELERATORS else ""
+        return "--expect-gpu" if ACCELERATORS[self.accelerator].gpu else ""
 
     @property
     def artifact(self) -> str:
@@ -77,7 +66,7 @@ class MatrixRow:
 
 
 def placeholder_label(accelerator: str, platform: str) -> str:
-    return f"{accelerator}-gpu" if accelerator in GPU_ACCELERATORS else f"{platform}-runner"
+    return f"{accelerator}-gpu" if ACCELERATORS[accelerator].gpu else f"{platform}-runner"
 
 
 def parse_runners(table: Mapping[str, Any], pyproject: Path | None) -> dict[str, Runner]:
@@ -86,7 +75,7 @@ def parse_runners(table: Mapping[str, Any], pyproject: Path | None) -> dict[str,
     runners: dict[str, Runner] = {}
     for key, value in table.items():
         accelerator, _, platform = key.partition("/")
-        if accelerator not in ACCELERATORS or (platform and platform not in PLATFORM_OS):
+        if accelerator not in ACCELERATORS or (platform and platform not in PLATFORMS):
             raise EnvgenError(
                 "unknown runner key",
                 file=where,
@@ -117,8 +106,8 @@ def runner_for(
     for key in (f"{accelerator}/{platform}", accelerator):
         if key in runners:
             return runners[key], False
-    hosted = HOSTED[ci][platform]
-    if accelerator in GPU_ACCELERATORS or hosted is None:
+    hosted = hosted_runner(ci, platform)
+    if ACCELERATORS[accelerator].gpu or hosted is None:
         return placeholder_label(accelerator, platform), True
     return hosted, False
 
@@ -148,11 +137,11 @@ def format_json(rows: Sequence[MatrixRow]) -> str:
     )
 
 
-# The child pipeline's jobs, one per kind of runner: (job name, platform prefix).
+# The child pipeline's jobs, one per kind of runner: (job name, operating system).
 GITLAB_JOBS = (
-    ("envgen-verify", "linux-"),  # Docker executors: the image brings the profile's Python
-    ("envgen-verify-macos", "osx-"),  # shell runners: no image
-    ("envgen-verify-windows", "win-"),  # PowerShell, the shell of GitLab's Windows runners
+    ("envgen-verify", "linux"),  # Docker executors: the image brings the profile's Python
+    ("envgen-verify-macos", "macos"),  # shell runners: no image
+    ("envgen-verify-windows", "windows"),  # PowerShell, the shell of GitLab's Windows runners
 )
 # GitLab expands $VAR in artifacts:paths itself; the scripts name the file in their own shell.
 _ARTIFACT = "verify-$ENVGEN_PROFILE-$ENVGEN_PLATFORM.json"
@@ -225,7 +214,7 @@ def format_gitlab(rows: Sequence[MatrixRow]) -> str:
                 key="tool.envgen.runners",
                 fix="give one runner tag per accelerator for GitLab",
             )
-        kind = next(name for name, prefix in GITLAB_JOBS if row.platform.startswith(prefix))
+        kind = next(name for name, system in GITLAB_JOBS if os_of(row.platform) == system)
         groups[kind].append(
             {  # prefixed: PROFILE is a built-in variable of PowerShell, among others
                 "ENVGEN_PROFILE": row.profile,

@@ -6,8 +6,7 @@ prefix. Credentials never reach a committed file: a mirror URL may carry a user 
 parsed and re-serialised here, at the boundary, so no URL can add a line or an option to a file.
 """
 
-# No `from __future__ import annotations`: NamedTuple makes each string annotation a
-# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 import re
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -18,7 +17,7 @@ from .textcheck import why_unsafe
 
 CONDA_BASE = "https://conda.anaconda.org"
 # Patterns stay text until re compiles (and caches) them on first use: only a project with
-# mirrors or channel URLs needs them, and compiling at import costs every command (issue 12).
+# mirrors or channel URLs needs them, and compiling at import costs every command (start-up time).
 _PLACEHOLDER = r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$"
 
 
@@ -230,7 +229,7 @@ def check_credentials(url: str, where: str, *, file: str | None = None) -> None:
 
 
 class Mirrors(NamedTuple):
-    """Public prefix -> mirror prefix rules (a NamedTuple: a dataclass costs start-up time)."""
+    """Public prefix -> mirror prefix rules."""
 
     rules: tuple[tuple[str, str], ...] = ()  # (public prefix, mirror prefix), longest first
 

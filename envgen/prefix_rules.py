@@ -128,7 +128,8 @@ def _refuse_linked_parents(prefix: Path, project_root: Path, key: str | None) ->
     """A directory between the project and the prefix must not be a symbolic link.
 
     Links inside a project arrive in pull requests: a committed ``.envgen -> /elsewhere``
-    would make ``create --force`` replace an environment outside the project (issue 19).
+    would make ``create --force`` replace an environment outside the project, on the word of
+    a file anyone can send.
     Links above the project, or on a path outside it that the user typed, are the machine's
     own (``/tmp`` on macOS) and stay allowed.
     """

@@ -168,7 +168,9 @@ def matmul(torch: Any, device: str) -> dict[str, Any]:
     }
 
 
-def torch_stage(device: str) -> dict[str, Any]:
+def torch_stage(device: str, kinds: list[str]) -> dict[str, Any]:
+    """torch's version, build and file; the facts of each device backend in ``kinds`` (verify
+    names every accelerator's torch API); a small product on ``device``."""
     data: dict[str, Any] = {}
     start = time.perf_counter()
     try:
@@ -184,7 +186,7 @@ def torch_stage(device: str) -> dict[str, Any]:
     data["hip"] = getattr(version, "hip", None)
     data["xpu"] = getattr(version, "xpu", None)
     devices: dict[str, Any] = {}
-    for kind in ("cuda", "xpu", "mps"):
+    for kind in kinds:
         try:
             devices[kind] = device_facts(torch, kind)
         except Exception as exc:
@@ -207,7 +209,9 @@ def main(argv: list[str]) -> None:
     keys = ["VIRTUAL_ENV", "CONDA_PREFIX", "CONDA_DEFAULT_ENV", "PYTHONHOME"]
     emit("interpreter", interpreter_stage(keys + list(options.get("environ", []))))
     if options.get("torch", True):
-        emit("torch", torch_stage(str(options.get("device") or "")))
+        device = str(options.get("device") or "")
+        kinds = [str(k) for k in options.get("devices") or [device] if k != "cpu"]
+        emit("torch", torch_stage(device, kinds))
 
 
 if __name__ == "__main__":

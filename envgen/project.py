@@ -3,8 +3,7 @@
 Commands stay thin; tests and other tools can drive envgen through these functions alone.
 """
 
-# No `from __future__ import annotations`: NamedTuple makes each string annotation a
-# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
@@ -15,21 +14,27 @@ from .catalog import Catalog, CondaForgeBuilds, load_catalog
 from .config import DEFAULT_OUTPUT, ProjectConfig, load_config
 from .digest import FORMAT, changed_parts
 from .errors import OutputError, ProfileError, TemplateError
+from .formats import CONDA_LOCK, PIP_LOCK_GLOB, default_outputs, installed_from
+from .mirrors import Mirrors
 from .paths import builtin_templates
 from .profile import MergedProfile
 from .registry import ProfileRegistry
 from .render import RenderedFile, TemplateSet, render_env
-from .resolve import DEFAULT_OUTPUTS, ResolvedEnv, dropped_defaults, resolve
+from .resolve import ResolvedEnv, dropped_defaults, resolve, through_mirrors
 
 
 class Resolved(NamedTuple):
-    """A profile at every stage: merged layers and the concrete environment.
+    """A profile at every stage, resolved once: merged layers and the concrete environment.
 
-    A NamedTuple, not a dataclass: building a dataclass costs start-up time (issue 12).
+    Commands resolve each profile once and hand this down; every later stage (render, lock
+    states, the lock solve, create, verify) reads it and never resolves again.
     """
 
     profile: MergedProfile
-    env: ResolvedEnv
+    env: ResolvedEnv  # through the mirrors in force: what is installed and solved through
+    # The same environment through no mirror: what committed files and locks record.
+    public: ResolvedEnv
+    mirrors: Mirrors = Mirrors()  # the rules that turned ``public`` into ``env``
 
 
 def _to_stderr(text: str) -> None:
@@ -85,7 +90,9 @@ class Project:
         """Resolve ``name``; ``mirrors`` (e.g. from --mirror) add to the project's own."""
         profile = self.registry.load(name)
         shown = {layer.name: self.registry.display(layer.path) for layer in profile.chain}
-        env = resolve(profile, self.catalog, {**self.config.mirrors, **(mirrors or {})}, shown)
+        rules = Mirrors.from_mapping({**self.config.mirrors, **(mirrors or {})})
+        public = resolve(profile, self.catalog, files=shown)
+        env = through_mirrors(public, rules)
         note = self.unverified_note(env)
         if note and env.torch not in self._warned:
             self._warned.add(env.torch)
@@ -96,7 +103,7 @@ class Project:
 
             for text in default_notes(profile, env, self.catalog):
                 self.warn(f"note: profile '{name}': {text}.")
-        return Resolved(profile, env)
+        return Resolved(profile, env, public, rules)
 
     def unverified_note(self, env: ResolvedEnv) -> str | None:
         """Why a release the catalog marks unverified deserves a second look, or None."""
@@ -124,8 +131,7 @@ class Project:
             return
         if conda is None:
             conda = not (
-                any(directory.glob("requirements-*.lock.txt"))
-                and not (directory / "conda-lock.yml").exists()
+                any(directory.glob(PIP_LOCK_GLOB)) and not (directory / CONDA_LOCK).exists()
             )
         if not conda:
             return
@@ -137,7 +143,7 @@ class Project:
             if any(not name.startswith("+") for name in lay.values.get("outputs", ()))
         )
         where = self.display(layer.path)
-        added = [name for name in env.outputs if name not in DEFAULT_OUTPUTS[env.source]]
+        added = [name for name in env.outputs if name not in default_outputs(env.source)]
         plus = ", ".join("+" + name for name in added) or "+NAME"
         self.warn(
             f"warning: {where}: 'outputs' leaves out {', '.join(dropped)}, a default output "
@@ -240,7 +246,6 @@ class Project:
         import os.path
 
         from . import install_spec
-        from .mirrors import Mirrors
         from .resolve import PYPI_SIMPLE
 
         directory = Path(os.path.normpath(self.output_dir(name, output, many)))
@@ -325,7 +330,7 @@ def _refuse_empty(
     env = resolved.env
     why = (
         "torch comes from conda (source: conda) and the profile lists no pip packages"
-        if env.source == "conda" and rendered.name == "requirements.txt"
+        if env.source == "conda" and rendered.name == installed_from("pip")
         else "its template writes nothing but the header for this profile"
     )
     owner = resolved.profile.provenance.get("outputs", "").split("+")[-1]

@@ -1,7 +1,6 @@
 """Finds profiles by name (the project's own, then built-ins) and loads their extends chain."""
 
-# No `from __future__ import annotations`: NamedTuple makes each string annotation a
-# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 import os
 import re
 from pathlib import Path
@@ -10,7 +9,8 @@ from typing import NamedTuple
 from .config import ProjectConfig
 from .errors import ProfileError
 from .paths import builtin_profiles
-from .profile import LayerMerger, MergedProfile, ProfileLayer, validate_layer
+from .profile import LayerMerger, MergedProfile, Origin, ProfileLayer
+from .profile_check import validate_layer
 from .yamlsource import load_yaml
 
 BUILTIN_PREFIX = "builtin:"
@@ -24,17 +24,14 @@ PROFILE_SUFFIXES = (".yaml", ".yml")
 _VALID_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
-# NamedTuples, not dataclasses: building a dataclass costs start-up time (issue 12).
-
-
 class ProfileSource(NamedTuple):
     name: str
     path: Path
-    origin: str  # "project" | "builtin"
+    origin: Origin
     overrides_builtin: bool = False
 
 
-def _scan(directory: Path, origin: str) -> dict[str, ProfileSource]:
+def _scan(directory: Path, origin: Origin) -> dict[str, ProfileSource]:
     if not directory.is_dir():
         return {}
     found: dict[str, ProfileSource] = {}

@@ -4,8 +4,7 @@ Templates decide layout; Python decides values. Templates get a plain, resolved 
 quote through the filters defined here, so no value can break out of its YAML or text line.
 """
 
-# No `from __future__ import annotations`: NamedTuple makes each string annotation a
-# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -13,8 +12,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .digest import CONTENT_PLACEHOLDER, digests, part_texts, seal
 from .errors import TemplateError
+from .formats import check_parses
 from .resolve import ResolvedEnv
 from .sandbox import TEMPLATE_SUFFIX
+from .targets import ACCELERATORS
 from .textcheck import why_unsafe
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 
 class RenderedFile(NamedTuple):
-    """One generated file's text (a NamedTuple: a dataclass costs start-up time, issue 12)."""
+    """One generated file's text."""
 
     profile: str
     name: str  # file name, e.g. requirements.txt
@@ -127,15 +128,27 @@ def template_context(
     parts: str = "",
     site: Mapping[str, Any] = MappingProxyType({}),
 ) -> dict[str, Any]:
-    """What a template sees: the resolved ``env``, the header, and ``site`` (where the file is
-    written and which envgen writes it, see ``Project.site_context``) as top-level names."""
+    """What a template sees: the resolved ``env``, its ``accelerator``'s facts (from
+    ``targets``: what a container needs to reach the device), the header, and ``site`` (where
+    the file is written and which envgen writes it, see ``Project.site_context``) as top-level
+    names."""
     data = env.as_dict()
     data["variant"] = data["variant"] | {"label": env.variant.label}
     data["build_label"] = env.build_label
     data["pip_requirements"] = list(env.pip_requirements)
+    target = ACCELERATORS[env.accelerator]
     return {
         **site,
         "env": data,
+        "accelerator": {
+            "name": target.name,
+            "label": target.label,
+            "gpu": target.gpu,
+            "torch_device": target.torch_device,
+            "run_args": list(target.run_args),
+            "host_gpu": target.host_gpu,
+            "container_notes": list(target.container_notes),
+        },
         "header": header,
         "inputs_digest": digest,
         "inputs_parts": parts,
@@ -208,7 +221,7 @@ def render_env(
                 file=path,
                 fix="start it with the header block of the built-in template",
             )
-        _check_parses(output, body, path)
+        check_parses(output, body, path)
         files.append(RenderedFile(env.name, output, seal(body), digest, parts))
     return files
 
@@ -244,18 +257,3 @@ def _template_line(exc: BaseException) -> int | None:
             line = tb.tb_lineno
         tb = tb.tb_next
     return line
-
-
-def _check_parses(output: str, text: str, path: str) -> None:
-    """A generated file that its consumer cannot read is a template bug: stop before writing."""
-    if output.endswith((".yml", ".yaml")):
-        import yaml
-
-        try:  # libyaml's loader when PyYAML has it: the same verdict, faster
-            yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
-        except yaml.YAMLError as exc:
-            raise TemplateError(
-                f"the template produced invalid YAML ({str(exc).splitlines()[0]})",
-                file=path,
-                fix="quote values with the yaml_str filter",
-            ) from None

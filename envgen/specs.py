@@ -15,7 +15,7 @@ from .textcheck import why_unsafe
 # Characters a conda match spec can use; everything else (quotes, '#', '$', ';', '&', '{', '`' …)
 # is either meaningless to conda or an injection vector for YAML and shells. Patterns are kept
 # as text and compiled by re on first use (and cached there): compiling them at import cost
-# start-up time for every profile, most of which list no conda packages (issue 12).
+# start-up time for every profile, most of which list no conda packages (start-up time).
 _CONDA_ALLOWED = r"^[A-Za-z0-9_.*+!<>=,|~:\[\] -]+$"
 _CONDA_NAME = r"^(?:([A-Za-z0-9_.-]+)::)?([a-z0-9_][a-z0-9_.-]*)(.*)$"
 _CONDA_VERSION = r"^(?:[<>=!~]{0,2}[A-Za-z0-9_.*+!]+)(?:\s*[,|]\s*[<>=!~]{0,2}[A-Za-z0-9_.*+!]+)*$"

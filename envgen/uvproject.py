@@ -20,24 +20,22 @@ only, so a transitive ``pytorch-triton`` comes from the default index).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .catalog import PLATFORM_OS
 from .config import parse_toml, read_pyproject
 from .errors import EnvgenError
-from .lockers.pylock import PLATFORM_MARKERS
+from .profile import TORCH_PACKAGES as TORCH_FAMILY
 from .resolve import ResolvedEnv
+from .targets import PLATFORMS, SYSTEMS, os_of, triton_packages
 
 if TYPE_CHECKING:
     from .project import Project
 
 OWNED_PREFIX = "pytorch-"  # index entries envgen writes are named pytorch-<variant>
-TORCH_FAMILY = ("torch", "torchvision", "torchaudio")
 ENVIRONMENT_KEYS = ("environments", "required-environments")  # both: the profile's platforms
-_SYS_PLATFORM = {"linux": "linux", "macos": "darwin", "windows": "win32"}
 
 
 @dataclass(frozen=True)
@@ -61,12 +59,12 @@ def wanted(env: ResolvedEnv, pyproject: Path | None = None) -> UvTorch:
             fix="name a profile whose torch comes from PyTorch's index (e.g. cpu, gpu-cu128)",
         )
     name = OWNED_PREFIX + env.variant.name
-    systems = sorted({_SYS_PLATFORM[PLATFORM_OS[p]] for p in env.platforms})
+    systems = sorted({SYSTEMS[os_of(p)].sys_platform for p in env.platforms})
     source: dict[str, Any] = {"index": name}
-    if len(systems) < len(_SYS_PLATFORM):
+    if len(systems) < len(SYSTEMS):
         source["marker"] = " or ".join(f"sys_platform == '{s}'" for s in systems)
     value: Any = [source] if "marker" in source else source
-    environments = tuple(PLATFORM_MARKERS[p] for p in env.platforms)
+    environments = tuple(PLATFORMS[p].marker_quoted("'") for p in env.platforms)
     return UvTorch(name, env.index_url, {pkg: value for pkg in env.packages}, environments)
 
 
@@ -135,12 +133,28 @@ def update(text: str, want: UvTorch, path: Path) -> str:
     if "uv" not in tool:
         tool["uv"] = tomlkit.table()
     uv: Any = tool["uv"]
+    _set_environments(uv, want)
+    _set_index(uv, want)
+    _set_sources(uv, want)
+    return tomlkit.dumps(doc)
+
+
+def _set_environments(uv: Any, want: UvTorch) -> None:
+    """[tool.uv] environments and required-environments: one marker per platform."""
+    import tomlkit
+
     for key in ENVIRONMENT_KEYS:
         if _plain(uv.get(key)) != list(want.environments):
             markers = tomlkit.array()
             markers.extend(want.environments)
             markers.multiline(len(want.environments) > 1)
             uv[key] = markers
+
+
+def _set_index(uv: Any, want: UvTorch) -> None:
+    """The one [[tool.uv.index]] entry envgen owns (the first pytorch-* one, updated)."""
+    import tomlkit
+
     if "index" not in uv:
         uv["index"] = tomlkit.aot()
     indexes: Any = uv["index"]
@@ -161,6 +175,12 @@ def update(text: str, want: UvTorch, path: Path) -> str:
         entry["url"] = want.index_url
         entry["explicit"] = True
         indexes.append(entry)
+
+
+def _set_sources(uv: Any, want: UvTorch) -> None:
+    """[tool.uv.sources] of the torch family: the profile's, and none left from before."""
+    import tomlkit
+
     if "sources" not in uv:
         uv["sources"] = tomlkit.table()
     sources: Any = uv["sources"]
@@ -180,39 +200,39 @@ def update(text: str, want: UvTorch, path: Path) -> str:
             inline = tomlkit.inline_table()
             inline.update(value)
             sources[package] = inline
-    return tomlkit.dumps(doc)
 
 
-def planned_update(project: Project, names: Sequence[str]) -> tuple[Path, str, str] | None:
-    """(pyproject path, old text, new text) when ``[tool.envgen] uv-profile`` is among
-    ``names``; None when the project does not ask for it."""
+def planned_update(project: Project, env: ResolvedEnv) -> tuple[Path, str, str] | None:
+    """(pyproject path, old text, new text) for ``env``, the ``[tool.envgen] uv-profile``
+    (resolved by the caller); None when the project has no pyproject.toml."""
     config = project.config
-    if config.uv_profile is None or config.uv_profile not in names or config.pyproject is None:
+    if config.pyproject is None:
         return None
     path = config.pyproject
-    want = wanted(project.resolve(config.uv_profile).env, path)
+    want = wanted(env, path)
     text = read_pyproject(path) or ""
     return path, text, update(text, want, path)
 
 
-def check_problems(project: Project) -> list[str]:
-    """What ``envgen check`` reports about pyproject's [tool.uv] torch keys (empty: current)."""
+def check_problems(project: Project, env: ResolvedEnv) -> list[str]:
+    """What ``envgen check`` reports about pyproject's [tool.uv] torch keys (empty: current);
+    ``env``: the ``[tool.envgen] uv-profile``, resolved."""
     config = project.config
-    if config.uv_profile is None or config.pyproject is None:
+    if config.pyproject is None:
         return []
-    want = wanted(project.resolve(config.uv_profile).env, config.pyproject)
+    want = wanted(env, config.pyproject)
     text = read_pyproject(config.pyproject) or ""
     return problems(parse_toml(text, str(config.pyproject)), want)
 
 
-def lock_problems(project: Project) -> list[str]:
+def lock_problems(project: Project, env: ResolvedEnv) -> list[str]:
     """What ``envgen check`` reports about ``uv.lock`` beside pyproject.toml (empty: none, or
-    no uv.lock): every torch-family or triton package must come from the profile's index."""
+    no uv.lock): every torch-family or triton package must come from ``env``'s index (the
+    ``[tool.envgen] uv-profile``, resolved)."""
     config = project.config
-    if config.uv_profile is None or config.pyproject is None:
+    if config.pyproject is None:
         return []
     path = config.pyproject.parent / "uv.lock"
-    from .lockers.indexes import TRITON_PACKAGES
     from .mirrors import expand_credentials, without_credentials
     from .readfile import LARGE, read_text
     from .specs import canonical_name
@@ -224,14 +244,13 @@ def lock_problems(project: Project) -> list[str]:
         lock = parse_toml(text, str(path))
     except EnvgenError as exc:
         return [f"cannot read it ({exc.message})"]
-    env = project.resolve(config.uv_profile).env
     want = wanted(env, config.pyproject)
 
     def plain(url: str) -> str:
         return without_credentials(url).rstrip("/")
 
     allowed = {plain(want.index_url), plain(expand_credentials(want.index_url))}
-    family = {canonical_name(n) for n in (*TORCH_FAMILY, *env.packages, *TRITON_PACKAGES)}
+    family = {canonical_name(n) for n in (*TORCH_FAMILY, *env.packages, *triton_packages())}
     found = []
     for package in lock.get("package", []):
         name = canonical_name(str(package.get("name", "")))

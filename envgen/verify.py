@@ -20,21 +20,13 @@ from . import verify_checks as vc
 from .activation import Activation, activate, find_env
 from .envmeta import read_marker
 from .errors import EnvgenError
-from .project import Project
+from .formats import pip_lock_name
+from .project import Project, Resolved
 from .resolve import ResolvedEnv
+from .targets import ACCELERATORS, platform_of
 
 PROBE_TIMEOUT = 300.0  # a first CUDA initialisation can take a minute on a cold machine
 _TAG = "ENVGEN-PROBE "
-# (sys.platform, machine) of an interpreter -> conda subdir naming its lock file.
-_SUBDIRS = {
-    ("linux", "x86_64"): "linux-64",
-    ("linux", "aarch64"): "linux-aarch64",
-    ("linux", "arm64"): "linux-aarch64",
-    ("darwin", "x86_64"): "osx-64",
-    ("darwin", "arm64"): "osx-arm64",
-    ("win32", "amd64"): "win-64",
-    ("win32", "x86_64"): "win-64",
-}
 
 
 @dataclass(frozen=True)
@@ -137,16 +129,17 @@ def locate(
 
 
 def expected_requirements(
-    project: Project, env: ResolvedEnv, markers: Mapping[str, str]
+    project: Project, resolved: Resolved, markers: Mapping[str, str]
 ) -> tuple[list[Requirement], str]:
     """The lock for this platform when there is one, else the rendered pip requirements."""
-    key = (str(markers.get("sys_platform")), str(markers.get("platform_machine", "")).lower())
-    subdir = _SUBDIRS.get(key)
-    if subdir is not None:
-        lock = project.output_dir(env.name) / f"requirements-{subdir}.lock.txt"
+    env = resolved.env
+    # the interpreter's platform names its lock file
+    target = platform_of(str(markers.get("sys_platform")), str(markers.get("platform_machine", "")))
+    if target is not None:
+        lock = project.output_dir(env.name) / pip_lock_name(target.name)
         if lock.is_file():
             shown = project.display(lock)
-            found = _trusted_lock(lock, shown, env.name, project)
+            found = _trusted_lock(lock, shown, project, resolved)
             return vc.applicable(found, markers), shown
     found = []
     for line in env.pip_requirements:
@@ -161,7 +154,9 @@ class UntrustedLock(EnvgenError):
     """The lock on disk is not what ``envgen lock`` wrote, so it cannot say what is expected."""
 
 
-def _trusted_lock(lock: Path, shown: str, name: str, project: Project) -> list[Requirement]:
+def _trusted_lock(
+    lock: Path, shown: str, project: Project, resolved: Resolved
+) -> list[Requirement]:
     """The requirements of a lock whose seal is intact, that lists packages and whose own
     content keeps the torch-family rule; else refused.
 
@@ -170,7 +165,9 @@ def _trusted_lock(lock: Path, shown: str, name: str, project: Project) -> list[R
     """
     from .digest import is_generated, read_seal
 
-    fix = f"re-lock with 'envgen lock {name}' (or restore the lock from version control)"
+    fix = (
+        f"re-lock with 'envgen lock {resolved.env.name}' (or restore the lock from version control)"
+    )
     from .readfile import LARGE, read_text
 
     try:
@@ -185,7 +182,7 @@ def _trusted_lock(lock: Path, shown: str, name: str, project: Project) -> list[R
         raise UntrustedLock(f"{shown} was edited by hand since envgen wrote it", fix=fix)
     from .lockrules import expected, pip_lock_problem
 
-    problem = pip_lock_problem(text, expected(project, project.resolve(name)))
+    problem = pip_lock_problem(text, expected(resolved.public, project.catalog.index_base))
     if problem:
         raise UntrustedLock(f"{shown} is not what envgen locks: {problem}", fix=fix)
     try:
@@ -210,12 +207,14 @@ def verify_env(
 
     ``python`` audits an interpreter envgen did not create (no marker needed).
     """
-    env = project.resolve(name).env
+    resolved = project.resolve(name)
+    env = resolved.env
     where, interpreter = locate(project, name, prefix, python)
     venv_vars = {k: str(v) for k, v in env.variables.items()}
     activation = activate(where, python=interpreter, variables=venv_vars)
-    device = vc.DEVICE_OF[env.accelerator]
-    options = {"device": device, "environ": sorted(venv_vars)}
+    device = ACCELERATORS[env.accelerator].torch_device
+    devices = list(dict.fromkeys(a.torch_device for a in ACCELERATORS.values()))
+    options = {"device": device, "devices": devices, "environ": sorted(venv_vars)}
     result = run_probe(activation, options, timeout)
     checks: list[vc.Check] = []
     if interpreter is None:
@@ -224,7 +223,7 @@ def verify_env(
     if facts is None:
         checks.append(vc.Check("interpreter", vc.FAIL, f"the probe failed: {result.crash}"))
         return VerifyReport(name, where, activation.describe(), tuple(checks), {})
-    checks += _interpreter_checks(project, env, activation, facts)
+    checks += _interpreter_checks(project, resolved, activation, facts)
     checks += _torch_checks(env, facts, result, expect_gpu)
     if venv_vars:
         checks.append(vc.check_variables(facts.get("environ", {}), venv_vars))
@@ -249,11 +248,12 @@ def _check_marker(prefix: Path, name: str) -> vc.Check:
 
 
 def _interpreter_checks(
-    project: Project, env: ResolvedEnv, activation: Activation, facts: Mapping[str, Any]
+    project: Project, resolved: Resolved, activation: Activation, facts: Mapping[str, Any]
 ) -> list[vc.Check]:
+    env = resolved.env
     installed = facts.get("distributions")
     try:
-        requirements, source = expected_requirements(project, env, facts["markers"])
+        requirements, source = expected_requirements(project, resolved, facts["markers"])
     except UntrustedLock as exc:
         packages = vc.Check("packages", vc.FAIL, f"{exc.message}. Fix: {exc.fix}")
     else:

@@ -10,23 +10,24 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
 from packaging.requirements import Requirement
 from packaging.version import InvalidVersion, Version
 
 from .resolve import ResolvedEnv
+from .targets import ACCELERATORS
 
-PASS, FAIL, SKIP = "pass", "fail", "skip"
-# torch API that drives each accelerator kind (ROCm builds reuse torch.cuda).
-DEVICE_OF = {"cpu": "cpu", "cuda": "cuda", "rocm": "cuda", "xpu": "xpu", "mps": "mps"}
-_LABEL = {"cuda": "CUDA", "rocm": "ROCm", "xpu": "XPU", "mps": "MPS"}
+Status = Literal["pass", "fail", "skip"]
+PASS: Final = "pass"  # noqa: S105 - a verdict, not a password
+FAIL: Final = "fail"
+SKIP: Final = "skip"
 
 
 @dataclass(frozen=True)
 class Check:
     name: str
-    status: str  # pass | fail | skip
+    status: Status
     detail: str
 
     def to_json(self) -> dict[str, str]:
@@ -293,7 +294,7 @@ def gpu_presence(accelerator: str) -> GpuPresence:
 def check_device(
     torch: Mapping[str, Any], accelerator: str, gpu: GpuPresence, expect_gpu: bool
 ) -> Check:
-    device = DEVICE_OF[accelerator]
+    device = ACCELERATORS[accelerator].torch_device
     if device == "cpu":
         return Check("device", PASS, "CPU profile: no accelerator expected")
     facts = (torch.get("devices") or {}).get(device) or {}

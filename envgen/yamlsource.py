@@ -9,8 +9,7 @@ expanded for hours), only the plain YAML types (an explicit ``!tag`` is refused)
 merge key is supported for mappings.
 """
 
-# No `from __future__ import annotations`: NamedTuple makes each string annotation a
-# ForwardRef, compiling it, at start-up; real annotations cost ~2 ms less (issue 12).
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -65,7 +64,7 @@ def _compose(text: str) -> yaml.Node | None:
     """The node tree of ``text``, composed by libyaml when PyYAML has it, else in Python.
 
     libyaml composes a profile some twenty times faster (a millisecond of every command's
-    start-up, issue 12) and builds the same nodes with the same marks. It cannot count aliases
+    start-up) and builds the same nodes with the same marks. It cannot count aliases
     while it composes, but composing never expands one, so they are counted afterwards. Text
     that libyaml refuses, that PyYAML's reader would refuse, or with too many aliases is
     composed again in Python: errors keep the words and lines they always had.
@@ -146,10 +145,7 @@ def load_text(text: str, shown: str, what: str = "file") -> Any:
 
 
 class YamlDocument(NamedTuple):
-    """Parsed data plus the 1-based line where each dotted key path was written.
-
-    A NamedTuple rather than a dataclass: a dataclass costs start-up time to build (issue 12).
-    """
+    """Parsed data plus the 1-based line where each dotted key path was written."""
 
     path: Path
     data: Any

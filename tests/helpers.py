@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,3 +60,28 @@ def as_foreground_job(argv: list[str]) -> list[str]:
     import sys
 
     return [sys.executable, "-c", _FOREGROUND, *argv]
+
+
+def create_named(project: Any, name: str, mirrors: Any = None, **options: Any) -> Any:
+    """``envgen create NAME``'s core call: the profile resolved once (through ``mirrors``),
+    then created with ``options`` (``CreateOptions``' fields)."""
+    from envgen.create import CreateOptions, create_env
+
+    return create_env(project, project.resolve(name, mirrors), CreateOptions(**options))
+
+
+def lock_named(project: Any, name: str, mirrors: Any = None, **options: Any) -> Any:
+    """``envgen lock NAME``'s core call: the profile resolved once (through ``mirrors``),
+    then locked with ``options`` (``LockOptions``' fields)."""
+    from envgen.lock import LockOptions, lock_profile
+
+    return lock_profile(project, project.resolve(name, mirrors), LockOptions(**options))
+
+
+def lock_states_named(name: str, **options: Any) -> Any:
+    """The lock states of profile ``name`` in the project of the working directory."""
+    from envgen.lockstate import lock_states
+    from envgen.project import Project
+
+    project = Project.open()
+    return lock_states(project, project.resolve(name), **options)

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from packaging.version import Version
 
-from envgen.catalog import PLATFORM_OS, load_catalog
+from envgen.catalog import load_catalog
 from envgen.catalog_update.conda_forge import collect
-from envgen.catalog_update.fetch import UpdateError
+from envgen.catalog_update.errors import UpdateError
 from envgen.catalog_update.pypi_json import cuda_variant
 from envgen.catalog_update.pytorch_index import platforms_of, torch_pin
 from envgen.catalog_update.triton import served_versions, triton_pin
@@ -22,6 +22,7 @@ from envgen.catalog_update.writer import dump_catalog, header_of, scalar
 from envgen.errors import EnvgenError
 from envgen.paths import CATALOG_FILE
 from envgen.project import Project
+from envgen.targets import PLATFORMS
 from tests.fixtures.catalog_indexes import CatalogServer, publish_catalog, publish_release
 from tests.helpers import run_cli
 
@@ -414,7 +415,7 @@ def test_conda_forge_facts_of_every_subdir_read_back_and_old_entries_gain_them(
     target.write_text(dump_catalog(data), encoding="utf-8")
     loaded = load_catalog(target).conda_forge
     assert loaded["2.6.0"].cuda == ("12.6",) and loaded["2.7.1"].cuda == ("12.6", "12.8")
-    assert loaded["2.6.0"].cuda_platforms == {"12.6": tuple(PLATFORM_OS)}  # older shape
+    assert loaded["2.6.0"].cuda_platforms == {"12.6": tuple(PLATFORMS)}  # older shape
     publish_catalog(catalog_server, data)
 
     result = update_catalog(_options(catalog_server), target)
@@ -422,7 +423,7 @@ def test_conda_forge_facts_of_every_subdir_read_back_and_old_entries_gain_them(
     assert result.summary.conda == [
         "pytorch 2.6.0: CUDA 12.6, CPU; linux-64 (was {cuda: [12.6], cpu: True})"
     ]
-    assert all(f"/conda-forge/{s}/repodata.json" in catalog_server.requests for s in PLATFORM_OS)
+    assert all(f"/conda-forge/{s}/repodata.json" in catalog_server.requests for s in PLATFORMS)
     after = yaml.safe_load(target.read_text(encoding="utf-8"))["conda_forge"]
     assert after["2.7.1"] == data["conda_forge"]["2.7.1"]
     assert after["2.6.0"]["platforms"] == ["linux-64"]

@@ -495,19 +495,20 @@ def test_create_installs_a_canonical_lock_through_a_mirror(
     import os
     import subprocess
 
-    from envgen.create import create_env
-    from envgen.lock import lock_profile
     from tests.fixtures.envs import find_python
+    from tests.helpers import create_named, lock_named
 
     python = find_python("3.11")
     profile = "python: '3.11'\npytorch: {version: '2.4.1', packages: [torch]}\n"
     write_profile(plain_project, "p", profile + "platforms: [linux-64]\npip: [tqdm]\n")
     project = Project.open()
-    lock_profile(project, "p", conda=False, mirrors=torch_indexes.mirrors)
+    lock_named(project, "p", conda=False, mirrors=torch_indexes.mirrors)
     lock_file = plain_project / "envs" / "p" / "requirements-linux-64.lock.txt"
     assert "127.0.0.1" not in lock_file.read_text()
     environ = {**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv"), "PIP_CACHE_DIR": str(tmp_path)}
-    result = create_env(project, "p", python=python, mirrors=torch_indexes.mirrors, environ=environ)
+    result = create_named(
+        project, "p", python=python, mirrors=torch_indexes.mirrors, environ=environ
+    )
     assert result.sources == ("envs/p/requirements-linux-64.lock.txt",)
     probe = "import torch, tqdm; print(torch.__version__, torch.BUILD)"
     shown = subprocess.run(

@@ -16,20 +16,14 @@ from pathlib import Path
 import pytest
 
 from envgen.backends import pip_part
-from envgen.create import (
-    _aside,
-    _recover,
-    choose_backend,
-    create_env,
-    current_platform,
-    is_pip_only,
-)
+from envgen.create import choose_backend, current_platform, is_pip_only
 from envgen.envlock import PrefixLock
 from envgen.envmeta import read_marker
 from envgen.errors import EnvgenError, ToolError
+from envgen.prefix_build import aside, recover
 from envgen.project import Project
 from tests.fixtures.conda_channel import channel_facts
-from tests.helpers import run_cli, write_profile
+from tests.helpers import create_named, run_cli, write_profile
 
 PIP_ONLY = 'python: "3.11"\npytorch: {version: "2.4.1", packages: [torch]}\nplatforms: [linux-64]\n'
 CONDA = (
@@ -109,19 +103,19 @@ def test_python_option_is_for_venv_only(project_dir: Path, fake_micromamba: Path
     channel_facts(project_dir)
     write_profile(project_dir, "c", CONDA)
     with pytest.raises(EnvgenError, match="--python applies to the venv backend"):
-        create_env(Project.open(), "c", python=PY311)
+        create_named(Project.open(), "c", python=PY311)
 
 
 def test_a_profile_for_other_platforms_is_refused(project_dir: Path) -> None:
     write_profile(project_dir, "mac", PIP_ONLY.replace("linux-64", "osx-arm64"))
     with pytest.raises(EnvgenError, match=r"targets osx-arm64, not this machine \(linux-64\)"):
-        create_env(Project.open(), "mac", python=PY311)
+        create_named(Project.open(), "mac", python=PY311)
 
 
 def test_the_wrong_python_is_refused_before_anything_is_built(project_dir: Path) -> None:
     write_profile(project_dir, "old", PIP_ONLY.replace('"3.11"', '"3.10"'))
     with pytest.raises(EnvgenError, match=r"is Python 3\.11.*profile asks for 3\.10"):
-        create_env(Project.open(), "old", python=PY311)
+        create_named(Project.open(), "old", python=PY311)
     assert not (project_dir / ".envgen").exists()
 
 
@@ -131,9 +125,9 @@ def test_a_second_create_of_the_same_env_waits_then_refuses_naming_the_holder(
     write_profile(project_dir, "p", PIP_ONLY)
     prefix = project_dir / ".envgen" / "envs" / "p"
     messages: list[str] = []
-    with PrefixLock(_aside(prefix, "lock"), "p", 0, print):
+    with PrefixLock(aside(prefix, "lock"), "p", 0, print):
         with pytest.raises(EnvgenError) as info:
-            create_env(Project.open(), "p", python=PY311, wait=0.5, progress=messages.append)
+            create_named(Project.open(), "p", python=PY311, wait=0.5, progress=messages.append)
     assert info.value.exit_code == 3
     assert f"another envgen create of 'p' at {prefix} is running (pid {os.getpid()})" in str(
         info.value
@@ -149,22 +143,22 @@ def test_a_directory_that_is_not_an_env_is_never_replaced(project_dir: Path) -> 
     (target / "notes.txt").write_text("keep me")
     for force in (False, True):
         with pytest.raises(EnvgenError, match="exists and is not an envgen environment"):
-            create_env(Project.open(), "p", python=PY311, prefix=target, force=force)
+            create_named(Project.open(), "p", python=PY311, prefix=target, force=force)
     assert (target / "notes.txt").read_text() == "keep me"
 
 
 def test_recover_removes_a_killed_build_and_restores_what_it_replaced(tmp_path: Path) -> None:
     final = tmp_path / "env"
-    backup = _aside(final, "old")
+    backup = aside(final, "old")
     backup.mkdir()
     (backup / "envgen-env.json").write_text("{}")
     final.mkdir()
     (final / "half-installed").write_text("")
-    _aside(final, "building").write_text(json.dumps({"pid": 1, "backup": str(backup)}))
+    aside(final, "building").write_text(json.dumps({"pid": 1, "backup": str(backup)}))
     said: list[str] = []
-    _recover(final, said.append)
+    recover(final, said.append)
     assert sorted(p.name for p in final.iterdir()) == ["envgen-env.json"]
-    assert not backup.exists() and not _aside(final, "building").exists()
+    assert not backup.exists() and not aside(final, "building").exists()
     assert said == [f"removing the remains of an interrupted create at {final}"]
 
 
@@ -227,6 +221,6 @@ def test_a_failing_tool_leaves_no_environment(
     write_profile(project_dir, "c", CONDA)
     monkeypatch.setenv("FAKE_CONDA_EXIT", "1")
     with pytest.raises(ToolError, match=r"creating from environment\.yml with micromamba failed"):
-        create_env(Project.open(), "c")
+        create_named(Project.open(), "c")
     envs = project_dir / ".envgen" / "envs"
     assert sorted(p.name for p in envs.iterdir()) == []  # not even the lock file

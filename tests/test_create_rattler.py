@@ -11,13 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from envgen.create import create_env
 from envgen.envmeta import read_marker
 from envgen.errors import EnvgenError
-from envgen.lock import lock_profile
 from envgen.project import Project
 from tests.fixtures.conda_channel import CondaChannel, channel_facts
-from tests.helpers import write_profile
+from tests.helpers import create_named, lock_named, write_profile
 
 
 def _profile(project_dir: Path, channel: CondaChannel) -> None:
@@ -49,9 +47,9 @@ def _records(prefix: Path) -> dict[str, str]:
 def test_rattler_installs_the_conda_lock(project_dir: Path, conda_channel: CondaChannel) -> None:
     _profile(project_dir, conda_channel)
     project = Project.open()
-    lock_profile(project, "r", engine="rattler")
+    lock_named(project, "r", engine="rattler")
     said: list[str] = []
-    result = create_env(project, "r", backend="rattler", progress=said.append)
+    result = create_named(project, "r", backend="rattler", progress=said.append)
 
     assert result.status == "created" and result.python == "3.11.9"
     assert result.sources == ("envs/r/conda-lock.yml",)
@@ -65,14 +63,14 @@ def test_rattler_installs_the_conda_lock(project_dir: Path, conda_channel: Conda
     marker = read_marker(result.prefix)
     assert marker is not None and marker.backend == "rattler"
     assert any("reading 3 locked conda packages" in s for s in said)
-    assert create_env(project, "r", backend="rattler").status == "up-to-date"
+    assert create_named(project, "r", backend="rattler").status == "up-to-date"
 
 
 def test_rattler_without_a_lock_solves_for_this_machine(
     project_dir: Path, conda_channel: CondaChannel
 ) -> None:
     _profile(project_dir, conda_channel)
-    result = create_env(Project.open(), "r", backend="rattler")
+    result = create_named(Project.open(), "r", backend="rattler")
     assert result.sources == ("conda specs",)
     assert _records(result.prefix)["pytorch"] == "2.4.1=cpu_py311h_0"
 
@@ -80,9 +78,9 @@ def test_rattler_without_a_lock_solves_for_this_machine(
 def test_a_hand_edited_lock_is_refused(project_dir: Path, conda_channel: CondaChannel) -> None:
     _profile(project_dir, conda_channel)
     project = Project.open()
-    lock_profile(project, "r", engine="rattler")
+    lock_named(project, "r", engine="rattler")
     lock = project_dir / "envs" / "r" / "conda-lock.yml"
     lock.write_text(lock.read_text().replace("numpy", "numpy ", 1))
     with pytest.raises(EnvgenError, match=r"conda-lock\.yml is edited by hand"):
-        create_env(project, "r", backend="rattler")
+        create_named(project, "r", backend="rattler")
     assert not (project_dir / ".envgen" / "envs" / "r").exists()

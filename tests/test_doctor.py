@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from envgen.catalog import Variant
-from envgen.doctor.compat import arch_problem, driver_facts, rocm_problem, runnable_cuda
+from envgen.doctor.compat import arch_problem, rocm_problem, runnable_cuda
 from envgen.doctor.context import Context, Unknown
 from envgen.doctor.facts import Facts, gather
 from envgen.doctor.probes import AmdGpu, Gpu, SystemInfo
 from envgen.doctor.recommend import Recommendation, recommend, recommend_profile
+from envgen.drivers import driver_facts
 from envgen.errors import EnvgenError
 from envgen.project import Project
+from envgen.targets import Variant
 from tests.fixtures.gpu_tools import (
     A100,
     B200,

@@ -30,7 +30,11 @@ def _probe_torch(wheel: Path, prefix: Path) -> dict[str, object]:
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(envs.site_packages(prefix))
     proc = subprocess.run(
-        [str(prefix / "bin" / "python"), probe_script.__file__, json.dumps({"device": "cpu"})],
+        [
+            str(prefix / "bin" / "python"),
+            probe_script.__file__,
+            json.dumps({"device": "cpu", "devices": ["cpu", "cuda", "xpu", "mps"]}),
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from envgen.digest import read_seal
-from envgen.lock import lock_states
 from envgen.output import CURRENT, EDITED, MISSING, STALE
 from envgen.project import Project
 from tests.conftest import isolate_installers, isolated_pip_env
@@ -30,7 +29,7 @@ from tests.fixtures.pypi_index import (
     LocalIndexes,
     populate_torch,
 )
-from tests.helpers import Result, run_cli, snapshot, write_profile
+from tests.helpers import Result, lock_states_named, run_cli, snapshot, write_profile
 
 GPU = """
 python: "3.11"
@@ -312,7 +311,7 @@ def test_lock_states_report_missing_current_stale_and_edited(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def states() -> dict[str, str]:
-        found = lock_states(Project.open(), "gpu", conda=False)
+        found = lock_states_named("gpu", conda=False)
         return {s.path.name: s.state for s in found}
 
     names = ["requirements-linux-64.lock.txt", "requirements-win-64.lock.txt"]
@@ -480,9 +479,9 @@ def test_a_lock_stays_current_through_another_mirror(
     assert lock(capsys, "gpu", "--no-conda").code == 0
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace("127.0.0.1", "localhost"))
-    states = lock_states(Project.open(), "gpu", conda=False)
+    states = lock_states_named("gpu", conda=False)
     assert {s.state for s in states} == {CURRENT}
     assert "up to date" in lock(capsys, "gpu", "--no-conda").out
     # the profile itself still decides: a change there makes the lock stale
     write_profile(project, "gpu", GPU.replace("[tqdm]", "[tqdm, filelock]"))
-    assert {s.state for s in lock_states(Project.open(), "gpu", conda=False)} == {STALE}
+    assert {s.state for s in lock_states_named("gpu", conda=False)} == {STALE}

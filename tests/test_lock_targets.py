@@ -1,9 +1,10 @@
 """A universal resolution split per platform gives what uv gives for that platform alone.
 
 envgen locks every platform of a profile from one ``uv pip compile --universal`` and cuts each
-platform's lock from it by markers and wheel tags (envgen/lockers/targets.py). These tests hold
-that cut to uv's own per-platform answer (``--python-platform``), against loopback indexes:
-wheel by wheel over a matrix of tags, and lock by lock for a torch profile.
+platform's lock from it by markers and wheel tags (envgen/lockers/wheeltags.py, from the
+platform records of envgen/targets.py). These tests hold that cut to uv's own per-platform
+answer (``--python-platform``), against loopback indexes: wheel by wheel over a matrix of tags,
+and lock by lock for a torch profile.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from envgen.lockers import targets, uv
+from envgen import targets
+from envgen.lockers import uv, uv_answers, uv_process, wheeltags
 from envgen.project import Project
 from envgen.resolve import ResolvedEnv
 from tests.conftest import isolate_installers, isolated_pip_env
@@ -74,24 +76,26 @@ PLATFORM_TAGS = (
 @pytest.fixture
 def uv_env(tmp_path: Path) -> dict[str, str]:
     """uv as envgen runs it (its environment, our macOS target), isolated from this machine."""
-    env = {**uv.uv_environ(), **isolated_pip_env(tmp_path)}
+    env = {**uv_process.uv_environ(), **isolated_pip_env(tmp_path)}
     return {**env, "MACOSX_DEPLOYMENT_TARGET": targets.MACOS}
 
 
 def _wheels_uv_picks(
     project: Path, url: str, platform: str | None, env: dict[str, str]
 ) -> set[str]:
-    command = [uv.uv_binary(), "pip", "compile", "pyproject.toml", "--no-config", "--quiet"]
+    command = [uv_process.uv_binary(), "pip", "compile", "pyproject.toml", "--no-config", "--quiet"]
     command += ["--python", sys.executable, "--python-version", OURS, "--default-index", url]
     command += ["--format", "pylock.toml", "-o", "pylock.toml"]
     command += (
-        ["--universal"] if platform is None else ["--python-platform", uv.UV_PLATFORMS[platform]]
+        ["--universal"]
+        if platform is None
+        else ["--python-platform", targets.PLATFORMS[platform].uv_target]
     )
     subprocess.run(command, cwd=project, env=env, check=True, capture_output=True)
     pylock = tomllib.loads((project / "pylock.toml").read_text())
     files = [*(w for p in pylock["packages"] for w in p.get("wheels", []))]
     files += [p["sdist"] for p in pylock["packages"] if "sdist" in p]
-    return {uv._filename(f["url"]) for f in files}
+    return {uv_answers.file_name(f["url"]) for f in files}
 
 
 def _sdist(directory: Path, name: str, version: str) -> Path:
@@ -125,29 +129,29 @@ def test_each_platforms_wheels_are_the_ones_uv_installs_there(
     )
     offered = _wheels_uv_picks(project, local_indexes.pypi_url, None, uv_env)
     assert len(offered) >= len(PLATFORM_TAGS) * 6  # the universal lock lists nearly every wheel
-    for platform in targets.UV_PLATFORMS:
+    for platform in targets.PLATFORMS:
         wanted = _wheels_uv_picks(project, local_indexes.pypi_url, platform, uv_env)
-        ours = {name for name in offered if targets.fits(name, platform, OURS)}
+        ours = {name for name in offered if wheeltags.fits(name, platform, OURS)}
         assert ours == wanted, (platform, sorted(ours ^ wanted))
         assert "probe-1.0.tar.gz" in wanted  # the sdist is every platform's fallback
 
 
 def test_an_sdist_fits_everywhere_and_a_bad_wheel_name_nowhere() -> None:
-    assert targets.fits("probe-1.0.tar.gz", "win-64", "3.11")
-    assert not targets.fits("probe.whl", "linux-64", "3.11")
+    assert wheeltags.fits("probe-1.0.tar.gz", "win-64", "3.11")
+    assert not wheeltags.fits("probe.whl", "linux-64", "3.11")
     url = "https://download.pytorch.org/whl/cpu/torch-2.4.1%2Bcpu-py3-none-win_amd64.whl"
-    name = uv._filename(url)
+    name = uv_answers.file_name(url)
     assert name == "torch-2.4.1+cpu-py3-none-win_amd64.whl"  # the URL's %2B undone
-    assert targets.fits(name, "win-64", "3.11")
-    assert not targets.fits(name, "linux-64", "3.11")
+    assert wheeltags.fits(name, "win-64", "3.11")
+    assert not wheeltags.fits(name, "linux-64", "3.11")
 
 
 def test_marker_environments_match_what_python_reports_there() -> None:
     from packaging.markers import Marker
 
-    linux = targets.marker_environment("linux-64", "3.11")
-    mac = targets.marker_environment("osx-arm64", "3.11")
-    windows = targets.marker_environment("win-64", "3.12")
+    linux = wheeltags.marker_environment("linux-64", "3.11")
+    mac = wheeltags.marker_environment("osx-arm64", "3.11")
+    windows = wheeltags.marker_environment("win-64", "3.12")
     assert Marker("sys_platform == 'linux' and platform_machine == 'x86_64'").evaluate(linux)
     assert Marker("platform_system == 'Darwin' and platform_machine == 'arm64'").evaluate(mac)
     assert Marker("os_name == 'nt' and python_version >= '3.12'").evaluate(windows)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from envgen.lockers.uv import upgrade_refresh
+from envgen.lockers.uv_upgrade import upgrade_refresh
 from envgen.project import Project
 from tests.conftest import isolate_installers
 from tests.fixtures.pypi_index import PYPI_INDEX, LocalIndexes, populate_torch

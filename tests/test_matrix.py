@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from envgen.commands._common import concrete_profiles
 from envgen.project import Project
+from envgen.selection import concrete_profiles
 from tests.conftest import isolated_pip_env
 from tests.fixtures.envs import OWN_MINOR
 from tests.fixtures.pypi_index import LocalIndexes

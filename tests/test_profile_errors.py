@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,32 @@ def test_empty_profile_file_is_called_empty(capsys, project_dir: Path, body: str
     (project_dir / "profiles").mkdir()
     (project_dir / "profiles" / "p.yaml").write_text(body)
     assert_refused(capsys, project_dir, ["render", "p"], "profiles/p.yaml", "file is empty")
+
+
+@pytest.mark.parametrize(
+    ("profile", "key", "fix"),
+    [
+        # no wheels for the Python: each kind of misfit has its own fix
+        ('python: "3.7"\npytorch: "2.4.1"\n', "pytorch", "change 'python' or 'pytorch'"),
+        (
+            'python: "3.11"\npytorch: "2.4.1"\nplatforms: [osx-64]\n',
+            "pytorch",
+            "drop the platforms that have no wheels",
+        ),
+        (
+            'python: "3.11"\naccelerator: cuda\ncuda: "12.9"\npytorch: "2.4.1"\n',
+            "pytorch",
+            "change 'pytorch' or the accelerator version to a published pair",
+        ),
+    ],
+)
+def test_why_no_release_fits_picks_its_fix_by_kind(
+    project_dir: Path, capsys: pytest.CaptureFixture[str], profile: str, key: str, fix: str
+) -> None:
+    """The fix follows from what did not fit (the build, the Python, the platforms), a kind
+    the check returns with its message: never from searching the message's own words."""
+    write_profile(project_dir, "p", profile)
+    result = run_cli(capsys, "show", "p", "--json")
+    error = json.loads(result.out)["error"]
+    assert (error["key"], error["type"]) == (key, "ProfileError")
+    assert error["fix"].startswith(fix), error

@@ -14,7 +14,8 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from envgen.catalog import Variant, load_catalog
+from envgen.catalog import load_catalog
+from envgen.targets import Variant
 from tests.helpers import write_profile
 from tests.reqparse import marker_env, parse_requirements_text
 

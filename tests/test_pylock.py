@@ -15,12 +15,10 @@ from urllib.parse import unquote
 
 import pytest
 
-from envgen.lock import lock_states
 from envgen.output import CURRENT, EDITED
-from envgen.project import Project
 from tests.conftest import isolate_installers, isolated_pip_env
 from tests.fixtures.pypi_index import PYPI_INDEX, PYPI_PUBLIC, PYTORCH_PUBLIC, LocalIndexes
-from tests.helpers import run_cli, write_profile
+from tests.helpers import lock_states_named, run_cli, write_profile
 from tests.test_lock_pip import GPU, parse_lock, sha256, through_mirrors, wheel
 
 if sys.version_info >= (3, 11):
@@ -152,7 +150,7 @@ def test_packaging_pylock_validates_it_and_selects_each_platforms_lock(
     from packaging.pylock import Pylock
     from packaging.tags import Tag, compatible_tags, cpython_tags
 
-    from envgen.lockers.targets import _platform_tags, marker_environment
+    from envgen.lockers.wheeltags import _platform_tags, marker_environment
 
     def tags(platform: str) -> list[Tag]:
         """The platform's wheel tags in priority order, as an installer there ranks them."""
@@ -190,19 +188,19 @@ def test_a_written_pylock_is_kept_current_and_checked(
     directory = project / "envs" / "gpu"
     assert not (directory / "pylock.toml").exists()  # opt-in
     assert run_cli(capsys, "lock", "gpu", "--no-conda", "--pylock").code == 0
-    states = {s.path.name: s.state for s in lock_states(Project.open(), "gpu")}
+    states = {s.path.name: s.state for s in lock_states_named("gpu")}
     assert states["pylock.toml"] == CURRENT
     # once written, a later lock without the flag keeps it current
     write_profile(project, "gpu", GPU.replace("[tqdm]", "[tqdm, filelock]"))
     before = (directory / "pylock.toml").read_text()
     assert run_cli(capsys, "lock", "gpu", "--no-conda").code == 0
     assert (directory / "pylock.toml").read_text() != before
-    states = {s.path.name: s.state for s in lock_states(Project.open(), "gpu")}
+    states = {s.path.name: s.state for s in lock_states_named("gpu")}
     assert states["pylock.toml"] == CURRENT
     # a hand edit is caught by check and protected from lock
     path = directory / "pylock.toml"
     path.write_text(path.read_text().replace('"tqdm"', '"tqdm2"'))
-    states = {s.path.name: s.state for s in lock_states(Project.open(), "gpu")}
+    states = {s.path.name: s.state for s in lock_states_named("gpu")}
     assert states["pylock.toml"] == EDITED
     assert run_cli(capsys, "render", "gpu").code == 0
     failed = run_cli(capsys, "check", "gpu")

@@ -1,5 +1,5 @@
 """A profile's ``pytorch.version`` of plain release numbers is matched without packaging, and
-exactly as packaging's ``==X.Y.Z`` / ``==X.Y.*`` would match it (the fast path in resolve)."""
+exactly as packaging's ``==X.Y.Z`` / ``==X.Y.*`` would match it (the fast path in pick)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from envgen import resolve
+from envgen import pick
 from envgen.catalog import plain_release
 
 RELEASE = st.lists(st.integers(0, 12), min_size=1, max_size=4).map(
@@ -22,7 +22,7 @@ def test_the_fast_match_is_packagings_match(wanted: str, have: str) -> None:
     spec = SpecifierSet(f"=={wanted}.*" if wanted.count(".") == 1 else f"=={wanted}")
     plain = plain_release(wanted)
     assert plain is not None
-    fast = resolve._release_matches(plain, wanted.count(".") == 1, have)
+    fast = pick._release_matches(plain, wanted.count(".") == 1, have)
     assert fast == spec.contains(Version(have), prereleases=True), (wanted, have)
 
 

@@ -15,6 +15,7 @@ from tests.reqparse import marker_env, parse_requirements_text, pip_parse
 
 GOLDENS = Path(__file__).parent / "goldens"
 BUILTINS = sorted(p.stem for p in builtin_profiles().glob("*.yaml"))
+EXTRA_OUTPUTS = ("pixi.toml", "Dockerfile", "devcontainer.json")
 
 
 @pytest.fixture
@@ -28,6 +29,10 @@ def test_builtin_profile_matches_golden(
 ) -> None:
     result = run_cli(capsys, "render", name)
     assert result.code == 0, result.err
+    # The outputs a profile adds with '+NAME' too, each where the profile can have it (a
+    # container needs a Linux platform and pip wheels): every template's bytes are pinned.
+    for extra in EXTRA_OUTPUTS:
+        run_cli(capsys, "render", name, "-f", extra)
     out_dir = project_dir / "envs" / name
     rendered = {p.name: p.read_text() for p in sorted(out_dir.iterdir())}
     golden_dir = GOLDENS / name

@@ -7,6 +7,7 @@ requirement differently from packaging.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
@@ -35,6 +36,7 @@ def _agrees(text: str) -> None:
     assert specs.check_pip_requirement(text) is None
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.from_regex(specs._PLAIN_PIP, fullmatch=True))
 def test_whatever_the_pattern_matches_packaging_accepts(text: str) -> None:

@@ -301,6 +301,7 @@ def test_pip_missing_or_belonging_to_another_python(
     )
 
 
+@pytest.mark.slow
 def test_real_pip_in_a_real_venv_belongs_to_it(project_dir: Path, tmp_path: Path) -> None:
     write_profile(project_dir, "gpu", CU118)
     prefix = make_venv(tmp_path / "withpip", pip=True)

@@ -135,7 +135,8 @@ def install(
     but says nothing of where they came from, and with PyPI beside it (pip merges indexes, uv
     is told to take the best match) a lock resealed with PyPI's torch hash would install
     PyPI's torch. Served by the PyTorch index only, such a hash matches no file and the install
-    fails (issue 19). Everything else follows from all the plan's indexes, as before.
+    fails, where a hand-edited lock would otherwise have passed. Everything else follows from
+    all the plan's indexes, as before.
 
     ``seeds``: local wheels (the interpreter's bundled pip) that go in with the first run, by
     file URL and (hashed) their own digests, unless the requirements name the same project:

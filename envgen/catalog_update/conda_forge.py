@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 
 from packaging.version import InvalidVersion, Version
 
-from ..catalog import PLATFORM_OS
-from .fetch import REPODATA_LIMIT, Client, NotFound, UpdateError, shown
+from ..targets import PLATFORMS
+from .errors import NotFound, UpdateError
+from .fetch import REPODATA_LIMIT, Client, shown
 from .parallel import run_all
 from .versions import valid
 
 # every platform the catalog records: a conda profile may target any of them
-SUBDIRS = tuple(PLATFORM_OS)
+SUBDIRS = tuple(PLATFORMS)
 COMPANIONS = ("torchvision", "torchaudio")
 _BUILD_CUDA = re.compile(r"^cuda(\d{2,3})(?:_|py|$)")
 _DEPENDS_CUDA = re.compile(r"^cuda-version\s*>=?\s*(\d+)\.(\d+)")

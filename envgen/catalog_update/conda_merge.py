@@ -7,7 +7,7 @@ from typing import Any
 
 from packaging.version import Version
 
-from ..catalog import PLATFORM_OS
+from ..targets import PLATFORMS
 from .conda_forge import COMPANIONS, CondaBuilds
 from .summary import Summary
 
@@ -17,7 +17,7 @@ def _minor_key(minor: str) -> tuple[int, ...]:
 
 
 def _platforms(platforms: set[str]) -> list[str]:
-    order = list(PLATFORM_OS)
+    order = list(PLATFORMS)
     return sorted(platforms, key=order.index)
 
 

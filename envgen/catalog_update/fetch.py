@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from ..errors import EnvgenError
 from .connection import basic, connect_to, open_connection, proxy_for, proxy_headers
+from .errors import Cancelled, NotFound, RangeNotSatisfiable, TooLarge, Unreachable, UpdateError
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 2
@@ -42,41 +42,6 @@ _CHUNK = 1 << 16
 # Worth a second try: the server or a proxy may recover. 4xx answers will not change.
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 _REDIRECTS = {301, 302, 303, 307, 308}
-_FIX = (
-    "check the network, or point the URL at a reachable mirror with --mirror FROM=TO "
-    "or [tool.envgen.mirrors]; the catalog was not changed"
-)
-
-
-class UpdateError(EnvgenError):
-    """Reading an index for ``catalog update`` failed; the catalog was left as it was."""
-
-    def __init__(self, message: str, *, fix: str | None = _FIX, **kw: Any) -> None:
-        super().__init__(message, fix=fix, **kw)
-
-
-class NotFound(UpdateError):
-    """The server answered 404: the page does not exist (callers decide whether that is fine)."""
-
-
-class Unreachable(UpdateError):
-    """The host's name does not resolve or it refuses connections: no retry will change that."""
-
-
-class RangeNotSatisfiable(UpdateError):
-    """The server answered 416 to a range request (some do for a file shorter than the range)."""
-
-
-class TooLarge(UpdateError):
-    """An answer is over its cap; ``size`` is its declared size when the server sent one."""
-
-    def __init__(self, message: str, size: int | None, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.size = size
-
-
-class Cancelled(UpdateError):
-    """Another part of the update failed or was interrupted: this request is no longer wanted."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from packaging.version import Version
 
-from ..catalog import PLATFORM_OS, Variant
+from ..targets import ACCELERATORS, PLATFORMS, Variant
 from .conda_forge import CondaBuilds
 from .conda_merge import merge_conda
 from .observed import Observed
@@ -27,7 +27,11 @@ from .pytorch_index import COMPANIONS, CompanionPins, IndexReading
 from .summary import Summary, tag
 from .triton import describe
 
-_KIND_RANK = {"cpu": 0, "cuda": 1, "rocm": 2, "xpu": 3}
+# Variant kinds in the order of the accelerator table: cpu, cuda, rocm, xpu
+_KIND_RANK = {
+    kind: rank
+    for rank, kind in enumerate(dict.fromkeys(a.variant_kind for a in ACCELERATORS.values()))
+}
 # Facts of a release that say how to install it rather than what exists: a new release takes
 # them from the release before it.
 _POLICY_KEYS = ("index_option", "local_tags", "torchaudio_local_tag", "conda_pytorch_channel")
@@ -75,7 +79,7 @@ def _python_key(minor: str) -> tuple[int, ...]:
 
 
 def _platforms(platforms: set[str]) -> list[str]:
-    order = list(PLATFORM_OS)
+    order = list(PLATFORMS)
     return sorted(platforms, key=order.index)
 
 
@@ -193,7 +197,28 @@ class _Merger:
     # -- releases the catalog has -------------------------------------------------------------
     def existing(self, entry: dict[str, Any]) -> None:
         version = str(entry["torch"])
-        observed: dict[str, tuple[Observed, str]] = {}  # key -> (fact, source)
+        observed, confirmed = self.observe(entry, version)
+        changes, read_from = self.apply_observed(entry, observed, confirmed)
+        if entry.get("verified") is False and "torchvision" in observed:
+            del entry["verified"]
+            read_from.add(observed["torchvision"][1])
+            changes.append("verified: torchvision's metadata pins this torch")
+        if changes:
+            for which in ("index", "pypi"):
+                key = self.sources[which].key
+                if which in read_from and key not in entry["sources"]:
+                    entry["sources"].append(key)
+                    self.used.add(key)
+            self.summary.changed.append(f"torch {version}: " + "; ".join(changes))
+        if confirmed:
+            self.summary.confirmed.append(f"torch {version}: {_grouped(confirmed)}")
+
+    def observe(
+        self, entry: dict[str, Any], version: str
+    ) -> tuple[dict[str, tuple[Observed, str]], list[tuple[str, str]]]:
+        """What the sources say of a release the catalog has: (key -> (fact, source), the
+        facts only compared (fact, how read))."""
+        observed: dict[str, tuple[Observed, str]] = {}
         index, pypi = self.readings.index, self.readings.pypi
         if index is not None:
             if version in index.torch:
@@ -201,7 +226,7 @@ class _Merger:
                     observed[key] = (fact, "index")
             else:
                 self.summary.kept.append(f"torch {version}: not found on the index")
-        confirmed: list[tuple[str, str]] = []  # (fact, how read)
+        confirmed: list[tuple[str, str]] = []
         if pypi is not None:
             if version in pypi.default_build:
                 observed["pypi_linux"] = (pypi.default_build[version], "pypi")
@@ -214,6 +239,16 @@ class _Merger:
                 confirmed += self.compare_only(entry, version, pypi)
         if self.pins is not None:
             self.companions(entry, version, observed)
+        return observed, confirmed
+
+    def apply_observed(
+        self,
+        entry: dict[str, Any],
+        observed: Mapping[str, tuple[Observed, str]],
+        confirmed: list[tuple[str, str]],
+    ) -> tuple[list[str], set[str]]:
+        """Write each observed fact that differs into ``entry``; (the changes in words, the
+        sources they came from). Facts that agree go to ``confirmed``."""
         changes: list[str] = []
         read_from: set[str] = set()
         for key in ("python", "variants", "osx_64", "torchvision", "torchaudio", "pypi_linux"):
@@ -233,19 +268,7 @@ class _Merger:
                     f"{key} {_show(entry.get(key))} -> {_show(fact.value)} {tag(fact.how)}"
                 )
             entry[key] = fact.value
-        if entry.get("verified") is False and "torchvision" in observed:
-            del entry["verified"]
-            read_from.add(observed["torchvision"][1])
-            changes.append("verified: torchvision's metadata pins this torch")
-        if changes:
-            for which in ("index", "pypi"):
-                key = self.sources[which].key
-                if which in read_from and key not in entry["sources"]:
-                    entry["sources"].append(key)
-                    self.used.add(key)
-            self.summary.changed.append(f"torch {version}: " + "; ".join(changes))
-        if confirmed:
-            self.summary.confirmed.append(f"torch {version}: {_grouped(confirmed)}")
+        return changes, read_from
 
     def compare_only(
         self, entry: Mapping[str, Any], version: str, pypi: PypiReading

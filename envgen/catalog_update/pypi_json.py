@@ -21,7 +21,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
-from .fetch import Client, NotFound, UpdateError, shown
+from .errors import NotFound, UpdateError
+from .fetch import Client, shown
 from .observed import Observed
 from .parallel import run_all
 from .pytorch_index import CompanionPins, platforms_of, python_of, read_pins

@@ -11,7 +11,9 @@ from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
-from .fetch import Client, NotFound, UpdateError, shown
+from ..targets import PLATFORMS
+from .errors import NotFound, UpdateError
+from .fetch import Client, shown
 from .observed import Observed
 from .parallel import run_all
 from .simple_index import IndexFile, read_project
@@ -59,22 +61,18 @@ class IndexReading:
 def platforms_of(platform_tag: str) -> set[str]:
     """The conda subdirs a wheel platform tag serves."""
     if platform_tag.startswith(("manylinux", "linux", "musllinux")):
-        if platform_tag.endswith("x86_64"):
-            return {"linux-64"}
-        if platform_tag.endswith("aarch64"):
-            return {"linux-aarch64"}
+        system, tag = "linux", platform_tag
+    elif platform_tag.startswith("win_"):
+        system, tag = "windows", platform_tag
+    elif platform_tag.startswith("macosx_"):
+        if platform_tag.endswith("_universal2"):
+            return {p.name for p in PLATFORMS.values() if p.os == "macos"}
+        system, tag = "macos", platform_tag
+    else:
         return set()
-    if platform_tag == "win_amd64":
-        return {"win-64"}
-    if platform_tag.startswith("macosx_"):
-        for arch, subdirs in (
-            ("_arm64", {"osx-arm64"}),
-            ("_x86_64", {"osx-64"}),
-            ("_universal2", {"osx-64", "osx-arm64"}),
-        ):
-            if platform_tag.endswith(arch):
-                return subdirs
-    return set()
+    return {
+        p.name for p in PLATFORMS.values() if p.os == system and tag.endswith("_" + p.wheel_arch)
+    }
 
 
 def python_of(interpreter: str) -> str | None:

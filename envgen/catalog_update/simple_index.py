@@ -13,7 +13,8 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-from .fetch import Client, Response, UpdateError, shown
+from .errors import UpdateError
+from .fetch import Client, Response, shown
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 # No file system holds a longer file name; a version longer than this is no release anyone made

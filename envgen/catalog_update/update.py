@@ -11,11 +11,13 @@ from typing import Any
 
 from packaging.version import Version
 
-from ..catalog import Variant, merge_overlay
+from ..catalog import merge_overlay
 from ..errors import CatalogError
 from ..mirrors import Mirrors, channel_url
 from ..paths import CATALOG_FILE
-from .fetch import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Client, Unreachable
+from ..targets import Variant
+from .errors import Unreachable
+from .fetch import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Client
 from .merge import Readings, ReadSource, merge
 from .summary import Summary
 from .writer import dump_catalog, header_of
@@ -128,7 +130,7 @@ def update_catalog(
     )
     written = False
     if write:
-        from ..output import write_atomic
+        from ..atomic import write_atomic
 
         try:
             write_atomic(target, content)

@@ -15,16 +15,8 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-from .fetch import (
-    METADATA_LIMIT,
-    Client,
-    NotFound,
-    RangeNotSatisfiable,
-    TooLarge,
-    UpdateError,
-    shown,
-    size_text,
-)
+from .errors import NotFound, RangeNotSatisfiable, TooLarge, UpdateError
+from .fetch import METADATA_LIMIT, Client, shown, size_text
 
 TAIL = 1 << 16
 # A wheel read whole when its server refuses ranges: companions' wheels are a few MiB, torch's

@@ -110,10 +110,10 @@ def update(
     """Read PyTorch's index, PyPI and conda-forge, and rewrite the catalog with what they say."""
     from packaging.version import InvalidVersion, Version
 
-    from ..catalog import Variant
     from ..catalog_update.update import CONDA, SOURCES, UpdateOptions, update_catalog
     from ..config import load_config
     from ..paths import CATALOG_FILE
+    from ..targets import Variant
 
     config = load_config()
     try:

@@ -12,6 +12,7 @@ from ..backends import BACKENDS
 from ._common import mirror_option
 
 if TYPE_CHECKING:
+    from ..create import Installer
     from ..project import Project
 
 
@@ -19,7 +20,7 @@ def _the_only_profile(project: Project) -> str:
     """No profile given means the project's profiles, as for every command; create builds one
     environment, so that works when there is one."""
     from ..errors import EnvgenError
-    from ._common import no_profile_given, own_profiles
+    from ..selection import no_profile_given, own_profiles
 
     own = own_profiles(project)
     if len(own) == 1:
@@ -78,7 +79,7 @@ def command(
     prefix: Path | None,
     force: bool,
     mirror_values: tuple[str, ...],
-    installer: str,
+    installer: Installer,
     wait: float,
     as_json: bool,
 ) -> int:
@@ -86,28 +87,19 @@ def command(
 
     Without PROFILE: the project's profile, when it has exactly one.
     """
-    from ..create import create_env
+    from ..create import CreateOptions, create_env
     from ..project import Project
     from ._common import parse_mirrors, resolve_name
 
+    mirrors = parse_mirrors(mirror_values)
     project = Project.open()
     name = resolve_name(project, name) if name is not None else _the_only_profile(project)
 
     def progress(text: str) -> None:
         click.echo(f"{name}: {text}", err=True)
 
-    result = create_env(
-        project,
-        name,
-        backend=backend,
-        python=python,
-        prefix=prefix,
-        force=force,
-        mirrors=parse_mirrors(mirror_values),
-        installer=installer,
-        wait=wait,
-        progress=progress,
-    )
+    options = CreateOptions(backend, python, prefix, force, installer, wait, progress=progress)
+    result = create_env(project, project.resolve(name, mirrors), options)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
         return 0

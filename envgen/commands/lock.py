@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..lock import ENGINES, LockResult, lock_profile
+from ..lock import ENGINES, Engine, LockOptions, LockResult, lock_profile
 from ..project import Project
 from ._common import (
     all_option,
@@ -59,7 +59,7 @@ def command(
     names: tuple[str, ...],
     all_: bool,
     output: str | None,
-    engine: str,
+    engine: Engine,
     upgrade: bool,
     mirror_values: tuple[str, ...],
     no_conda: bool,
@@ -81,18 +81,16 @@ def command(
         def progress(text: str, name: str = name) -> None:
             click.echo(f"{name}: {text}", err=True)
 
-        result = lock_profile(
-            project,
-            name,
+        options = LockOptions(
             engine=engine,
             upgrade=upgrade,
-            mirrors=mirrors,
             conda=not no_conda,
             output_dir=project.output_dir(name, output, many),
             force=force,
             progress=progress,
             pylock=pylock or None,
         )
+        result = lock_profile(project, project.resolve(name, mirrors), options)
         results.append(result)
         if not as_json:
             _report(project, result)

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from .. import output as out
 from ..errors import EnvgenError
 from ..project import Project
-from ._common import (
-    all_option,
-    output_option,
-    profiles_argument,
-    rendered_profiles,
-    select_profiles,
-)
+from ..render_plan import plan_render, write_render
+from ..selection import rendered_profiles
+from ._common import all_option, output_option, profiles_argument, select_profiles
 
 
 @click.command("render")
@@ -66,58 +60,24 @@ def command(
     else:
         selected = select_profiles(project, names, all_)
     many = len(selected) > 1 or existing
-    # Resolve and render everything before touching the disk: one bad profile writes nothing.
-    targets = []
-    checked = []
-    for name in selected:
-        resolved = project.resolve(name)
-        directory = project.output_dir(name, output, many)
-        for rendered in project.render(resolved, formats or None, output, many):
-            targets.append((directory / rendered.name, rendered))
-        checked.append((resolved, directory))
-    for resolved, directory in checked:  # once every profile rendered: no warning, then error
-        project.warn_dropped_outputs(resolved, directory)
+    plan = plan_render(project, selected, output, formats, many)
     if to_stdout:
-        for path, rendered in targets:
-            if len(targets) > 1:
+        for path, rendered in plan.files:
+            if len(plan.files) > 1:
                 click.echo(f"# ---- {project.display(path)} ----")
             click.echo(rendered.content, nl=False)
         return 0
-    states = out.plan(targets)
-    if not force:
-        out.refuse_lost_work(states, {s.path: project.display(s.path) for s in states})
-    uv = None
-    if not formats and project.config.uv_profile is not None:
-        from ..uvproject import planned_update
-
-        uv = planned_update(project, selected)
-    out.apply(states)
-    if uv is not None and uv[1] != uv[2]:
-        out.write_atomic(uv[0], uv[2])
-        click.echo(
-            f"updated   {project.display(uv[0])} ([tool.uv] torch index, sources and environments)"
-        )
-    for state in states:
-        verb = (
-            "unchanged"
-            if state.state == out.CURRENT
-            else ("wrote" if state.state == out.MISSING else "updated")
-        )
+    report = write_render(project, plan, force)
+    if report.pyproject is not None:
+        shown = project.display(report.pyproject)
+        click.echo(f"updated   {shown} ([tool.uv] torch index, sources and environments)")
+    for state in report.states:
+        verb = {out.CURRENT: "unchanged", out.MISSING: "wrote"}.get(state.state, "updated")
         click.echo(f"{verb:9} {project.display(state.path)}")
-    for path, rendered in targets:
-        if rendered.name == "Dockerfile":
-            warn_missing_image_lock(project, path, rendered.profile)
-    return 0
-
-
-def warn_missing_image_lock(project: Project, dockerfile: Path, name: str) -> None:
-    """A Dockerfile copies its profile's lock; before ``envgen lock`` the build would fail."""
-    from ..filters import image_lock
-
-    lock = dockerfile.parent / image_lock(project.resolve(name).env.platforms)
-    if not lock.exists():
+    for dockerfile, lock, name in plan.missing_image_locks():
         click.echo(
             f"warning: {project.display(dockerfile)} copies {project.display(lock)}, which does "
             f"not exist yet: run 'envgen lock {name}' before building the image",
             err=True,
         )
+    return 0

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..envmeta import read_marker
 from ..errors import EnvgenError
+from ..targets import SYSTEMS, platform_of
 from .context import Context, Unknown
 
 
@@ -33,17 +34,16 @@ class SystemInfo:
     def platform(self) -> str:
         """The machine as a conda subdir (what profiles list), not the running Python's build:
         under Rosetta the machine is osx-arm64 even though this Python is x86_64."""
-        if self.os == "macos":
-            return "osx-arm64" if self.apple_silicon else "osx-64"
         if self.os == "windows":
-            return "win-64"
-        arch = {"x86_64": "64", "arm64": "aarch64"}.get(self.arch, self.arch)
-        return f"{self.os}-{arch}"
+            return "win-64"  # Windows on Arm runs x64 Pythons, and their wheels, emulated
+        system = SYSTEMS[self.os].sys_platform if self.os in SYSTEMS else self.os
+        found = platform_of(system, "arm64" if self.apple_silicon else self.arch)
+        return found.name if found is not None else f"{self.os}-{self.arch}"
 
 
 def system(ctx: Context) -> SystemInfo:
-    os_name = {"linux": "linux", "darwin": "macos", "win32": "windows"}.get(
-        sys.platform, sys.platform
+    os_name: str = next(
+        (s.name for s in SYSTEMS.values() if s.sys_platform == sys.platform), sys.platform
     )
     arch = {"amd64": "x86_64", "x64": "x86_64"}.get(
         platform.machine().lower(), platform.machine().lower()

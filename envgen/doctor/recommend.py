@@ -8,19 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..catalog import Variant
+from ..drivers import driver_facts, version_tuple
 from ..errors import EnvgenError
 from ..project import Project
 from ..resolve import ResolvedEnv
-from .compat import (
-    arch_problem,
-    driver_facts,
-    minor_version_note,
-    mps_problem,
-    rocm_problem,
-    runnable_cuda,
-    version_tuple,
-)
+from ..targets import Variant
+from .compat import arch_problem, minor_version_note, mps_problem, rocm_problem, runnable_cuda
 from .context import Context, Unknown
 from .facts import Facts, gather
 from .probes import Nvidia, Rocm, Xpu

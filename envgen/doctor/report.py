@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from typing import Any
 
-from .compat import covering, listed_torch, mps_problem, runnable_cuda, version_tuple
+from ..drivers import version_tuple
+from .compat import covering, listed_torch, mps_problem, runnable_cuda
 from .context import Unknown
 from .facts import Facts, gather
 from .probes import Nvidia, Rocm, SystemInfo, Tool, Xpu

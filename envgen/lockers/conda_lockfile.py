@@ -11,9 +11,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
+from ..atomic import write_atomic
 from ..digest import CONTENT_PLACEHOLDER, canonical_json, seal, sha256_text
 from ..leftovers import temporary_directory
-from ..output import write_atomic
+from ..targets import ACCELERATORS
 from .base import CondaLockRequest
 
 # Keys under the lock's metadata.custom_metadata; conda-lock keeps custom metadata verbatim.
@@ -109,7 +110,9 @@ def content_hashes(request: CondaLockRequest) -> dict[str, str]:
         from .conda_spec import content_hashes as spec_hashes
 
         env = request.env
-        cuda = env.variant.version if env.accelerator == "cuda" else None
+        # conda-lock's --with-cuda: the __cuda virtual package is the one it knows
+        with_cuda = ACCELERATORS[env.accelerator].conda_virtual == "__cuda"
+        cuda = env.variant.version if with_cuda else None
         return spec_hashes(request.spec_text, cuda)
     return {
         platform: sha256_text(

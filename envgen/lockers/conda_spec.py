@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 
+from ..formats import lock_inputs
 from ..leftovers import temporary_directory
 
-SPEC_OUTPUT = "conda-lock-spec.yml"
+# the rendered output the conda lock is made from
+SPEC_OUTPUT = next(iter(lock_inputs()))
 
 
 def content_hashes(spec_text: str, cuda: str | None) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Which indexes a pip lock is solved from, in priority order, and which names are torch's.
+"""Which indexes a pip lock is solved from, in priority order.
 
 Kept apart from the solver (``uv``) because reading a lock needs it too (``lockrules``: the
 index options a lock must hold), and the unchanged-inputs fast path of ``envgen lock`` never
@@ -10,16 +10,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..resolve import ResolvedEnv
-
-# Triton builds ship on PyTorch's indexes as torch's dependency; some exist only there.
-TRITON_PACKAGES = (
-    "triton",
-    "pytorch-triton",
-    "pytorch-triton-rocm",
-    "triton-rocm",
-    "pytorch-triton-xpu",
-    "triton-xpu",
-)
 
 
 class PipIndexes(NamedTuple):

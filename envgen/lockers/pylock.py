@@ -14,29 +14,27 @@ from urllib.parse import unquote, urlsplit
 
 from ..digest import CONTENT_PLACEHOLDER, seal
 from ..filters import toml_str
+from ..formats import PYLOCK
 from ..resolve import ResolvedEnv
+from ..targets import PLATFORMS
 
 if TYPE_CHECKING:
     from .base import LockedPipPackage
     from .uv import PipIndexes, PipSolution
 
-FILE_NAME = "pylock.toml"  # PEP 751: pylock.toml, or pylock.<name>.toml
+FILE_NAME = PYLOCK
 LOCK_VERSION = "1.0"
 
-# PEP 508 environment of each conda subdir the pip side solves for (uv's --python-platform).
-PLATFORM_MARKERS = {
-    "linux-64": "sys_platform == 'linux' and platform_machine == 'x86_64'",
-    "linux-aarch64": "sys_platform == 'linux' and platform_machine == 'aarch64'",
-    "osx-64": "sys_platform == 'darwin' and platform_machine == 'x86_64'",
-    "osx-arm64": "sys_platform == 'darwin' and platform_machine == 'arm64'",
-    "win-64": "sys_platform == 'win32' and platform_machine == 'AMD64'",
-}
+
+def _platform_marker(platform: str) -> str:
+    """The PEP 508 environment of a conda subdir the pip side solves for, single-quoted."""
+    return PLATFORMS[platform].marker_quoted("'")
 
 
 def _marker(platforms: list[str], every: tuple[str, ...]) -> str | None:
     if set(platforms) == set(every):
         return None
-    parts = [PLATFORM_MARKERS[p] for p in platforms]
+    parts = [_platform_marker(p) for p in platforms]
     return parts[0] if len(parts) == 1 else " or ".join(f"({p})" for p in parts)
 
 
@@ -85,7 +83,7 @@ def render(
         )
     lines += [
         f"lock-version = {toml_str(LOCK_VERSION)}",
-        "environments = [" + ", ".join(toml_str(PLATFORM_MARKERS[p]) for p in env.platforms) + "]",
+        "environments = [" + ", ".join(toml_str(_platform_marker(p)) for p in env.platforms) + "]",
         f"requires-python = {toml_str('==' + env.python_minor + '.*')}",
         f"created-by = {toml_str('envgen')}",
     ]

@@ -34,98 +34,47 @@ so the lock does not depend on the machine that made it.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ToolError
 from ..mirrors import expand_credentials, without_credentials
 from ..resolve import ResolvedEnv
 from ..specs import canonical_name as canonical
+from ..targets import PLATFORMS, triton_packages
 from .base import LockedPipPackage, PipLock
 
 # Re-exported: they lived here before reading a lock needed them without the solver.
-from .indexes import TRITON_PACKAGES as TRITON_PACKAGES
 from .indexes import PipIndexes as PipIndexes
-from .targets import MACOS, UV_PLATFORMS, fits, marker_environment, supported_tags
+from .uv_answers import (
+    PROJECT,
+    Annotated,
+    Artifacts,
+    UnreachableIndex,
+    UvResult,
+    best_artifact,
+    file_name,
+    network_failure,
+    parse_annotated,
+    read_candidates,
+)
+from .uv_process import run_uv, uv_binary
+from .wheeltags import fits, marker_environment, supported_tags
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-PROJECT = "envgen-lock"  # name of the generated project; uv's "# via" names it
-_TIMEOUT_S = 900
-# Environment variables that would change what uv resolves, whatever the command line says.
-_KEEP_UV_VARS = (
-    "UV_CACHE_DIR",
-    "UV_NO_CACHE",
-    "UV_NATIVE_TLS",
-    "UV_HTTP_TIMEOUT",
-    "UV_CONCURRENT_DOWNLOADS",
-    "UV_KEYRING_PROVIDER",
-    "UV_OFFLINE",
-)
 _NO_VERSION = re.compile(r"there is no version of ([A-Za-z0-9][A-Za-z0-9._-]*)")
 _NOT_FOUND = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the package registry")
 _ONLY = re.compile(r"only ([A-Za-z0-9][A-Za-z0-9._-]*)[<>=!~]")
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
-_LOCKED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", re.MULTILINE)
-# Should uv wrap its message after all (see ``uv_environ``), a URL starts on the next line.
-_FETCH = re.compile(r"Failed to fetch:\s+`?([^\s`]+?)`?$", re.MULTILINE)
-# Failures a retry cannot heal (a name that does not resolve will not in a second), in uv's
-# words, and ours; anything else in reaching an index gets uv's own retries.
-_LASTING = (
-    ("dns error", "its host name does not resolve"),
-    ("failed to lookup address", "its host name does not resolve"),
-    ("connection refused", "connection refused"),
-    ("network is unreachable", "network unreachable"),
-    ("401 unauthorized", "HTTP 401 Unauthorized: the index wants credentials"),
-    ("403 forbidden", "HTTP 403 Forbidden"),
-)
-
-
-class UnreachableIndex(ToolError):
-    """uv could not reach an index at all; ``url`` (credentials removed) is the page it asked
-    for. Said in one line by ``envgen lock``, which knows the mirrors and the public URLs."""
-
-    def __init__(self, url: str, reason: str, where: str) -> None:
-        from ..mirrors import redact
-
-        self.url = redact(url)
-        self.reason = reason
-        super().__init__(
-            f"cannot reach {self.url} ({reason}) to lock {where}; nothing was locked",
-            fix="check the index URL (or its mirror: --mirror FROM=TO) and the network",
-        )
-
-
-def network_failure(output: str) -> tuple[str, str, bool] | None:
-    """(URL, why, lasting) when uv failed to fetch an index page, else None. ``lasting``: a
-    retry will not help (see ``_LASTING``). Only uv's error counts, not its warnings before it
-    (a Python download that failed on the way)."""
-    start = next(
-        (i for i, line in enumerate(output.splitlines()) if line.startswith("error:")), None
-    )
-    if start is None:
-        return None
-    text = "\n".join(output.splitlines()[start:])
-    found = _FETCH.search(text)
-    if found is None:
-        return None
-    rest = text[found.end() :]
-    lower = rest.lower()
-    for needle, why in _LASTING:
-        if needle in lower:
-            return found.group(1), why, True
-    causes = [line.strip()[len("cause: ") :] for line in rest.splitlines() if "cause: " in line]
-    return found.group(1), (causes[-1] if causes else "the request failed"), False
 
 
 class PipSolution(NamedTuple):
@@ -138,27 +87,6 @@ class PipSolution(NamedTuple):
 
 
 Hint = Callable[[str, str], str | None]  # (package, platform) -> catalog facts, if any
-
-
-def uv_binary() -> str:
-    try:
-        from uv import find_uv_bin
-    except ImportError:
-        raise ToolError(
-            "uv is not installed; envgen locks pip requirements with it",
-            fix="pip install uv (it is a dependency of envgen: reinstall envgen)",
-        ) from None
-    return str(find_uv_bin())
-
-
-def uv_environ() -> dict[str, str]:
-    """The caller's environment less its uv settings, and less ``COLUMNS``: uv wraps its
-    messages at that width, and envgen reads a URL or a name out of them."""
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if (not k.startswith("UV_") or k in _KEEP_UV_VARS) and k != "COLUMNS"
-    }
 
 
 def _toml(value: str) -> str:
@@ -192,25 +120,6 @@ def _req_name(requirement: str) -> str:
     return canonical(found.group(1)) if found else ""
 
 
-def upgrade_refresh(env: ResolvedEnv, previous: Iterable[str]) -> tuple[str, ...]:
-    """The packages ``lock --upgrade`` has uv look up afresh: the profile's own requirements and
-    everything the ``previous`` locks (their texts) hold, except what no upgrade can move.
-
-    uv keeps index pages for ten minutes (PyPI's max-age, and uv's guess for an index that
-    sends none), so without a refresh a release published since could be missed. uv's own
-    ``--upgrade`` (like ``--refresh``) revalidates every cached file, which on a mirror without
-    PEP 658 metadata downloads the torch wheels again, gigabytes for a CUDA profile. Those never
-    need it: the profile's torch packages are pinned to the catalog's release, and torch pins
-    its triton and CUDA libraries (nvidia-*) to exact versions, so their pages cannot offer an
-    upgrade; a package new to the solve has no stale page to refresh.
-    """
-    names = {_req_name(r) for r in env.pip_requirements}
-    for text in previous:
-        names.update(canonical(found) for found in _LOCKED.findall(text))
-    fixed = {canonical(p) for p in (*env.packages, *TRITON_PACKAGES)}
-    return tuple(sorted(n for n in names if n and n not in fixed and not n.startswith("nvidia-")))
-
-
 def build_python(minor: str) -> str | None:
     """The interpreter uv should build sdists with: ours when it is the profile's minor.
 
@@ -236,7 +145,7 @@ def _command(
     if platform is None:
         command.append("--universal")
     else:
-        command += ["--python-platform", UV_PLATFORMS[platform]]
+        command += ["--python-platform", PLATFORMS[platform].uv_target]
     command += ["--index-strategy", "first-index"]
     for url in indexes.ordered[:-1]:
         command += ["--index", expand_credentials(url)]
@@ -244,145 +153,6 @@ def _command(
     if fmt == "requirements.txt":
         command += ["--emit-index-annotation", "--annotation-style", "split"]
     return command
-
-
-def _run(
-    command: list[str],
-    cwd: Path,
-    meanwhile: Callable[[], object] | None = None,
-    retries: bool = False,
-) -> subprocess.CompletedProcess[str]:
-    """Run uv; ``meanwhile`` is work of ours that needs no result of it, done while it runs.
-
-    Without ``retries`` uv gives up on the first network error (its default is 3 retries,
-    about 5 s): a name that does not resolve or a refused connection is said at once, and
-    anything else is run again with uv's retries (see ``_Solver._compile``).
-    """
-    extra = {} if retries else {"UV_HTTP_RETRIES": "0"}
-    with subprocess.Popen(
-        command,
-        cwd=cwd,
-        # The same macOS target as the universal split's, whatever the caller's shell says.
-        env={**uv_environ(), "MACOSX_DEPLOYMENT_TARGET": MACOS, **extra},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
-        try:
-            if meanwhile is not None:
-                meanwhile()
-            out, err = process.communicate(timeout=_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            raise ToolError(
-                f"uv did not finish within {_TIMEOUT_S} s", fix="check the network or the mirrors"
-            ) from None
-        except BaseException:
-            process.kill()
-            raise
-    return subprocess.CompletedProcess(command, process.returncode, out, err)
-
-
-class _Annotated(NamedTuple):
-    version: str
-    origin: str  # the index uv found it on (its "# from")
-    via: tuple[str, ...]
-
-
-def parse_annotated(text: str) -> dict[tuple[str, str], _Annotated]:
-    """uv's requirements output with ``# via`` and ``# from`` annotations, by (canonical name,
-    version): a universal resolution may hold one name at several versions (``torch==2.4.1`` for
-    macOS, ``torch==2.4.1+cpu`` elsewhere), each behind its marker."""
-    found: dict[tuple[str, str], _Annotated] = {}
-    name = version = index = ""
-    via: list[str] = []
-    in_via = False
-
-    def flush() -> None:
-        if name:
-            found[canonical(name), version] = _Annotated(version, index, tuple(via))
-
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        if not raw.startswith((" ", "#")) and "==" in line:
-            flush()
-            name, _, version = line.split(" ")[0].partition("==")
-            index, via, in_via = "", [], False
-        elif line.startswith("# from "):
-            index, in_via = line[len("# from ") :].strip(), False
-        elif line == "# via":
-            in_via = True
-        elif line.startswith("# via "):
-            via, in_via = [line[len("# via ") :]], False
-        elif in_via and line.startswith("#   "):
-            via.append(line[4:].strip())
-    flush()
-    return {
-        k: _Annotated(v.version, v.origin, tuple(_via(x) for x in v.via)) for k, v in found.items()
-    }
-
-
-def _via(text: str) -> str:
-    return "" if text.startswith(PROJECT) else canonical(text)
-
-
-class _Candidate(NamedTuple):
-    """One package of uv's pylock.toml: a platform's own, or (universal) behind its marker."""
-
-    name: str
-    version: str
-    marker: str
-    files: tuple[tuple[str, str], ...]  # (url, sha256) of every artifact listed
-
-
-Artifacts = Mapping[str, tuple[str, list[tuple[str, str]]]]  # name -> (version, [(url, sha256)])
-
-
-def _candidates(pylock: Mapping[str, Any]) -> list[_Candidate]:
-    found = []
-    for package in pylock.get("packages", []):
-        files = [*package.get("wheels", [])]
-        if "sdist" in package:
-            files.append(package["sdist"])
-        pairs = tuple(
-            (f["url"], f["hashes"]["sha256"]) for f in files if "sha256" in f.get("hashes", {})
-        )
-        name = canonical(package["name"])
-        found.append(_Candidate(name, str(package["version"]), package.get("marker", ""), pairs))
-    return found
-
-
-class _Result(NamedTuple):
-    """What one uv resolution gave: its packages and their ``# via``/``# from`` annotations."""
-
-    candidates: list[_Candidate]
-    notes: Mapping[tuple[str, str], _Annotated]
-    seconds: float
-
-
-def _filename(url: str) -> str:
-    from urllib.parse import unquote
-
-    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-
-
-def _best(urls: Sequence[tuple[str, str]], python_minor: str) -> tuple[str, str]:
-    """The artifact a lock that holds one (conda-lock's) should name: a wheel before an sdist,
-    a platform wheel before a pure one, a CPython-specific one before ``py3``; then by name."""
-    cp = "cp" + python_minor.replace(".", "")
-
-    def rank(pair: tuple[str, str]) -> tuple[int, int, int, str]:
-        name = pair[0].rsplit("/", 1)[-1]
-        if not name.endswith(".whl"):
-            return (1, 0, 0, name)
-        parts = name[:-4].split("-")
-        return (0, int(parts[-1] == "any"), 0 if parts[-3].startswith(cp) else 1, name)
-
-    return min(urls, key=rank)
 
 
 def _shown(url: str, expanded: Mapping[str, str]) -> str:
@@ -410,9 +180,9 @@ class _Solver:
         self.expanded = {expand_credentials(u).rstrip("/"): u.rstrip("/") for u in indexes.ordered}
         # uv names the index a package came from without its credentials: map that form back.
         self.uncredentialed = {without_credentials(k): v for k, v in self.expanded.items()}
-        self.family = {canonical(p) for p in (*env.packages, *TRITON_PACKAGES)}
+        self.family = {canonical(p) for p in (*env.packages, *triton_packages())}
 
-    def solve(self, platform: str | None) -> _Result:
+    def solve(self, platform: str | None) -> UvResult:
         """One uv resolution, for ``platform`` alone or (None) universal, with its annotations."""
         from ..leftovers import temporary_directory
 
@@ -432,9 +202,9 @@ class _Solver:
 
             self._compile(work, platform, "pylock.toml", "pylock.toml", annotated)
             with (work / "pylock.toml").open("rb") as fh:
-                candidates = _candidates(tomllib.load(fh))
+                candidates = read_candidates(tomllib.load(fh))
             notes = parse_annotated((work / "requirements.txt").read_text(encoding="utf-8"))
-        return _Result(candidates, notes, time.perf_counter() - started)
+        return UvResult(candidates, notes, time.perf_counter() - started)
 
     def own(self, platform: str) -> PipSolution:
         """``platform`` solved on its own: uv lists only the artifacts that platform installs."""
@@ -442,7 +212,7 @@ class _Solver:
         artifacts = {c.name: (c.version, list(c.files)) for c in result.candidates}
         return self._solution(platform, result.notes, artifacts, result.seconds)
 
-    def split(self, universal: _Result, platform: str) -> PipSolution | None:
+    def split(self, universal: UvResult, platform: str) -> PipSolution | None:
         """``platform``'s share of a universal resolution, or None where it does not serve it
         (a package with no artifact for that platform, or two versions of one name)."""
         from packaging.markers import Marker
@@ -455,13 +225,13 @@ class _Solver:
             files = [
                 (url, sha)
                 for url, sha in package.files
-                if fits(_filename(url), platform, self.env.python_minor)
+                if fits(file_name(url), platform, self.env.python_minor)
             ]
             if package.name in artifacts or not files:
                 return None
             artifacts[package.name] = (package.version, files)
         notes = {
-            key: _Annotated(
+            key: Annotated(
                 note.version, note.origin, tuple(v for v in note.via if not v or v in artifacts)
             )
             for key, note in universal.notes.items()
@@ -485,13 +255,13 @@ class _Solver:
     ) -> None:
         command = _command(self.uv, self.env, self.indexes, platform, fmt, out)
         command += [a for name in self.refresh for a in ("--refresh-package", name)]
-        done = _run(command, work, meanwhile)
+        done = run_uv(command, work, meanwhile)
         if done.returncode == 0:
             return
         output = done.stderr or done.stdout
         failure = network_failure(output)
         if failure is not None and not failure[2]:  # may heal: once more, with uv's retries
-            done = _run(command, work, retries=True)
+            done = run_uv(command, work, retries=True)
             if done.returncode == 0:
                 return
             output = done.stderr or done.stdout
@@ -506,7 +276,7 @@ class _Solver:
     def _solution(
         self,
         platform: str,
-        notes: Mapping[tuple[str, str], _Annotated],
+        notes: Mapping[tuple[str, str], Annotated],
         artifacts: Artifacts,
         seconds: float,
     ) -> PipSolution:
@@ -522,7 +292,7 @@ class _Solver:
                 )
             index = note.origin.rstrip("/")
             self._check_origin(name, version, platform, index)
-            url, sha = _best(files, self.env.python_minor)
+            url, sha = best_artifact(files, self.env.python_minor)
             shown_index = self.expanded.get(index) or self.uncredentialed.get(
                 without_credentials(index), index
             )
@@ -594,13 +364,13 @@ def lock_pip(
     reported, nothing written.
 
     ``refresh``: packages whose cached pages and metadata uv revalidates (``--upgrade``, see
-    ``upgrade_refresh``); ``hint`` adds catalog facts to a failure about a torch package.
+    ``uv_upgrade``); ``hint`` adds catalog facts to a failure about a torch package.
     """
     solver = _Solver(env, indexes, refresh, hint or (lambda _name, _platform: None))
     say = progress or (lambda _text: None)
     results: dict[str, PipSolution | ToolError] = {}
     platforms = ", ".join(env.platforms)
-    universal: _Result | None = None
+    universal: UvResult | None = None
     if len(env.platforms) > 1:
         say(f"solving pip requirements for {platforms} (uv, one universal resolution)")
         try:

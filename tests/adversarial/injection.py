@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from envgen.formats import OUTPUTS
+
 # Every separator str.splitlines breaks on (pip reads requirement files with it), plus CRLF.
 SEPARATORS = {
     "LF": "\n",
@@ -16,7 +18,7 @@ SEPARATORS = {
     "LS": "\u2028",
     "PS": "\u2029",
 }
-FORMATS = ("environment.yml", "requirements.txt", "pixi.toml", "conda-lock-spec.yml")
+FORMATS = tuple(OUTPUTS)  # every output envgen renders, from its one registry
 EVIL = "--trusted-host evil.example"
 
 # vector -> (where it goes, a template of the value; {sep} is the separator)

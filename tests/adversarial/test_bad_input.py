@@ -130,7 +130,7 @@ def _fail_for(monkeypatch: pytest.MonkeyPatch, directory: str, code: int) -> Non
             raise OSError(code, os.strerror(code), str(kwargs["dir"]))
         return real(*args, **kwargs)  # type: ignore[call-overload,no-any-return]
 
-    monkeypatch.setattr("envgen.output.tempfile.mkstemp", mkstemp)
+    monkeypatch.setattr("envgen.atomic.tempfile.mkstemp", mkstemp)
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from envgen.catalog_update.fetch import UpdateError
+from envgen.catalog_update.errors import UpdateError
 from envgen.catalog_update.update import UpdateOptions, update_catalog
 from envgen.paths import CATALOG_FILE
 from tests.adversarial.conftest import count

@@ -18,13 +18,12 @@ from pathlib import Path
 import pytest
 
 from envgen.backends.lockfile import read_lock
-from envgen.create import create_env
 from envgen.envmeta import MARKER, read_marker
 from envgen.errors import EnvgenError
 from envgen.mirrors import Mirrors
 from envgen.project import Project
 from tests.fixtures.envs import make_venv
-from tests.helpers import run_cli, snapshot, write_profile
+from tests.helpers import create_named, run_cli, snapshot, write_profile
 
 CPU = 'python: "3.11"\naccelerator: cpu\npytorch: "2.4.1"\nplatforms: [linux-64]\n'
 PIP_ONLY = 'python: "3.11"\npytorch: {version: "2.4.1", packages: [torch]}\nplatforms: [linux-64]\n'
@@ -82,6 +81,7 @@ def test_a_deeply_nested_profile_is_exit_2_and_list_marks_it(
     assert "BROKEN: profiles/deep.yaml" in rows["deep"] and "BROKEN" not in rows["fine"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("length", [5_000, 1_100])
 def test_a_long_extends_chain(
     project_dir: Path, capsys: pytest.CaptureFixture[str], length: int
@@ -152,8 +152,8 @@ def test_a_deeply_nested_marker_is_exit_2_and_create_force_recovers(
         def create(self, plan: object) -> None:
             make_venv(plan.prefix)  # type: ignore[attr-defined]
 
-    monkeypatch.setattr("envgen.create.backend", lambda name: Backend())
-    result = create_env(Project.open(), "p", python=Path(sys.executable), force=True)
+    monkeypatch.setattr("envgen.prefix_build.backend", lambda name: Backend())
+    result = create_named(Project.open(), "p", python=Path(sys.executable), force=True)
     assert result.status == "rebuilt"
     marker = read_marker(prefix)
     assert marker is not None and marker.profile == "p"

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 
 import yaml
+from dockerfile_parse import DockerfileParser
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +29,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 EXAMPLES = count("ENVGEN_FUZZ_EXAMPLES", 60)
+DOCKERFILE_INSTRUCTIONS = {"ARG", "FROM", "ENV", "RUN", "COPY", "WORKDIR", "CMD", "COMMENT"}
 TRICKY = [
     "\n",
     "\u2028",
@@ -159,6 +162,11 @@ def _check_output(path: Path) -> None:
         yaml.safe_load(text)
     elif path.name.endswith(".toml"):
         tomllib.loads(text)
+    elif path.name.endswith(".json"):  # devcontainer.json: JSON after its // comment lines
+        json.loads("\n".join(line for line in text.splitlines() if not line.startswith("//")))
+    elif path.name == "Dockerfile":
+        parser = DockerfileParser(fileobj=io.BytesIO(text.encode()))
+        assert {i["instruction"] for i in parser.structure} <= DOCKERFILE_INSTRUCTIONS, text
     else:
         for line in text.splitlines():
             option = line.split()[0] if line.strip() else ""

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from envgen.create import create_env
 from envgen.envmeta import MARKER
 from envgen.errors import EnvgenError
 from envgen.project import Project
 from tests.fixtures.envs import make_venv, mark_created
-from tests.helpers import run_cli, snapshot, write_profile
+from tests.helpers import create_named, run_cli, snapshot, write_profile
 
 PIP_ONLY = 'python: "3.11"\npytorch: {version: "2.4.1", packages: [torch]}\nplatforms: [linux-64]\n'
 CPU = 'python: "3.11"\naccelerator: cpu\npytorch: "2.4.1"\nplatforms: [linux-64]\n'
@@ -71,9 +70,9 @@ def test_a_link_above_the_project_or_outside_it_is_the_machines_own(
         def create(self, plan: object) -> None:
             make_venv(plan.prefix)  # type: ignore[attr-defined]
 
-    monkeypatch.setattr("envgen.create.backend", lambda name: Backend())
+    monkeypatch.setattr("envgen.prefix_build.backend", lambda name: Backend())
     prefix = project_dir.parent / "link-envs" / "p"
-    result = create_env(Project.open(), "p", python=Path(sys.executable), prefix=prefix)
+    result = create_named(Project.open(), "p", python=Path(sys.executable), prefix=prefix)
     assert result.status == "created" and (real / "p" / MARKER).is_file()
 
 
@@ -170,7 +169,7 @@ def test_create_refuses_before_touching_anything(project_dir: Path) -> None:
     elsewhere, before = _outside_env(project_dir)
     (project_dir / ".envgen").symlink_to(elsewhere)
     with pytest.raises(EnvgenError) as info:
-        create_env(Project.open(), "p", python=Path(sys.executable), force=True)
+        create_named(Project.open(), "p", python=Path(sys.executable), force=True)
     assert info.value.exit_code == 2
     assert snapshot(elsewhere) == before
     assert sorted(p.name for p in (elsewhere / "envs").iterdir()) == ["p"]

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from envgen.create import _aside, create_env
 from envgen.envmeta import MARKER, read_marker
 from envgen.errors import EnvgenError
+from envgen.prefix_build import aside
 from envgen.project import Project
 from tests.fixtures.envs import make_venv
-from tests.helpers import run_cli, snapshot, write_profile
+from tests.helpers import create_named, run_cli, snapshot, write_profile
 
 PIP_ONLY = 'python: "3.11"\npytorch: {version: "2.4.1", packages: [torch]}\nplatforms: [linux-64]\n'
 PY = Path(sys.executable)
@@ -25,7 +25,7 @@ PY = Path(sys.executable)
 
 def _refused(prefix: Path, force: bool = True) -> EnvgenError:
     with pytest.raises(EnvgenError) as info:
-        create_env(Project.open(), "p", python=PY, prefix=prefix, force=force)
+        create_named(Project.open(), "p", python=PY, prefix=prefix, force=force)
     assert info.value.exit_code == 2
     return info.value
 
@@ -125,13 +125,13 @@ def test_a_broken_marker_is_exit_2_and_force_recovers(
         assert result.code == 2, (args, result.err)
         assert "marker is broken" in result.err and "create --force" in result.err
 
-    # --force accepts it as envgen's and rebuilds through the real _build (a stand-in backend).
+    # --force accepts it as envgen's and rebuilds through the real build (a stand-in backend).
     class Backend:
         def create(self, plan: object) -> None:
             make_venv(plan.prefix)  # type: ignore[attr-defined]
 
-    monkeypatch.setattr("envgen.create.backend", lambda name: Backend())
-    result = create_env(Project.open(), "p", python=PY, force=True)
+    monkeypatch.setattr("envgen.prefix_build.backend", lambda name: Backend())
+    result = create_named(Project.open(), "p", python=PY, force=True)
     assert result.status == "rebuilt" and result.prefix == prefix
     marker = read_marker(prefix)
     assert marker is not None and marker.profile == "p"
@@ -152,5 +152,5 @@ def test_the_building_note_is_not_left_by_a_refusal(project_dir: Path) -> None:
     target.mkdir()
     (target / "thesis.tex").write_text("years")
     _refused(target)
-    assert not _aside(target, "building").exists() and not _aside(target, "lock").exists()
+    assert not aside(target, "building").exists() and not aside(target, "lock").exists()
     assert json.dumps(sorted(p.name for p in target.iterdir())) == '["thesis.tex"]'

@@ -21,14 +21,13 @@ from pathlib import Path
 import pytest
 
 from envgen.activation import require_finished
-from envgen.create import _aside, create_env
 from envgen.envmeta import read_marker
 from envgen.errors import EnvgenError, ToolError
-from envgen.lock import lock_profile
+from envgen.prefix_build import aside
 from envgen.project import Project
 from tests.fixtures.envs import OWN_MINOR, find_python, second_minor
 from tests.fixtures.pypi_index import LocalIndexes, build_wheel
-from tests.helpers import write_profile
+from tests.helpers import create_named, lock_named, write_profile
 
 pytestmark = pytest.mark.e2e
 PROFILE = """
@@ -76,7 +75,7 @@ def test_the_profile_python_is_found_and_used(
     # On PATH, as a user's Python would be, among whatever else this machine has there.
     monkeypatch.setenv("PATH", f"{find_python(minor).parent}{os.pathsep}{os.environ['PATH']}")
     project = project_with(project_dir, torch_indexes.base_url, minor)
-    result = create_env(project, "p", installer="uv", environ=tool_environ(tmp_path))
+    result = create_named(project, "p", installer="uv", environ=tool_environ(tmp_path))
     version, torch, build, filelock, tqdm, prefix = inside(result.prefix)
     assert version.startswith(minor + ".") and result.python == version
     assert (torch, build) == ("2.4.1+cpu", "whl/cpu")
@@ -89,7 +88,7 @@ def test_venv_with_pip_ignores_the_machine_pip_config(
     project_dir: Path, torch_indexes: LocalIndexes, tmp_path: Path
 ) -> None:
     project = project_with(project_dir, torch_indexes.base_url, OWN_MINOR)
-    result = create_env(
+    result = create_named(
         project, "p", installer="pip", python=find_python(OWN_MINOR), environ=tool_environ(tmp_path)
     )
     _version, torch, build, filelock, *_ = inside(result.prefix)
@@ -111,15 +110,15 @@ def test_lock_then_create_with_hashes_rebuilds_only_when_inputs_change(
     project_dir: Path, torch_indexes: LocalIndexes, tmp_path: Path
 ) -> None:
     project = project_with(project_dir, torch_indexes.base_url, OWN_MINOR)
-    lock_profile(project, "p", conda=False)
+    lock_named(project, "p", conda=False)
     environ = tool_environ(tmp_path)
     python = find_python(OWN_MINOR)
-    first = create_env(project, "p", python=python, environ=environ)
+    first = create_named(project, "p", python=python, environ=environ)
     assert first.status == "created"
     assert first.sources == ("envs/p/requirements-linux-64.lock.txt",)
     assert inside(first.prefix)[1:3] == ["2.4.1+cpu", "whl/cpu"]
 
-    again = create_env(project, "p", python=python, environ=environ)
+    again = create_named(project, "p", python=python, environ=environ)
     assert again.status == "up-to-date" and again.seconds < 5
 
     # The served filelock changes under the lock: hashes refuse it, the old env comes back.
@@ -128,9 +127,9 @@ def test_lock_then_create_with_hashes_rebuilds_only_when_inputs_change(
     torch_indexes.publish()
     (tmp_path / "uv-cache").rename(tmp_path / "uv-cache-old")
     with pytest.raises(ToolError, match="installing the pip part with uv failed"):
-        create_env(project, "p", python=python, environ=environ, force=True)
+        create_named(project, "p", python=python, environ=environ, force=True)
     assert read_marker(first.prefix) is not None and inside(first.prefix)[1] == "2.4.1+cpu"
-    assert not _aside(first.prefix, "building").exists()
+    assert not aside(first.prefix, "building").exists()
 
 
 class _StallingHandler(http.server.SimpleHTTPRequestHandler):
@@ -196,12 +195,12 @@ def test_an_interrupted_create_never_looks_finished_and_the_next_one_works(
         require_finished(prefix, "p")
     if sig == signal.SIGTERM:  # unwound: the partial prefix is already gone
         assert proc.returncode == 130
-        assert not prefix.exists() and not _aside(prefix, "building").exists()
+        assert not prefix.exists() and not aside(prefix, "building").exists()
     else:  # killed outright: the building note tells the next create what to clean
-        assert _aside(prefix, "building").exists()
+        assert aside(prefix, "building").exists()
     release.set()
     said: list[str] = []
-    result = create_env(project, "p", python=python, environ=environ, progress=said.append)
+    result = create_named(project, "p", python=python, environ=environ, progress=said.append)
     assert result.status == "created" and read_marker(prefix) is not None
     assert inside(prefix)[1] == "2.4.1+cpu"
     cleaned = any(s.startswith("removing the remains of an interrupted create") for s in said)

@@ -15,14 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from envgen.create import create_env
-from envgen.lock import lock_profile
 from envgen.project import Project
 from envgen.verify import verify_env
 from tests.fixtures.envs import OWN_MINOR, find_python
 from tests.fixtures.pypi_index import PYPI_INDEX, LocalIndexes
 from tests.fixtures.stand_in_torch import serve_stand_in_torch
-from tests.helpers import run_cli, write_profile
+from tests.helpers import create_named, lock_named, run_cli, write_profile
 from tests.torch_local import TORCH, dependency_closure, torch_wheel
 
 pytestmark = pytest.mark.e2e
@@ -71,10 +69,12 @@ def test_cpu_torch_render_lock_create_verify_run(
     write_profile(project_dir, "cpu-torch", PROFILE.format(python=minor, torch=TORCH))
     assert run_cli(capsys, "render", "cpu-torch").code == 0
     project = Project.open()
-    lock_profile(project, "cpu-torch", conda=False)
+    lock_named(project, "cpu-torch", conda=False)
 
     for installer, prefix in (("uv", None), ("pip", project_dir / "env-pip")):
-        result = create_env(project, "cpu-torch", python=python, prefix=prefix, installer=installer)
+        result = create_named(
+            project, "cpu-torch", python=python, prefix=prefix, installer=installer
+        )
         assert (result.status, result.installer) == ("created", installer)
         assert result.sources == ("envs/cpu-torch/requirements-linux-64.lock.txt",)
         report = verify_env(project, "cpu-torch", prefix=prefix)

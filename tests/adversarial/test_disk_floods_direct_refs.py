@@ -50,6 +50,7 @@ def _can_mount_tmpfs() -> bool:
     return done.returncode == 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs user namespaces to mount a tmpfs")
 @pytest.mark.parametrize("installer", ["uv", "pip"])
 def test_create_on_a_full_disk_says_the_disk_is_full(project_dir: Path, installer: str) -> None:

@@ -166,7 +166,7 @@ def test_a_failure_that_may_heal_is_retried(
 def test_cuda_without_a_version_says_which_build_and_the_driver_it_needs(
     project_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from envgen.doctor.compat import driver_facts
+    from envgen.drivers import driver_facts
     from envgen.project import Project
 
     write_profile(project_dir, "gpu", 'python: "3.11"\naccelerator: cuda\n')
