@@ -1,4 +1,4 @@
-from envgen.cli import main
+from envgen.entry import main
 
 if __name__ == "__main__":
     main()

@@ -55,6 +55,7 @@ class LazyGroup(click.Group):
         if cmd_name not in COMMANDS or not _available(cmd_name):
             return None
         module = importlib.import_module(f"envgen.commands.{COMMANDS[cmd_name][0]}")
+        resume_collector()
         command: click.Command = module.command
         return command
 
@@ -121,9 +122,28 @@ def _take_debug(args: list[str]) -> tuple[list[str], bool]:
     return ["--debug", *head, *args[end:]], True
 
 
-def main(argv: list[str] | None = None) -> None:
+_paused = False  # the collector was paused for the imports by envgen.entry
+
+
+def resume_collector() -> None:
+    """Turn the collector back on once the command's module and what it imports are loaded,
+    those objects frozen first (they live until exit): see ``envgen.entry``."""
+    global _paused
+    if _paused:
+        _paused = False
+        import gc
+
+        gc.freeze()
+        gc.enable()
+
+
+def main(argv: list[str] | None = None, *, collector_paused: bool = False) -> None:
     """The ``envgen`` command. Run as the process itself (``argv`` None), it ends without the
-    interpreter's final garbage collection: see ``_exit_quickly``."""
+    interpreter's final garbage collection: see ``_exit_quickly``. ``collector_paused``: the
+    process started with the collector off (``envgen.entry``); it is on again before the
+    command runs, or at the latest when this returns."""
+    global _paused
+    _paused = collector_paused
     try:
         _main(argv)
     except SystemExit:
@@ -135,6 +155,8 @@ def main(argv: list[str] | None = None) -> None:
         if argv is None:
             _quiet_interrupts()
         sys.exit(130)
+    finally:
+        resume_collector()
 
 
 def _quiet_interrupts() -> None:
@@ -143,9 +165,10 @@ def _quiet_interrupts() -> None:
     removing temporary folders), where it would print a traceback. What it leaves half-done
     is named with our pid and swept by a later run (``leftovers``). Only when envgen is the
     process: a caller's own handler stays as it was."""
-    import signal
+    # The C module the interpreter loaded at start: ``signal`` would wrap it in enums first.
+    import _signal  # type: ignore[import-not-found]  # no stub: it is signal.py's C half
 
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
 
 
 def _exit_quickly() -> None:

@@ -52,7 +52,7 @@ OUTPUTS: dict[str, OutputFormat] = {
 # Lock files, written by `envgen lock` into a profile's output directory.
 CONDA_LOCK = "conda-lock.yml"
 PYLOCK = "pylock.toml"  # PEP 751: pylock.toml, or pylock.<name>.toml
-_PIP_LOCK = re.compile(r"requirements-(.+)\.lock\.txt")
+_PIP_LOCK = r"requirements-(.+)\.lock\.txt"  # compiled on first use (start-up time)
 PIP_LOCK_GLOB = "requirements-*.lock.txt"
 
 
@@ -83,7 +83,7 @@ def pip_lock_name(platform: str) -> str:
 
 def pip_lock_platform(file_name: str) -> str | None:
     """The platform a pip lock's file name names, None for any other file."""
-    found = _PIP_LOCK.fullmatch(file_name)
+    found = re.fullmatch(_PIP_LOCK, file_name)
     return found.group(1) if found else None
 
 

@@ -9,7 +9,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final, Literal, NamedTuple
 
-from .atomic import Staged, stage
 from .digest import is_generated, read_seal
 from .errors import OutputError
 from .render import RenderedFile
@@ -106,6 +105,10 @@ def apply(states: Sequence[FileState]) -> list[FileState]:
     interrupt while staging leaves every target as it was.
     """
     changing = [state for state in states if state.state != CURRENT]
+    if not changing:
+        return changing
+    from .atomic import Staged, stage  # only when a file is written (start-up time)
+
     staged: list[Staged] = []
     try:
         for state in changing:

@@ -98,7 +98,7 @@ _INSTRUCTIONS = frozenset(
         "WORKDIR",
     )
 )
-_HEREDOC = re.compile(r"<<(-?)[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
+_HEREDOC = r"<<(-?)[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?"  # compiled on first use
 
 
 def dockerfile(text: str) -> str | None:
@@ -130,7 +130,7 @@ def dockerfile(text: str) -> str | None:
         if word not in _INSTRUCTIONS:
             return f"line {start} does not start with an instruction"
         seen_from = seen_from or word == "FROM"
-        for dash, end in _HEREDOC.findall(logical if word in ("RUN", "COPY", "ADD") else ""):
+        for dash, end in re.findall(_HEREDOC, logical if word in ("RUN", "COPY", "ADD") else ""):
             while number < len(lines):
                 body = lines[number]
                 number += 1

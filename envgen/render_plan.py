@@ -6,14 +6,12 @@ lose hand edits and writes every changed file in one all-or-nothing step. The co
 selects profiles and prints the report.
 """
 
-from __future__ import annotations
-
+# Real annotations and NamedTuples, not dataclasses: start-up time (docs/CONTRIBUTING.md).
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 from . import output as out
-from .atomic import write_atomic
 from .formats import copies_lock
 from .project import Project, Resolved
 from .render import RenderedFile
@@ -83,6 +81,8 @@ def write_render(project: Project, plan: RenderPlan, force: bool = False) -> Ren
         update = planned_update(project, chosen[0]) if chosen else None
     out.apply(states)
     if update is not None and update[1] != update[2]:
+        from .atomic import write_atomic
+
         write_atomic(update[0], update[2])
         return RenderReport(states, update[0])
     return RenderReport(states, None)

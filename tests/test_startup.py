@@ -219,3 +219,56 @@ def test_main_called_with_arguments_freezes_nothing(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         main(["--version"])
     assert gc.get_freeze_count() == before
+
+
+def test_the_collector_is_paused_while_modules_import_and_on_while_the_command_runs(
+    tmp_path: Path,
+) -> None:
+    """The process entry (console script, python -m envgen) turns the collector off for the
+    imports only: a render's own work, writing its files, runs with it on again."""
+    out = tmp_path / "out"
+    probe = (
+        "import atexit, gc, sys\n"
+        "seen = {}\n"
+        "def hook(event, args):\n"
+        "    if event == 'import' and args[0] in ('click', 'yaml', 'envgen.render_plan'):\n"
+        "        seen.setdefault(f'importing {args[0]}', gc.isenabled())\n"
+        f"    if event == 'open' and str(args[0]).startswith({str(out)!r}):\n"
+        "        seen.setdefault('writing a file', gc.isenabled())\n"
+        "sys.addaudithook(hook)\n"
+        "atexit.register(lambda: print(sorted(seen.items()), file=sys.stderr))\n"
+        "sys.argv = ['envgen', *sys.argv[1:]]\n"
+        "from envgen.entry import main\n"
+        "main()\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "render", "gpu-cu118", "-o", str(out)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == (
+        "[('importing click', False), ('importing envgen.render_plan', False), "
+        "('importing yaml', False), ('writing a file', True)]"
+    ), done.stderr
+
+
+def test_main_with_the_collector_paused_turns_it_back_on() -> None:
+    """Whatever happens in the command (here: --version, which loads no command module)."""
+    import gc
+
+    from envgen.cli import main
+
+    gc.disable()
+    try:
+        with pytest.raises(SystemExit):
+            main(["--version"], collector_paused=True)
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()

@@ -6,7 +6,6 @@ import click
 
 from ..errors import EnvgenError
 from ..project import Project
-from ..selection import all_profiles, no_profile_given, own_profiles
 
 AUTO = "auto"
 
@@ -36,9 +35,11 @@ def select_profiles(
     project's own (see ``all_profiles`` and ``no_profile_given``)."""
     if all_ and names:
         raise EnvgenError("give profile names or --all, not both", fix="drop one of them")
-    if all_:
-        return all_profiles(project, command)
-    if not names:
+    if all_ or not names:
+        from ..selection import all_profiles, no_profile_given, own_profiles
+
+        if all_:
+            return all_profiles(project, command)
         return own_profiles(project) or no_profile_given(project, command)
     chosen = [resolve_name(project, name) for name in names]
     for name in chosen:

@@ -8,7 +8,6 @@ from .. import output as out
 from ..errors import EnvgenError
 from ..project import Project
 from ..render_plan import plan_render, write_render
-from ..selection import rendered_profiles
 from ._common import all_option, output_option, profiles_argument, select_profiles
 
 
@@ -53,6 +52,8 @@ def command(
             raise EnvgenError(
                 "--existing picks the profiles itself", fix="drop the profile names or --all"
             )
+        from ..selection import rendered_profiles
+
         selected = rendered_profiles(project, output)
         if not selected:
             click.echo("nothing to render: no rendered profiles found (run 'envgen render NAME')")
