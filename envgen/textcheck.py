@@ -23,8 +23,16 @@ _NAMES = {
 }
 
 
+# Explicit bidirectional embeddings, overrides and isolates: they start no line, but they
+# reorder how a line is shown, so a committed file or a terminal could show a reviewer
+# something other than what the line holds ("Trojan Source", CVE-2021-42574; the set rustc's
+# lint refuses). The marks (U+200E, U+200F, U+061C) reorder nothing and stay allowed.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def unsafe_char(text: str) -> str | None:
-    """The first line separator or control character in ``text``, described; else None."""
+    """The first line separator, control character or bidirectional-text control in ``text``,
+    described; else None."""
     # Every value of every render comes through here. Printable text (the usual case) holds
     # neither: the separators are control characters (Cc) or U+2028/U+2029 (Zl, Zp), none of
     # them printable; one C-speed test answers, instead of a Python loop over each character.
@@ -35,6 +43,8 @@ def unsafe_char(text: str) -> str | None:
     for char in text:
         if char.splitlines() == [""] or unicodedata.category(char) == "Cc":
             return f"{_NAMES.get(char, 'a control character')} (U+{ord(char):04X})"
+        if char in _BIDI:
+            return f"a bidirectional-text control (U+{ord(char):04X})"
     return None
 
 
@@ -43,6 +53,10 @@ def why_unsafe(text: str) -> str | None:
     found = unsafe_char(text)
     if found is None:
         return None
+    if found.startswith("a bidirectional"):
+        return (
+            f"it contains {found}, which could make a generated file show other text than it holds"
+        )
     return f"it contains {found}, which could start a new line in a generated file"
 
 

@@ -7,10 +7,13 @@ import unicodedata
 
 from envgen.textcheck import escape_unsafe, unsafe_char, why_unsafe
 
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
 
 def _breaks_a_line(char: str) -> bool:
-    """The rule itself: a line separator to str.splitlines, or a control character."""
-    return char.splitlines() == [""] or unicodedata.category(char) == "Cc"
+    """The rule itself: a line separator to str.splitlines, a control character, or an explicit
+    bidirectional embedding, override or isolate (Trojan Source)."""
+    return char.splitlines() == [""] or unicodedata.category(char) == "Cc" or char in BIDI_CONTROLS
 
 
 def test_every_code_point_is_judged_by_the_rule() -> None:
@@ -32,9 +35,21 @@ def test_separators_inside_printable_text_are_found() -> None:
         assert separator not in escape_unsafe(text)
 
 
+def test_bidirectional_controls_are_refused_and_escaped() -> None:
+    """Trojan Source: a right-to-left override makes a line show other text than it holds."""
+    for control in BIDI_CONTROLS:
+        assert unicodedata.category(control) == "Cf"  # a format character: breaks no line
+        text = f"numpy # {control}lave"
+        why = why_unsafe(text)
+        assert why is not None and f"U+{ord(control):04X}" in why and "other text" in why
+        assert control not in escape_unsafe(text)
+
+
 def test_unusual_but_harmless_text_stays_safe() -> None:
-    # Not printable to Python (a no-break space, a soft hyphen, a zero-width joiner), yet none
-    # of them breaks a line: the slow path must still say they are safe.
-    for text in ("torch\u00a02.4", "soft\u00adhyphen", "zero\u200dwidth", "plain text", ""):
+    # Not printable to Python (a no-break space, a soft hyphen, a zero-width joiner, a
+    # right-to-left mark), yet none of them breaks or reorders a line: the slow path must
+    # still say they are safe.
+    harmless = ("torch\u00a02.4", "soft\u00adhyphen", "zero\u200dwidth", "rtl\u200fmark")
+    for text in (*harmless, "plain text", ""):
         assert unsafe_char(text) is None
         assert escape_unsafe(text) == text
