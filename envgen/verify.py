@@ -7,6 +7,7 @@ the environment's activation (``activation.py``) applied. Each verdict is a ``Ch
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 from collections.abc import Mapping
@@ -26,6 +27,8 @@ from .resolve import ResolvedEnv
 from .targets import ACCELERATORS, platform_of
 
 PROBE_TIMEOUT = 300.0  # a first CUDA initialisation can take a minute on a cold machine
+# What the probe may print: its answers are a few KB; torch's warnings some more.
+PROBE_OUTPUT_LIMIT = 16 << 20
 _TAG = "ENVGEN-PROBE "
 
 
@@ -59,13 +62,14 @@ class VerifyReport:
 @dataclass(frozen=True)
 class ProbeResult:
     stages: Mapping[str, Mapping[str, Any]]
-    returncode: int | None  # None: killed at the timeout
+    returncode: int | None  # None: stopped by envgen (see ``stopped``)
     stderr: str
+    stopped: str = "timed out"  # why envgen stopped it, when it did
 
     @property
     def crash(self) -> str:
         tail = self.stderr.strip().splitlines()[-3:]
-        code = "timed out" if self.returncode is None else f"exit status {self.returncode}"
+        code = self.stopped if self.returncode is None else f"exit status {self.returncode}"
         return code + (": " + " | ".join(tail) if tail else "")
 
 
@@ -77,26 +81,36 @@ def run_probe(
     activation: Activation, options: Mapping[str, Any], timeout: float = PROBE_TIMEOUT
 ) -> ProbeResult:
     """Run the probe in the activated environment and collect the stages it managed to print."""
+    from .toolout import read_bounded
+
     command = [str(activation.python), "-c", probe_source(), json.dumps(dict(options))]
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             command,
             env=dict(activation.environ),
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-            check=False,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
-        stdout, stderr, code = proc.stdout, proc.stderr, proc.returncode
-    except subprocess.TimeoutExpired as exc:
-        stdout = _text(exc.stdout)
-        stderr, code = _text(exc.stderr), None
     except OSError as exc:
         raise EnvgenError(
             f"cannot run {activation.python}: {exc}",
             fix="re-create the environment with 'envgen create --force'",
         ) from None
+    with proc:
+        # Bounded: what the environment prints is its own (a sitecustomize, a package's import
+        # banner); verify keeps what it read up to the bound and stops the probe there.
+        got = read_bounded(proc, timeout, PROBE_OUTPUT_LIMIT)
+        code: int | None = None
+        if got.ended == "exit":
+            # Its streams closed; a process that lives on after that is stopped like a hang.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = proc.wait(timeout=5)
+        if code is None:
+            proc.kill()
+            proc.wait()
+    stdout = got.stdout.decode("utf-8", errors="replace")
+    stderr = got.stderr.decode("utf-8", errors="replace")
     stages: dict[str, dict[str, Any]] = {}
     for line in stdout.splitlines():
         if not line.startswith(_TAG):
@@ -106,13 +120,11 @@ def run_probe(
         except ValueError:
             continue  # cut short by a crash: that stage counts as missing
         stages[str(data.pop("stage"))] = data
-    return ProbeResult(stages, code, stderr)
-
-
-def _text(value: str | bytes | None) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value or ""
+    stopped = {
+        "flood": f"stopped: it printed more than {PROBE_OUTPUT_LIMIT >> 20} MiB",
+        "no thread": "stopped: its output could not be read (no thread to be had)",
+    }.get(got.ended, "timed out")
+    return ProbeResult(stages, code, stderr, stopped)
 
 
 def locate(

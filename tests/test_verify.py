@@ -259,6 +259,29 @@ def test_a_probe_that_dies_in_torch_keeps_the_interpreter_checks(
     )
 
 
+@pytest.mark.parametrize("how", ["floods", "hangs"])
+def test_a_probe_that_floods_or_hangs_in_torch_is_stopped_and_keeps_what_it_said(
+    project_dir: Path, venv_factory: Factory, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """What the environment prints is read up to a bound (here 1 MiB) and for a time (here
+    3 s); the probe is stopped there, and the stages it finished before still count."""
+    from envgen import verify
+
+    monkeypatch.setattr(verify, "PROBE_OUTPUT_LIMIT", 1 << 20)
+    write_profile(project_dir, "gpu", CU118)
+    prefix = venv_factory()
+    init = {
+        "floods": "import sys; [sys.stdout.write('x' * 65536) for _ in iter(int, 1)]",
+        "hangs": "import time; time.sleep(600)",
+    }[how]
+    fake_torch(prefix, "2.4.1+cu118", cuda="11.8", init_extra=init)
+    mark_created(prefix, "gpu")
+    report = verify_env(Project.open(), "gpu", prefix=prefix, timeout=3)
+    assert statuses(report)["python version"] == "pass"
+    stopped = {"floods": "stopped: it printed more than 1 MiB", "hangs": "timed out"}[how]
+    assert detail(report, "torch import") == f"the probe died importing torch: {stopped}"
+
+
 def test_torch_from_outside_the_environment_fails(
     cu118_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
