@@ -272,3 +272,28 @@ def test_main_with_the_collector_paused_turns_it_back_on() -> None:
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+def test_ctrl_c_while_the_command_line_imports_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    """A Ctrl-C that lands while click and envgen.cli import (an import hook raises it there,
+    as SIGINT would) ends like one at any other moment: "Interrupted.", exit 130."""
+    probe = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'click':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "sys.argv = ['envgen', 'list']\n"
+        "from envgen.entry import main\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stderr, done.stdout) == (130, "Interrupted.\n", "")
