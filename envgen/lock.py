@@ -327,10 +327,8 @@ def _spec_text(project: Project, resolved: Resolved) -> str:
 
 
 def _public_solution(solution: PipSolution, to_public: Callable[[str], str]) -> PipSolution:
-    from dataclasses import replace
-
     packages = tuple(
-        replace(p, url=to_public(p.url), index=to_public(p.index)) for p in solution.lock.packages
+        p._replace(url=to_public(p.url), index=to_public(p.index)) for p in solution.lock.packages
     )
     return solution._replace(lock=solution.lock._replace(packages=packages))
 

@@ -1,24 +1,21 @@
 """The values lock engines exchange, and the protocol every conda lock engine implements."""
 
-from __future__ import annotations
-
+# Real annotations and NamedTuples, not dataclasses: every lock passes here (CONTRIBUTING.md).
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from ..resolve import ResolvedEnv
 
 
-@dataclass(frozen=True)
-class LockedPipPackage:
+class LockedPipPackage(NamedTuple):
     """One artifact of a pip lock: exactly what gets downloaded, and its hash."""
 
     name: str  # canonical project name
     version: str  # full version including any local tag, e.g. 2.4.1+cu118
     url: str  # the artifact URL the resolver chose for this platform
     sha256: str
-    index: str  # index URL it came from
+    index: str  # type: ignore[assignment]  # the index URL it came from (hides tuple.index)
 
 
 class PipLock(NamedTuple):
