@@ -10,12 +10,10 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from packaging.requirements import InvalidRequirement, Requirement
+from typing import TYPE_CHECKING, Any
 
 from . import verify_checks as vc
 from .activation import Activation, activate, find_env
@@ -25,6 +23,9 @@ from .formats import pip_lock_name
 from .project import Project, Resolved
 from .resolve import ResolvedEnv
 from .targets import ACCELERATORS, platform_of
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 PROBE_TIMEOUT = 300.0  # a first CUDA initialisation can take a minute on a cold machine
 # What the probe may print: its answers are a few KB; torch's warnings some more.
@@ -78,7 +79,10 @@ def probe_source() -> str:
 
 
 def run_probe(
-    activation: Activation, options: Mapping[str, Any], timeout: float = PROBE_TIMEOUT
+    activation: Activation,
+    options: Mapping[str, Any],
+    timeout: float = PROBE_TIMEOUT,
+    meanwhile: Callable[[], object] | None = None,
 ) -> ProbeResult:
     """Run the probe in the activated environment and collect the stages it managed to print."""
     from .toolout import read_bounded
@@ -98,6 +102,8 @@ def run_probe(
             fix="re-create the environment with 'envgen create --force'",
         ) from None
     with proc:
+        if meanwhile is not None:
+            meanwhile()  # our own work, while the probe imports torch (seconds)
         # Bounded: what the environment prints is its own (a sitecustomize, a package's import
         # banner); verify keeps what it read up to the bound and stops the probe there.
         got = read_bounded(proc, timeout, PROBE_OUTPUT_LIMIT)
@@ -153,6 +159,8 @@ def expected_requirements(
             shown = project.display(lock)
             found = _trusted_lock(lock, shown, project, resolved)
             return vc.applicable(found, markers), shown
+    from packaging.requirements import InvalidRequirement, Requirement
+
     found = []
     for line in env.pip_requirements:
         try:
@@ -192,6 +200,8 @@ def _trusted_lock(
         raise UntrustedLock(f"{shown} is not sealed by envgen (no envgen-content-sha256)", fix=fix)
     if not read_seal(text)[1]:
         raise UntrustedLock(f"{shown} was edited by hand since envgen wrote it", fix=fix)
+    from packaging.requirements import InvalidRequirement
+
     from .lockrules import expected, pip_lock_problem
 
     problem = pip_lock_problem(text, expected(resolved.public, project.catalog.index_base))
@@ -227,7 +237,7 @@ def verify_env(
     device = ACCELERATORS[env.accelerator].torch_device
     devices = list(dict.fromkeys(a.torch_device for a in ACCELERATORS.values()))
     options = {"device": device, "devices": devices, "environ": sorted(venv_vars)}
-    result = run_probe(activation, options, timeout)
+    result = run_probe(activation, options, timeout, warm_packaging)
     checks: list[vc.Check] = []
     if interpreter is None:
         checks.append(_check_marker(where, name))
@@ -241,6 +251,12 @@ def verify_env(
         checks.append(vc.check_variables(facts.get("environ", {}), venv_vars))
     all_facts = {"interpreter": facts, "torch": result.stages.get("torch")}
     return VerifyReport(name, where, activation.describe(), tuple(checks), all_facts)
+
+
+def warm_packaging() -> None:
+    """Import what judging the packages needs (packaging compiles its patterns as it loads),
+    while the probe runs in the environment, rather than before starting it."""
+    import packaging.requirements  # noqa: F401 - imported for its cost (with packaging.version)
 
 
 def _check_marker(prefix: Path, name: str) -> vc.Check:

@@ -10,13 +10,15 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
-
-from packaging.requirements import Requirement
-from packaging.version import InvalidVersion, Version
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from .resolve import ResolvedEnv
 from .targets import ACCELERATORS
+
+if TYPE_CHECKING:
+    # packaging is imported where it is used: verify imports it while its probe runs (see
+    # verify.warm_packaging), not before starting it.
+    from packaging.requirements import Requirement
 
 Status = Literal["pass", "fail", "skip"]
 PASS: Final = "pass"  # noqa: S105 - a verdict, not a password
@@ -128,6 +130,8 @@ def check_python_version(version: str, wanted: str) -> Check:
 
 def parse_lock(text: str) -> list[Requirement]:
     """Requirements of a hashed pip lock (``name==version ; marker \\`` + ``--hash`` lines)."""
+    from packaging.requirements import Requirement
+
     joined: list[str] = []
     current = ""
     for raw in text.splitlines():
@@ -156,6 +160,8 @@ def _canonical(name: str) -> str:
 
 def _satisfied(requirement: Requirement, installed: str) -> bool:
     """An exact pin must match exactly, local tag included: 2.4.1+cpu is not 2.4.1+cu118."""
+    from packaging.version import InvalidVersion, Version
+
     specs = list(requirement.specifier)
     if len(specs) == 1 and specs[0].operator == "==" and not specs[0].version.endswith("*"):
         try:
@@ -208,6 +214,8 @@ def check_torch_import(torch: Mapping[str, Any] | None, prefix: str, crash: str)
 
 
 def check_torch_version(installed: str, env: ResolvedEnv) -> Check:
+    from packaging.version import InvalidVersion, Version
+
     try:
         public = Version(installed).public
     except InvalidVersion:
@@ -229,6 +237,8 @@ def build_label(torch: Mapping[str, Any]) -> str:
 
 
 def _local(version: str) -> str | None:
+    from packaging.version import InvalidVersion, Version
+
     try:
         return Version(version).local
     except InvalidVersion:
