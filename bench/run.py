@@ -282,7 +282,7 @@ def main() -> None:
         "chain": lambda: chain.measure(300, runs or 3),
         "render": lambda: render.measure(runs or 10),
         "scale": lambda: scale.measure((1, 10, 100) if args.quick else (1, 10, 100, 1000)),
-        "verify": lambda: verify.measure(runs or 5, env if env.is_dir() else None),
+        "verify": lambda: verify.measure(runs or 9, env if env.is_dir() else None),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.only:
