@@ -286,6 +286,9 @@ def main() -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.only:
+        # Each section on a settled disk: the one before may have left writes in flight (scale
+        # writes thousands of files), which slowed the next section's uv cache writes.
+        os.sync()
         began = time.perf_counter()
         print(f"[{time.perf_counter() - started:5.0f} s] {name}…", file=sys.stderr, flush=True)
         report["results"][name] = {**steps[name](), "seconds": 0.0}
