@@ -48,6 +48,14 @@ def _fresh_run(cwd: Path, cache: Path, *args: str) -> tuple[int, list[str]]:
     return report["code"], report["modules"]
 
 
+def _run_code(code: str, cwd: Path, *args: str, **environ: str) -> subprocess.CompletedProcess[str]:
+    """``python -c code args`` in a fresh interpreter, its cache in ``cwd``; never raises."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(cwd / "cache"), **environ}
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+
+
 @pytest.mark.parametrize("cached", [False, True], ids=["first-run", "warm-cache"])
 def test_render_imports_neither_toml_nor_packaging(
     project_dir: Path, tmp_path: Path, cached: bool
@@ -188,20 +196,16 @@ def test_the_process_skips_the_final_collection_and_still_cleans_up(tmp_path: Pa
         "sys.argv = ['envgen', *sys.argv[1:]]\n"
         "cli.main()\n"
     )
-    env = {
-        **os.environ,
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "TMPDIR": str(scratch),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
     out = tmp_path / "out"
-    done = subprocess.run(
-        [sys.executable, "-c", probe, "render", "gpu-cu118", "-o", str(out)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    done = _run_code(
+        probe,
+        tmp_path,
+        "render",
+        "gpu-cu118",
+        "-o",
+        str(out),
+        TMPDIR=str(scratch),
+        PYTHONDONTWRITEBYTECODE="1",
     )
     assert done.returncode == 0, done.stderr
     assert "frozen" in done.stderr
@@ -241,15 +245,7 @@ def test_the_collector_is_paused_while_modules_import_and_on_while_the_command_r
         "from envgen.entry import main\n"
         "main()\n"
     )
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    done = subprocess.run(
-        [sys.executable, "-c", probe, "render", "gpu-cu118", "-o", str(out)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = _run_code(probe, tmp_path, "render", "gpu-cu118", "-o", str(out))
     assert done.returncode == 0, done.stderr
     last = done.stderr.strip().splitlines()[-1]
     assert last == (
@@ -288,12 +284,5 @@ def test_ctrl_c_while_the_command_line_imports_is_one_line_and_exit_130(tmp_path
         "from envgen.entry import main\n"
         "main()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=tmp_path,
-        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = _run_code(probe, tmp_path)
     assert (done.returncode, done.stderr, done.stdout) == (130, "Interrupted.\n", "")
