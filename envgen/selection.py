@@ -13,24 +13,24 @@ from .errors import EnvgenError
 from .project import Project
 
 
-def own_profiles(project: Project) -> list[str]:
-    """The project's own profiles (its profiles/ directory), except the abstract ones."""
+def _concrete(project: Project, origin: str) -> list[str]:
+    """The profiles of ``origin`` that can be rendered: every one but the abstract ones."""
     registry = project.registry
     return [
         s.name
         for s in registry.all()
-        if s.origin == "project" and not registry.load_layer(s).values.get("abstract")
+        if s.origin == origin and not registry.load_layer(s).values.get("abstract")
     ]
+
+
+def own_profiles(project: Project) -> list[str]:
+    """The project's own profiles (its profiles/ directory), except the abstract ones."""
+    return _concrete(project, "project")
 
 
 def builtin_profiles(project: Project) -> list[str]:
     """The built-in profiles the project does not override, except the abstract ones."""
-    registry = project.registry
-    return [
-        s.name
-        for s in registry.all()
-        if s.origin == "builtin" and not registry.load_layer(s).values.get("abstract")
-    ]
+    return _concrete(project, "builtin")
 
 
 def all_profiles(project: Project, command: str = "render") -> list[str]:
